@@ -1,0 +1,247 @@
+package dev.gatehouse.gateway;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.registry.Json;
+import dev.gatehouse.registry.ToolRegistry;
+import dev.gatehouse.registry.UpstreamStatus;
+import java.net.URI;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Handler;
+import org.eclipse.jetty.server.HttpConfiguration;
+import org.eclipse.jetty.server.HttpConnectionFactory;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.server.Server;
+import org.eclipse.jetty.server.ServerConnector;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A running gateway. The whole object graph is built here, with plain {@code new}, in one place:
+ * registry, dispatcher, pipeline, HTTP edge, config watcher.
+ */
+public final class Gateway implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(Gateway.class);
+  /** Sessions idle longer than this (no stream, nothing in flight) are closed. */
+  static final Duration SESSION_IDLE = Duration.ofMinutes(30);
+
+  private final Server server;
+  private final ToolRegistry registry;
+  private final McpDispatcher dispatcher;
+  private final Optional<Path> configFile;
+  private final Instant started = Instant.now();
+  private final Thread reaper;
+  private volatile GatewayConfig config;
+  private volatile HttpPolicy httpPolicy;
+  private volatile String configError;
+  private volatile Instant configLoadedAt = Instant.now();
+  private volatile ConfigWatcher watcher;
+  private volatile boolean stopping;
+
+  private Gateway(GatewayConfig config, Optional<Path> configFile) {
+    this.config = config;
+    this.configFile = configFile;
+    this.httpPolicy = policyOf(config.server());
+    this.dispatcher = new McpDispatcher(Cli.version());
+    this.registry = ToolRegistry.create(Cli.version(), dispatcher);
+    Pipeline pipeline = new Pipeline(List.of(), dispatcher::execute);
+    dispatcher.bind(registry, pipeline);
+    McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet());
+
+    QueuedThreadPool threads = new QueuedThreadPool();
+    threads.setName("gatehouse-http");
+    threads.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
+    server = new Server(threads);
+    HttpConfiguration http = new HttpConfiguration();
+    http.setSendServerVersion(false);
+    http.setSendDateHeader(false);
+    ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http));
+    connector.setHost(config.server().host());
+    connector.setPort(config.server().port());
+    server.addConnector(connector);
+    server.setHandler(new Handler.Abstract() {
+      @Override
+      public boolean handle(Request request, Response response, Callback callback) {
+        String path = Request.getPathInContext(request);
+        if (McpHttpHandler.owns(path)) {
+          mcp.handle(request, response, callback, path);
+        } else if (path.equals("/healthz")) {
+          ObjectNode body = Json.object();
+          body.put("status", "ok");
+          McpHttpHandler.writeJson(response, callback, 200, body, null);
+        } else if (path.equals("/readyz")) {
+          ObjectNode body = readiness();
+          McpHttpHandler.writeJson(response, callback, stopping ? 503 : 200, body, null);
+        } else {
+          ObjectNode body = Json.object();
+          ObjectNode err = body.putObject("error");
+          err.put("type", "not_found");
+          err.put("message", "No such endpoint: " + request.getMethod() + " " + path);
+          McpHttpHandler.writeJson(response, callback, 404, body, null);
+        }
+        return true;
+      }
+    });
+    server.setErrorHandler((request, response, callback) -> {
+      // Jetty's own errors (malformed HTTP, bad URIs): JSON, never an HTML page or a stack trace.
+      Object status = request.getAttribute(org.eclipse.jetty.server.handler.ErrorHandler.ERROR_STATUS);
+      int code = status instanceof Integer i ? i : 500;
+      response.setStatus(code);
+      response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+      String msg = code == 500 ? "internal error" : "bad request";
+      response.write(true, ByteBuffer.wrap(("{\"error\":{\"type\":\"http_error\",\"code\":" + code + ",\"message\":\"" + msg + "\"}}")
+          .getBytes(java.nio.charset.StandardCharsets.UTF_8)), callback);
+      return true;
+    });
+    reaper = Thread.ofVirtual().name("session-reaper").unstarted(this::reapSessions);
+  }
+
+  /** Starts a gateway on {@code config}; watches {@code configFile} for changes when given. */
+  public static Gateway start(GatewayConfig config, Optional<Path> configFile) throws Exception {
+    Gateway g = new Gateway(config, configFile);
+    g.server.start();
+    g.registry.apply(config.upstreams(), config.server().toolNameSeparator());
+    g.reaper.start();
+    configFile.ifPresent(f -> g.watcher = ConfigWatcher.start(f, new ConfigLoader(), g::reload, g::reloadFailed));
+    log.info("gatehouse {} listening on {} ({} upstreams)", Cli.version(), g.baseUri(), config.upstreams().size());
+    return g;
+  }
+
+  /** Applies a new config: upstreams and edge policy change live; host and port need a restart. */
+  void reload(GatewayConfig next) {
+    GatewayConfig current = config;
+    ServerSettings s = next.server();
+    if (!s.host().equals(current.server().host()) || s.port() != current.server().port()) {
+      log.warn("config reload: server.host/server.port changes take effect after a restart");
+      next = next.withServer(s.withHost(current.server().host()).withPort(current.server().port()));
+    }
+    config = next;
+    httpPolicy = policyOf(next.server());
+    configError = null;
+    configLoadedAt = Instant.now();
+    registry.apply(next.upstreams(), next.server().toolNameSeparator());
+    log.info("config reloaded: {} upstreams", next.upstreams().size());
+  }
+
+  private void reloadFailed(ConfigException e) {
+    configError = e.getMessage();
+    log.error("config reload rejected, keeping the running config: {}", e.getMessage());
+  }
+
+  private static HttpPolicy policyOf(ServerSettings s) {
+    return new HttpPolicy(s.allowedHosts(), s.allowedOrigins(), s.maxRequestBytes());
+  }
+
+  private ObjectNode readiness() {
+    ObjectNode body = Json.object();
+    List<UpstreamStatus> status = registry.status();
+    boolean allUp = status.stream().allMatch(u -> u.connected() || u.state() == UpstreamStatus.State.DISABLED);
+    body.put("status", stopping ? "stopping" : configError != null || !allUp ? "degraded" : "ready");
+    ObjectNode cfg = body.putObject("config");
+    configFile.ifPresent(f -> cfg.put("file", f.toString()));
+    cfg.put("loaded_at", configLoadedAt.toString());
+    if (configError != null) {
+      cfg.put("error", configError);
+    }
+    body.put("sessions", dispatcher.sessionCount());
+    ArrayNode ups = body.putArray("upstreams");
+    for (UpstreamStatus u : status) {
+      ObjectNode o = ups.addObject();
+      o.put("name", u.name());
+      o.put("transport", u.transport());
+      o.put("state", u.state().name().toLowerCase());
+      o.put("since", u.since().toString());
+      o.put("tools", u.tools());
+      if (u.attempts() > 0 && !u.connected()) {
+        o.put("attempts", u.attempts());
+      }
+      u.lastError().ifPresent(e -> o.put("error", e));
+    }
+    return body;
+  }
+
+  private void reapSessions() {
+    while (!stopping) {
+      try {
+        TimeUnit.SECONDS.sleep(30);
+      } catch (InterruptedException e) {
+        return;
+      }
+      for (McpSession s : dispatcher.sessions()) {
+        if (s.idleNanos() > SESSION_IDLE.toNanos()) {
+          log.debug("session {} idle for {}: closed", s.id(), SESSION_IDLE);
+          dispatcher.close(s);
+        }
+      }
+    }
+  }
+
+  /** The bound port (useful with port 0). */
+  public int port() {
+    return ((ServerConnector) server.getConnectors()[0]).getLocalPort();
+  }
+
+  public URI baseUri() {
+    String host = config.server().host();
+    String h = host.contains(":") ? "[" + host + "]" : host.equals("0.0.0.0") ? "127.0.0.1" : host;
+    return URI.create("http://" + h + ":" + port());
+  }
+
+  ToolRegistry registry() {
+    return registry;
+  }
+
+  McpDispatcher dispatcher() {
+    return dispatcher;
+  }
+
+  GatewayConfig config() {
+    return config;
+  }
+
+  Set<String> upstreamNames() {
+    return config.upstreams().keySet();
+  }
+
+  /** Stops accepting requests, closes sessions, ends every upstream (and child process). */
+  @Override
+  public void close() {
+    if (stopping) {
+      return;
+    }
+    stopping = true;
+    reaper.interrupt();
+    ConfigWatcher w = watcher;
+    if (w != null) {
+      w.close();
+    }
+    for (McpSession s : dispatcher.sessions()) {
+      dispatcher.close(s);
+    }
+    try {
+      server.setStopTimeout(2000);
+      server.stop();
+    } catch (Exception e) {
+      log.warn("HTTP server stop: {}", e.toString());
+    }
+    registry.close();
+    log.info("gatehouse stopped");
+  }
+
+  /** Waits until the server stops. */
+  public void join() throws InterruptedException {
+    server.join();
+  }
+}

@@ -1,0 +1,67 @@
+package dev.gatehouse.gateway;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.gatehouse.registry.UpstreamConfig;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * The whole config file, as {@link ConfigLoader} reads it. Each top-level YAML section is one record
+ * component with its snake_case key in {@code @JsonProperty}; an absent section takes its defaults,
+ * so a new section is one more component (plus its default in the compact constructor).
+ *
+ * <p>{@code upstreams} keeps the file's order (it is the order tools are listed in) and its keys are
+ * server names, checked with {@link UpstreamConfig#checkName} against the configured separator.
+ * Equality is structural, which is what hot reload compares.
+ */
+public record GatewayConfig(
+    @JsonProperty("server") ServerSettings server,
+    @JsonProperty("upstreams") Map<String, UpstreamConfig> upstreams) {
+
+  public GatewayConfig {
+    server = server == null ? ServerSettings.defaults() : server;
+    upstreams = upstreams == null ? Map.of() : checkUpstreams(upstreams, server.toolNameSeparator());
+  }
+
+  /** Built-in defaults: loopback on port 8080, no upstreams. */
+  public static GatewayConfig defaults() {
+    return new GatewayConfig(null, null);
+  }
+
+  /** This config with other server settings, e.g. after command-line overrides. */
+  public GatewayConfig withServer(ServerSettings server) {
+    return new GatewayConfig(server, upstreams);
+  }
+
+  /** This config with another set of upstreams (in iteration order). */
+  public GatewayConfig withUpstreams(Map<String, UpstreamConfig> upstreams) {
+    return new GatewayConfig(server, upstreams);
+  }
+
+  // Messages start with the entry's path so ConfigLoader can point at the offending key.
+  private static Map<String, UpstreamConfig> checkUpstreams(Map<String, UpstreamConfig> upstreams, String separator) {
+    Map<String, UpstreamConfig> copy = new LinkedHashMap<>();
+    upstreams.forEach(
+        (name, upstream) -> {
+          try {
+            UpstreamConfig.checkName(name, separator);
+          } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("upstreams." + name + ": " + e.getMessage());
+          }
+          // Tool names are split at the first separator, so a name must not run into it: with
+          // separator "--" the name "a-" would make "a---tool" read as server "a".
+          if ((name + separator).indexOf(separator) != name.length()) {
+            throw new IllegalArgumentException(
+                "upstreams." + name + ": upstream name: '" + name + "' runs into the tool-name separator '" + separator
+                    + "' (expected: a name whose last characters do not form the separator with it)");
+          }
+          if (upstream == null) {
+            throw new IllegalArgumentException(
+                "upstreams." + name + ": no settings (expected: a map with 'transport' and its settings)");
+          }
+          copy.put(name, upstream);
+        });
+    return Collections.unmodifiableMap(copy);
+  }
+}

@@ -1,0 +1,24 @@
+package dev.gatehouse.gateway;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.registry.CallContext;
+
+/**
+ * One resolved call on its way through the pipeline: which upstream, which of its tools, resources
+ * or prompts (by original name or URI), and the parameters exactly as they will be sent.
+ *
+ * @param kind what is being used; policies decide per kind
+ * @param session the downstream session (its principal, later)
+ * @param requestedName the name or URI the client used (federated form on {@code /mcp})
+ * @param server the owning upstream
+ * @param target the upstream's own tool/prompt name or resource URI
+ * @param method the MCP method to forward
+ * @param params the parameters to forward, already rewritten to the upstream's names
+ * @param context where the upstream's progress, logs and requests go
+ */
+record Invocation(Kind kind, McpSession session, String requestedName, String server, String target,
+    String method, ObjectNode params, CallContext context) {
+
+  /** What an invocation uses. */
+  enum Kind { TOOL, RESOURCE, PROMPT, COMPLETION }
+}

@@ -1,0 +1,61 @@
+package dev.gatehouse.gateway;
+
+import java.nio.file.Path;
+import java.util.Optional;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** {@code java -jar gatehouse.jar [--config FILE] [--port N] [--host H]}: runs the gateway until stopped. */
+public final class Main {
+  private Main() {}
+
+  public static void main(String[] args) {
+    System.exit(run(args));
+  }
+
+  static int run(String[] args) {
+    CliOptions options;
+    try {
+      options = Cli.parse(args);
+    } catch (Cli.UsageException e) {
+      System.err.println("gatehouse: " + e.getMessage());
+      System.err.println();
+      System.err.print(Cli.usage());
+      return Cli.EXIT_USAGE;
+    }
+    if (options.help()) {
+      System.out.print(Cli.usage());
+      return 0;
+    }
+    if (options.version()) {
+      System.out.println(Cli.versionLine());
+      return 0;
+    }
+    Logger log = LoggerFactory.getLogger(Main.class);
+    Optional<Path> file = Cli.configFile(options, Path.of("").toAbsolutePath());
+    GatewayConfig config;
+    try {
+      config = options.applyTo(file.map(f -> new ConfigLoader().load(f)).orElseGet(GatewayConfig::defaults));
+    } catch (ConfigException e) {
+      System.err.println("gatehouse: " + e.getMessage());
+      return 1;
+    }
+    if (file.isEmpty()) {
+      log.info("no config file (--config, or ./{}): running on built-in defaults with no upstreams", Cli.DEFAULT_CONFIG);
+    }
+    Gateway gateway;
+    try {
+      gateway = Gateway.start(config, file);
+    } catch (Exception e) {
+      System.err.println("gatehouse: cannot start: " + e.getMessage());
+      return 1;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "gatehouse-shutdown"));
+    try {
+      gateway.join();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    return 0;
+  }
+}

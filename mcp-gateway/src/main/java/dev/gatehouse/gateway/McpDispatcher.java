@@ -1,0 +1,610 @@
+package dev.gatehouse.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.registry.CallContext;
+import dev.gatehouse.registry.FederatedCatalog;
+import dev.gatehouse.registry.Json;
+import dev.gatehouse.registry.McpException;
+import dev.gatehouse.registry.ToolRegistry;
+import dev.gatehouse.registry.UpstreamCatalog;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The MCP server side of the gateway, independent of HTTP: answers a session's requests from the
+ * federated catalog, resolves names and URIs to their upstream, runs calls through the
+ * {@link Pipeline}, and relays what upstreams send back (progress, logs, sampling, elicitation,
+ * list_changed, resource updates) to the right clients.
+ */
+final class McpDispatcher implements ToolRegistry.Listener {
+  private static final Logger log = LoggerFactory.getLogger(McpDispatcher.class);
+  static final List<String> PROTOCOL_VERSIONS = List.of("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05");
+
+  private final String version;
+  private final Map<String, McpSession> sessions = new ConcurrentHashMap<>();
+  /** Sessions subscribed per "server\0uri": the upstream is unsubscribed when the last one leaves. */
+  private final Map<String, java.util.Set<String>> subscribers = new ConcurrentHashMap<>();
+  private volatile ToolRegistry registry;
+  private volatile Pipeline pipeline;
+
+  McpDispatcher(String version) {
+    this.version = version;
+  }
+
+  void bind(ToolRegistry registry, Pipeline pipeline) {
+    this.registry = registry;
+    this.pipeline = pipeline;
+  }
+
+  /** The pipeline's last step: send the invocation upstream. */
+  CompletableFuture<JsonNode> execute(Invocation inv) {
+    return registry.call(inv.server(), inv.method(), inv.params(), inv.context());
+  }
+
+  // ---------------------------------------------------------------- sessions
+
+  void register(McpSession s) {
+    sessions.put(s.id(), s);
+  }
+
+  Optional<McpSession> session(String id) {
+    return Optional.ofNullable(id == null ? null : sessions.get(id));
+  }
+
+  int sessionCount() {
+    return sessions.size();
+  }
+
+  Iterable<McpSession> sessions() {
+    return sessions.values();
+  }
+
+  void close(McpSession s) {
+    if (sessions.remove(s.id()) == null) {
+      return;
+    }
+    s.close();
+    for (String key : List.copyOf(s.subscriptions)) {
+      unsubscribe(s, key);
+    }
+  }
+
+  // ---------------------------------------------------------------- inbound from clients
+
+  /**
+   * Handles one request. Messages related to it (progress, logs, our requests to the client) go to
+   * {@code related}; the future completes with the result or an {@link McpException}.
+   */
+  CompletableFuture<JsonNode> request(McpSession s, JsonNode id, String method, ObjectNode params, Outbound related) {
+    s.touch();
+    try {
+      CompletableFuture<JsonNode> f = switch (method) {
+        case "initialize" -> CompletableFuture.completedFuture(initialize(s, params));
+        case "ping" -> CompletableFuture.completedFuture(Json.object());
+        case "tools/list" -> CompletableFuture.completedFuture(list("tools", tools(s)));
+        case "prompts/list" -> CompletableFuture.completedFuture(list("prompts", prompts(s)));
+        case "resources/list" -> CompletableFuture.completedFuture(list("resources", resources(s)));
+        case "resources/templates/list" -> CompletableFuture.completedFuture(list("resourceTemplates", templates(s)));
+        case "tools/call" -> callTool(s, params, context(s, params, related));
+        case "prompts/get" -> getPrompt(s, params, context(s, params, related));
+        case "resources/read" -> readResource(s, params, context(s, params, related));
+        case "resources/subscribe" -> subscribe(s, params);
+        case "resources/unsubscribe" -> unsubscribeRequest(s, params);
+        case "completion/complete" -> complete(s, params, context(s, params, related));
+        case "logging/setLevel" -> setLevel(s, params);
+        default -> throw new McpException(McpException.METHOD_NOT_FOUND, "Method not found: " + method);
+      };
+      if (!f.isDone()) {
+        String key = id.toString();
+        s.inFlight.put(key, f);
+        f.whenComplete((r, e) -> s.inFlight.remove(key, f));
+      }
+      return f;
+    } catch (McpException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+  }
+
+  void notification(McpSession s, String method, ObjectNode params) {
+    s.touch();
+    switch (method) {
+      case "notifications/cancelled" -> {
+        CompletableFuture<?> f = s.inFlight.remove(params.path("requestId").toString());
+        if (f != null) {
+          f.cancel(false); // the registry sees the cancellation and tells the upstream
+        }
+      }
+      case "notifications/initialized", "notifications/roots/list_changed" -> { }
+      default -> log.debug("session {}: ignored notification {}", s.id(), method);
+    }
+  }
+
+  /** An answer from the client to one of our requests (sampling, elicitation). */
+  void response(McpSession s, JsonNode id, ObjectNode message) {
+    s.touch();
+    CompletableFuture<JsonNode> f = s.awaiting.remove(id.asText());
+    if (f == null) {
+      log.debug("session {}: answer to unknown request {}", s.id(), id);
+      return;
+    }
+    JsonNode error = message.get("error");
+    if (error != null && !error.isNull()) {
+      f.completeExceptionally(new McpException(error.path("code").asInt(McpException.INTERNAL_ERROR),
+          error.path("message").asText("client error"), error.get("data"), null));
+    } else {
+      f.complete(message.path("result"));
+    }
+  }
+
+  // ---------------------------------------------------------------- methods
+
+  private JsonNode initialize(McpSession s, ObjectNode params) {
+    String requested = params.path("protocolVersion").asText("");
+    String negotiated = PROTOCOL_VERSIONS.contains(requested) ? requested : PROTOCOL_VERSIONS.get(0);
+    s.initialized(negotiated,
+        params.get("capabilities") instanceof ObjectNode c ? c : Json.object(),
+        params.get("clientInfo") instanceof ObjectNode i ? i : Json.object());
+    ObjectNode result = Json.object();
+    result.put("protocolVersion", negotiated);
+    ObjectNode caps = result.putObject("capabilities");
+    ObjectNode info = result.putObject("serverInfo");
+    switch (s.scope()) {
+      case McpSession.Federated f -> {
+        caps.putObject("tools").put("listChanged", true);
+        ObjectNode res = caps.putObject("resources");
+        res.put("subscribe", true);
+        res.put("listChanged", true);
+        caps.putObject("prompts").put("listChanged", true);
+        caps.putObject("logging");
+        caps.putObject("completions");
+        info.put("name", "gatehouse");
+        info.put("title", "Gatehouse MCP gateway");
+        info.put("version", version);
+        result.put("instructions", federatedInstructions());
+      }
+      case McpSession.Single one -> {
+        Optional<UpstreamCatalog> cat = registry.catalog().server(one.server());
+        if (cat.isPresent()) {
+          ObjectNode upstreamCaps = cat.get().capabilities();
+          for (String k : List.of("tools", "prompts", "resources")) {
+            if (upstreamCaps.has(k)) {
+              ObjectNode c = upstreamCaps.get(k) instanceof ObjectNode o ? o.deepCopy() : Json.object();
+              c.put("listChanged", true); // we announce reconnects and reloads too
+              caps.set(k, c);
+            }
+          }
+          for (String k : List.of("logging", "completions", "experimental")) {
+            if (upstreamCaps.has(k)) {
+              caps.set(k, upstreamCaps.get(k).deepCopy());
+            }
+          }
+          info.setAll(cat.get().serverInfo().deepCopy());
+          if (!cat.get().instructions().isEmpty()) {
+            result.put("instructions", cat.get().instructions());
+          }
+        } else {
+          caps.putObject("tools").put("listChanged", true);
+          caps.putObject("prompts").put("listChanged", true);
+          caps.putObject("resources").put("listChanged", true);
+          info.put("name", one.server());
+        }
+        if (!info.has("name")) {
+          info.put("name", one.server());
+        }
+        if (!info.has("version")) {
+          info.put("version", version);
+        }
+      }
+    }
+    return result;
+  }
+
+  private String federatedInstructions() {
+    String sep = registry.catalog().separator();
+    StringBuilder b = new StringBuilder("Tools and prompts of several MCP servers, named <server>" + sep
+        + "<name>; resource URIs are <server>+<uri>.");
+    for (UpstreamCatalog c : registry.catalog().servers().values()) {
+      if (!c.instructions().isEmpty()) {
+        b.append("\n\n[").append(c.server()).append("] ").append(c.instructions());
+      }
+    }
+    return b.toString();
+  }
+
+  private static JsonNode list(String field, List<ObjectNode> items) {
+    ObjectNode result = Json.object();
+    ArrayNode arr = result.putArray(field);
+    arr.addAll(items);
+    return result;
+  }
+
+  List<ObjectNode> tools(McpSession s) {
+    return switch (s.scope()) {
+      case McpSession.Federated f -> registry.catalog().tools().stream().map(FederatedCatalog.Entry::definition).toList();
+      case McpSession.Single one -> registry.catalog().server(one.server()).map(UpstreamCatalog::tools).orElse(List.of());
+    };
+  }
+
+  List<ObjectNode> prompts(McpSession s) {
+    return switch (s.scope()) {
+      case McpSession.Federated f -> registry.catalog().prompts().stream().map(FederatedCatalog.Entry::definition).toList();
+      case McpSession.Single one -> registry.catalog().server(one.server()).map(UpstreamCatalog::prompts).orElse(List.of());
+    };
+  }
+
+  List<ObjectNode> resources(McpSession s) {
+    return switch (s.scope()) {
+      case McpSession.Federated f -> registry.catalog().resources().stream().map(FederatedCatalog.ResourceEntry::definition).toList();
+      case McpSession.Single one -> registry.catalog().server(one.server()).map(UpstreamCatalog::resources).orElse(List.of());
+    };
+  }
+
+  List<ObjectNode> templates(McpSession s) {
+    return switch (s.scope()) {
+      case McpSession.Federated f -> registry.catalog().resourceTemplates().stream().map(FederatedCatalog.ResourceEntry::definition).toList();
+      case McpSession.Single one -> registry.catalog().server(one.server()).map(UpstreamCatalog::resourceTemplates).orElse(List.of());
+    };
+  }
+
+  /** A name the client used, resolved to (server, original name). */
+  private record Target(String server, String name) {}
+
+  private Target resolveName(McpSession s, String name, boolean prompt) {
+    FederatedCatalog cat = registry.catalog();
+    switch (s.scope()) {
+      case McpSession.Federated f -> {
+        Optional<FederatedCatalog.Entry> e = prompt ? cat.prompt(name) : cat.tool(name);
+        return e.map(x -> new Target(x.server(), x.originalName())).orElse(null);
+      }
+      case McpSession.Single one -> {
+        List<ObjectNode> defs = cat.server(one.server())
+            .map(c -> prompt ? c.prompts() : c.tools()).orElse(List.of());
+        for (ObjectNode d : defs) {
+          if (name.equals(d.path("name").asText())) {
+            return new Target(one.server(), name);
+          }
+        }
+        return null;
+      }
+    }
+  }
+
+  private Target resolveUri(McpSession s, String uri) {
+    return switch (s.scope()) {
+      case McpSession.Federated f -> registry.catalog().resolveUri(uri).map(r -> new Target(r.server(), r.originalUri())).orElse(null);
+      case McpSession.Single one -> new Target(one.server(), uri);
+    };
+  }
+
+  private String clientUri(McpSession s, String server, String uri) {
+    return s.scope() instanceof McpSession.Federated ? server + "+" + uri : uri;
+  }
+
+  private CompletableFuture<JsonNode> callTool(McpSession s, ObjectNode params, DownstreamCall ctx) {
+    String name = requireText(params, "name");
+    Target t = resolveName(s, name, false);
+    if (t == null) {
+      throw new McpException(McpException.INVALID_PARAMS, "Unknown tool: " + name);
+    }
+    ObjectNode forward = params.deepCopy();
+    forward.put("name", t.name());
+    Invocation inv = new Invocation(Invocation.Kind.TOOL, s, name, t.server(), t.name(), "tools/call", forward, ctx);
+    return pipeline.run(inv).thenApply(r -> rewriteContent(s, t.server(), r, "content"));
+  }
+
+  private CompletableFuture<JsonNode> getPrompt(McpSession s, ObjectNode params, DownstreamCall ctx) {
+    String name = requireText(params, "name");
+    Target t = resolveName(s, name, true);
+    if (t == null) {
+      throw new McpException(McpException.INVALID_PARAMS, "Unknown prompt: " + name);
+    }
+    ObjectNode forward = params.deepCopy();
+    forward.put("name", t.name());
+    Invocation inv = new Invocation(Invocation.Kind.PROMPT, s, name, t.server(), t.name(), "prompts/get", forward, ctx);
+    return pipeline.run(inv).thenApply(r -> {
+      for (JsonNode m : r.path("messages")) {
+        rewriteItem(s, t.server(), m.get("content"));
+      }
+      return r;
+    });
+  }
+
+  private CompletableFuture<JsonNode> readResource(McpSession s, ObjectNode params, DownstreamCall ctx) {
+    String uri = requireText(params, "uri");
+    Target t = resolveUri(s, uri);
+    if (t == null) {
+      throw new McpException(McpException.RESOURCE_NOT_FOUND, "Resource not found: " + uri);
+    }
+    ObjectNode forward = params.deepCopy();
+    forward.put("uri", t.name());
+    Invocation inv = new Invocation(Invocation.Kind.RESOURCE, s, uri, t.server(), t.name(), "resources/read", forward, ctx);
+    return pipeline.run(inv).thenApply(r -> {
+      for (JsonNode c : r.path("contents")) {
+        if (c instanceof ObjectNode o && o.has("uri")) {
+          o.put("uri", clientUri(s, t.server(), o.get("uri").asText()));
+        }
+      }
+      return r;
+    });
+  }
+
+  private CompletableFuture<JsonNode> complete(McpSession s, ObjectNode params, DownstreamCall ctx) {
+    JsonNode ref = params.get("ref");
+    if (!(ref instanceof ObjectNode r)) {
+      throw new McpException(McpException.INVALID_PARAMS, "completion/complete: 'ref' must be an object");
+    }
+    ObjectNode forward = params.deepCopy();
+    ObjectNode fref = (ObjectNode) forward.get("ref");
+    Target t;
+    String requested;
+    switch (r.path("type").asText()) {
+      case "ref/prompt" -> {
+        requested = requireText(r, "name");
+        t = resolveName(s, requested, true);
+        if (t == null) {
+          throw new McpException(McpException.INVALID_PARAMS, "Unknown prompt: " + requested);
+        }
+        fref.put("name", t.name());
+      }
+      case "ref/resource" -> {
+        requested = requireText(r, "uri");
+        t = resolveUri(s, requested);
+        if (t == null) {
+          throw new McpException(McpException.INVALID_PARAMS, "Unknown resource template: " + requested);
+        }
+        fref.put("uri", t.name());
+      }
+      default -> throw new McpException(McpException.INVALID_PARAMS,
+          "completion/complete: ref.type '" + r.path("type").asText() + "' (expected: ref/prompt or ref/resource)");
+    }
+    Invocation inv = new Invocation(Invocation.Kind.COMPLETION, s, requested, t.server(), t.name(), "completion/complete", forward, ctx);
+    return pipeline.run(inv);
+  }
+
+  private CompletableFuture<JsonNode> subscribe(McpSession s, ObjectNode params) {
+    String uri = requireText(params, "uri");
+    Target t = resolveUri(s, uri);
+    if (t == null) {
+      throw new McpException(McpException.RESOURCE_NOT_FOUND, "Resource not found: " + uri);
+    }
+    String key = t.server() + '\0' + t.name();
+    s.subscriptions.add(key);
+    subscribers.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).add(s.id());
+    ObjectNode forward = Json.object();
+    forward.put("uri", t.name());
+    return registry.call(t.server(), "resources/subscribe", forward, CallContext.none());
+  }
+
+  private CompletableFuture<JsonNode> unsubscribeRequest(McpSession s, ObjectNode params) {
+    String uri = requireText(params, "uri");
+    Target t = resolveUri(s, uri);
+    if (t == null) {
+      throw new McpException(McpException.RESOURCE_NOT_FOUND, "Resource not found: " + uri);
+    }
+    unsubscribe(s, t.server() + '\0' + t.name());
+    return CompletableFuture.completedFuture(Json.object());
+  }
+
+  private void unsubscribe(McpSession s, String key) {
+    s.subscriptions.remove(key);
+    java.util.Set<String> subs = subscribers.get(key);
+    if (subs == null) {
+      return;
+    }
+    subs.remove(s.id());
+    if (subs.isEmpty() && subscribers.remove(key, subs)) {
+      int zero = key.indexOf('\0');
+      ObjectNode forward = Json.object();
+      forward.put("uri", key.substring(zero + 1));
+      registry.call(key.substring(0, zero), "resources/unsubscribe", forward, CallContext.none())
+          .exceptionally(e -> null);
+    }
+  }
+
+  private CompletableFuture<JsonNode> setLevel(McpSession s, ObjectNode params) {
+    String level = requireText(params, "level");
+    McpSession.LogLevel parsed = McpSession.LogLevel.parse(level).orElseThrow(() -> new McpException(
+        McpException.INVALID_PARAMS, "logging/setLevel: level '" + level + "' (expected one of debug, info, notice, warning, error, critical, alert, emergency)"));
+    s.logLevel(parsed);
+    List<CompletableFuture<JsonNode>> forwarded = new ArrayList<>();
+    for (UpstreamCatalog c : registry.catalog().servers().values()) {
+      boolean inScope = s.scope() instanceof McpSession.Federated
+          || ((McpSession.Single) s.scope()).server().equals(c.server());
+      if (inScope && c.has("logging")) {
+        ObjectNode p = Json.object();
+        p.put("level", level);
+        forwarded.add(registry.call(c.server(), "logging/setLevel", p, CallContext.none()).exceptionally(e -> null));
+      }
+    }
+    return CompletableFuture.allOf(forwarded.toArray(CompletableFuture[]::new)).thenApply(v -> Json.object());
+  }
+
+  private static String requireText(JsonNode params, String field) {
+    JsonNode v = params.get(field);
+    if (v == null || !v.isTextual() || v.asText().isEmpty()) {
+      throw new McpException(McpException.INVALID_PARAMS, "missing or invalid '" + field + "' (expected: a non-empty string)");
+    }
+    return v.asText();
+  }
+
+  /** Rewrites resource URIs inside content items so the client can read them back through us. */
+  private JsonNode rewriteContent(McpSession s, String server, JsonNode result, String field) {
+    if (s.scope() instanceof McpSession.Federated) {
+      for (JsonNode item : result.path(field)) {
+        rewriteItem(s, server, item);
+      }
+    }
+    return result;
+  }
+
+  private void rewriteItem(McpSession s, String server, JsonNode item) {
+    if (!(s.scope() instanceof McpSession.Federated) || !(item instanceof ObjectNode o)) {
+      return;
+    }
+    switch (o.path("type").asText()) {
+      case "resource_link" -> {
+        if (o.has("uri")) {
+          o.put("uri", clientUri(s, server, o.get("uri").asText()));
+        }
+      }
+      case "resource" -> {
+        if (o.get("resource") instanceof ObjectNode r && r.has("uri")) {
+          r.put("uri", clientUri(s, server, r.get("uri").asText()));
+        }
+      }
+      default -> { }
+    }
+  }
+
+  // ---------------------------------------------------------------- relaying back
+
+  private DownstreamCall context(McpSession s, ObjectNode params, Outbound related) {
+    JsonNode token = params.path("_meta").get("progressToken");
+    return new DownstreamCall(s, related, token == null || token.isNull() ? null : token);
+  }
+
+  /** The downstream side of one client request, as the registry sees it. */
+  private static final class DownstreamCall implements CallContext {
+    private final McpSession session;
+    private final Outbound related;
+    private final JsonNode progressToken;
+
+    DownstreamCall(McpSession session, Outbound related, JsonNode progressToken) {
+      this.session = session;
+      this.related = related;
+      this.progressToken = progressToken;
+    }
+
+    @Override
+    public Optional<JsonNode> progressToken() {
+      return Optional.ofNullable(progressToken);
+    }
+
+    @Override
+    public Object owner() {
+      return session;
+    }
+
+    @Override
+    public void notify(String method, ObjectNode params) {
+      if (method.equals("notifications/message")) {
+        McpSession.LogLevel level = McpSession.LogLevel.parse(params.path("level").asText()).orElse(McpSession.LogLevel.INFO);
+        if (level.compareTo(session.logLevel()) < 0) {
+          return;
+        }
+      }
+      ObjectNode msg = JsonRpc.notification(method, params);
+      if (!related.send(msg)) {
+        session.enqueue(msg);
+      }
+    }
+
+    @Override
+    public CompletableFuture<JsonNode> request(String method, ObjectNode params) {
+      String capability = switch (method) {
+        case "sampling/createMessage" -> "sampling";
+        case "elicitation/create" -> "elicitation";
+        case "roots/list" -> "roots";
+        default -> null;
+      };
+      if (capability == null) {
+        return CompletableFuture.failedFuture(new McpException(McpException.METHOD_NOT_FOUND, "Method not found: " + method));
+      }
+      if (!session.clientSupports(capability)) {
+        return CompletableFuture.failedFuture(new McpException(McpException.METHOD_NOT_FOUND,
+            "the client did not declare the '" + capability + "' capability, so '" + method + "' cannot be relayed to it"));
+      }
+      String id = session.nextServerRequestId();
+      CompletableFuture<JsonNode> answer = new CompletableFuture<>();
+      session.awaiting.put(id, answer);
+      ObjectNode msg = JsonRpc.request(Json.MAPPER.getNodeFactory().textNode(id), method, params);
+      if (!related.send(msg) && !session.enqueue(msg)) {
+        session.awaiting.remove(id);
+        return CompletableFuture.failedFuture(new McpException(McpException.UPSTREAM_UNAVAILABLE, "client session is gone"));
+      }
+      answer.whenComplete((r, e) -> {
+        if (session.awaiting.remove(id) != null && e instanceof CancellationException) {
+          ObjectNode p = Json.object();
+          p.put("requestId", id);
+          p.put("reason", "cancelled by the upstream server");
+          ObjectNode cancel = JsonRpc.notification("notifications/cancelled", p);
+          if (!related.send(cancel)) {
+            session.enqueue(cancel);
+          }
+        }
+      });
+      return answer;
+    }
+  }
+
+  // ---------------------------------------------------------------- registry events
+
+  @Override
+  public void onCatalogChanged(FederatedCatalog before, FederatedCatalog after) {
+    if (sessions.isEmpty()) {
+      return;
+    }
+    Map<McpSession.Scope, boolean[]> changed = new ConcurrentHashMap<>();
+    for (McpSession s : sessions.values()) {
+      boolean[] c = changed.computeIfAbsent(s.scope(), scope -> diff(scope, before, after));
+      if (c[0]) {
+        s.enqueue(JsonRpc.notification("notifications/tools/list_changed", null));
+      }
+      if (c[1]) {
+        s.enqueue(JsonRpc.notification("notifications/prompts/list_changed", null));
+      }
+      if (c[2]) {
+        s.enqueue(JsonRpc.notification("notifications/resources/list_changed", null));
+      }
+    }
+  }
+
+  private static boolean[] diff(McpSession.Scope scope, FederatedCatalog before, FederatedCatalog after) {
+    return switch (scope) {
+      case McpSession.Federated f -> new boolean[] {
+          !before.tools().equals(after.tools()),
+          !before.prompts().equals(after.prompts()),
+          !before.resources().equals(after.resources()) || !before.resourceTemplates().equals(after.resourceTemplates())};
+      case McpSession.Single one -> {
+        Optional<UpstreamCatalog> b = before.server(one.server());
+        Optional<UpstreamCatalog> a = after.server(one.server());
+        yield new boolean[] {
+            !b.map(UpstreamCatalog::tools).equals(a.map(UpstreamCatalog::tools)),
+            !b.map(UpstreamCatalog::prompts).equals(a.map(UpstreamCatalog::prompts)),
+            !b.map(c -> List.of(c.resources(), c.resourceTemplates())).equals(a.map(c -> List.of(c.resources(), c.resourceTemplates())))};
+      }
+    };
+  }
+
+  @Override
+  public void onNotification(String server, String method, ObjectNode params) {
+    if (method.equals("notifications/resources/updated")) {
+      String uri = params.path("uri").asText();
+      java.util.Set<String> subs = subscribers.get(server + '\0' + uri);
+      if (subs == null) {
+        return;
+      }
+      for (String sid : subs) {
+        McpSession s = sessions.get(sid);
+        if (s != null) {
+          ObjectNode p = params.deepCopy();
+          p.put("uri", clientUri(s, server, uri));
+          s.enqueue(JsonRpc.notification(method, p));
+        }
+      }
+    } else if (method.equals("notifications/message")) {
+      log.info("upstream '{}' log [{}]: {}", server, params.path("level").asText(), params.path("data"));
+    } else {
+      log.debug("upstream '{}': unrouted notification {}", server, method);
+    }
+  }
+}

@@ -1,0 +1,535 @@
+package dev.gatehouse.gateway;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.registry.Json;
+import dev.gatehouse.registry.McpException;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.eclipse.jetty.util.Fields;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The MCP edge over HTTP: Streamable HTTP at {@code /mcp} and {@code /mcp/<server>}, legacy
+ * HTTP+SSE at {@code /sse} (and {@code /sse/<server>}) with POSTs to {@code /message}. Validates
+ * what the SDK does not (Host and Origin, body size, protocol version header, JSON-RPC shape) and
+ * turns every failure into a JSON-RPC error body with the right status. Jetty types stop here.
+ *
+ * <p>Runs blocking on virtual threads: a request's thread waits for its answer and writes it.
+ */
+final class McpHttpHandler {
+  private static final Logger log = LoggerFactory.getLogger(McpHttpHandler.class);
+  static final String SESSION_HEADER = "Mcp-Session-Id";
+  static final String VERSION_HEADER = "MCP-Protocol-Version";
+  private static final long KEEPALIVE_NANOS = TimeUnit.SECONDS.toNanos(15);
+  private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.US_ASCII);
+  private static final SecureRandom RANDOM = new SecureRandom();
+  static final int MAX_SESSIONS = 10_000;
+
+  private final McpDispatcher dispatcher;
+  private final Supplier<HttpPolicy> policy;
+  private final Supplier<Set<String>> servers;
+
+  McpHttpHandler(McpDispatcher dispatcher, Supplier<HttpPolicy> policy, Supplier<Set<String>> servers) {
+    this.dispatcher = dispatcher;
+    this.policy = policy;
+    this.servers = servers;
+  }
+
+  /** True if this handler owns the path. */
+  static boolean owns(String path) {
+    return path.equals("/mcp") || path.startsWith("/mcp/") || path.equals("/sse") || path.startsWith("/sse/")
+        || path.equals("/message");
+  }
+
+  void handle(Request request, Response response, Callback callback, String path) {
+    try {
+      HttpPolicy p = policy.get();
+      String host = request.getHeaders().get(HttpHeader.HOST);
+      if (!p.hostAllowed(host)) {
+        reject(response, callback, 403, McpException.INVALID_REQUEST,
+            "Forbidden: Host '" + host + "' is not allowed (server.allowed_hosts)");
+        return;
+      }
+      String origin = request.getHeaders().get(HttpHeader.ORIGIN);
+      if (!p.originAllowed(origin)) {
+        reject(response, callback, 403, McpException.INVALID_REQUEST,
+            "Forbidden: Origin '" + origin + "' is not allowed (server.allowed_origins)");
+        return;
+      }
+      String method = request.getMethod();
+      if (path.equals("/message")) {
+        if (HttpMethod.POST.is(method)) {
+          legacyPost(request, response, callback, p);
+        } else {
+          methodNotAllowed(response, callback, "POST");
+        }
+        return;
+      }
+      boolean legacy = path.startsWith("/sse");
+      McpSession.Scope scope = scope(path, legacy ? "/sse" : "/mcp");
+      if (scope == null) {
+        String server = path.substring(5);
+        reject(response, callback, 404, McpException.INVALID_REQUEST, "No upstream server named '" + server + "' at " + path);
+        return;
+      }
+      if (legacy) {
+        if (HttpMethod.GET.is(method)) {
+          legacyStream(request, response, callback, scope);
+        } else {
+          methodNotAllowed(response, callback, "GET");
+        }
+        return;
+      }
+      switch (method) {
+        case "POST" -> post(request, response, callback, scope, p);
+        case "GET" -> get(request, response, callback, scope);
+        case "DELETE" -> delete(request, response, callback, scope);
+        default -> methodNotAllowed(response, callback, "GET, POST, DELETE");
+      }
+    } catch (Throwable t) {
+      log.error("unexpected failure handling {} {}", request.getMethod(), path, t);
+      if (!response.isCommitted()) {
+        reject(response, callback, 500, McpException.INTERNAL_ERROR, "Internal error");
+      } else {
+        callback.failed(t);
+      }
+    }
+  }
+
+  private McpSession.Scope scope(String path, String prefix) {
+    if (path.length() <= prefix.length() + 1) {
+      return new McpSession.Federated();
+    }
+    String server = path.substring(prefix.length() + 1);
+    return servers.get().contains(server) ? new McpSession.Single(server) : null;
+  }
+
+  // ---------------------------------------------------------------- Streamable HTTP
+
+  private void post(Request request, Response response, Callback callback, McpSession.Scope scope, HttpPolicy p)
+      throws IOException {
+    String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
+    if (type == null || !type.toLowerCase().startsWith("application/json")) {
+      reject(response, callback, 415, McpException.INVALID_REQUEST,
+          "Unsupported Content-Type '" + type + "' (expected: application/json)");
+      return;
+    }
+    String accept = request.getHeaders().get(HttpHeader.ACCEPT);
+    boolean acceptsSse = accept == null || accept.contains("text/event-stream") || accept.contains("*/*");
+    if (accept != null && !accept.contains("application/json") && !acceptsSse) {
+      reject(response, callback, 406, McpException.INVALID_REQUEST,
+          "Not Acceptable: Accept must include application/json and text/event-stream");
+      return;
+    }
+    String version = request.getHeaders().get(VERSION_HEADER);
+    if (version != null && !McpDispatcher.PROTOCOL_VERSIONS.contains(version)) {
+      reject(response, callback, 400, McpException.INVALID_REQUEST, "Unsupported MCP-Protocol-Version '" + version
+          + "' (supported: " + String.join(", ", McpDispatcher.PROTOCOL_VERSIONS) + ")");
+      return;
+    }
+    JsonNode body = readJson(request, response, callback, p);
+    if (body == null) {
+      return;
+    }
+    String sid = request.getHeaders().get(SESSION_HEADER);
+    if (body instanceof ObjectNode msg && "initialize".equals(msg.path("method").asText(null))) {
+      initialize(response, callback, scope, msg);
+      return;
+    }
+    if (sid == null) {
+      reject(response, callback, 400, McpException.INVALID_REQUEST,
+          "Bad Request: Mcp-Session-Id header is required (send initialize first)");
+      return;
+    }
+    McpSession s = dispatcher.session(sid).orElse(null);
+    if (s == null || !s.scope().equals(scope) || s.legacySse()) {
+      reject(response, callback, 404, JsonRpc.SESSION_NOT_FOUND, "Session not found: it expired or was closed; initialize a new one");
+      return;
+    }
+    if (body instanceof ArrayNode batch) {
+      batch(response, callback, s, batch);
+      return;
+    }
+    ObjectNode msg = (ObjectNode) body;
+    McpException invalid = validate(msg);
+    if (invalid != null) {
+      writeJson(response, callback, 400, JsonRpc.error(msg.get("id"), invalid), null);
+      return;
+    }
+    if (!msg.has("method")) {
+      dispatcher.response(s, msg.get("id"), msg);
+      accepted(response, callback);
+      return;
+    }
+    String method = msg.get("method").asText();
+    ObjectNode params = msg.get("params") instanceof ObjectNode o ? o : Json.object();
+    if (!msg.has("id")) {
+      dispatcher.notification(s, method, params);
+      accepted(response, callback);
+      return;
+    }
+    JsonNode id = msg.get("id");
+    PostExchange exchange = new PostExchange();
+    CompletableFuture<JsonNode> answer = dispatcher.request(s, id, method, params, exchange);
+    answer.whenComplete((r, e) -> exchange.complete(e == null ? JsonRpc.result(id, r) : JsonRpc.error(id, JsonRpc.toMcp(e))));
+    respond(response, callback, exchange, acceptsSse, s);
+  }
+
+  private void initialize(Response response, Callback callback, McpSession.Scope scope, ObjectNode msg) throws IOException {
+    McpException invalid = validate(msg);
+    if (invalid != null || !msg.has("id")) {
+      writeJson(response, callback, 400, JsonRpc.error(msg.get("id"),
+          invalid != null ? invalid : new McpException(McpException.INVALID_REQUEST, "initialize must be a request with an id")), null);
+      return;
+    }
+    if (dispatcher.sessionCount() >= MAX_SESSIONS) {
+      reject(response, callback, 503, McpException.INTERNAL_ERROR, "Too many sessions; try again later");
+      return;
+    }
+    McpSession s = new McpSession(newSessionId(), scope, false);
+    ObjectNode params = msg.get("params") instanceof ObjectNode o ? o : Json.object();
+    JsonNode result = dispatcher.request(s, msg.get("id"), "initialize", params, m -> false).join();
+    dispatcher.register(s);
+    writeJson(response, callback, 200, JsonRpc.result(msg.get("id"), result), s.id());
+  }
+
+  /** JSON-RPC batches exist only in protocol 2025-03-26; answers come back as one JSON array. */
+  private void batch(Response response, Callback callback, McpSession s, ArrayNode batch) throws IOException {
+    if (!s.protocolVersion().equals("2025-03-26")) {
+      reject(response, callback, 400, McpException.INVALID_REQUEST,
+          "JSON-RPC batches are not supported in protocol version " + s.protocolVersion());
+      return;
+    }
+    if (batch.isEmpty()) {
+      reject(response, callback, 400, McpException.INVALID_REQUEST, "Invalid Request: empty batch");
+      return;
+    }
+    List<CompletableFuture<ObjectNode>> answers = new ArrayList<>();
+    for (JsonNode n : batch) {
+      if (!(n instanceof ObjectNode msg)) {
+        answers.add(CompletableFuture.completedFuture(JsonRpc.error(null, McpException.INVALID_REQUEST, "Invalid Request: expected an object")));
+        continue;
+      }
+      McpException invalid = validate(msg);
+      if (invalid != null) {
+        answers.add(CompletableFuture.completedFuture(JsonRpc.error(msg.get("id"), invalid)));
+      } else if (!msg.has("method")) {
+        dispatcher.response(s, msg.get("id"), msg);
+      } else if (!msg.has("id")) {
+        dispatcher.notification(s, msg.get("method").asText(), msg.get("params") instanceof ObjectNode o ? o : Json.object());
+      } else if ("initialize".equals(msg.get("method").asText())) {
+        answers.add(CompletableFuture.completedFuture(JsonRpc.error(msg.get("id"), McpException.INVALID_REQUEST,
+            "initialize must not be part of a batch")));
+      } else {
+        JsonNode id = msg.get("id");
+        answers.add(dispatcher.request(s, id, msg.get("method").asText(),
+                msg.get("params") instanceof ObjectNode o ? o : Json.object(), s::enqueue)
+            .handle((r, e) -> e == null ? JsonRpc.result(id, r) : JsonRpc.error(id, JsonRpc.toMcp(e))));
+      }
+    }
+    if (answers.isEmpty()) {
+      accepted(response, callback);
+      return;
+    }
+    ArrayNode out = Json.MAPPER.createArrayNode();
+    answers.forEach(a -> out.add(a.join()));
+    writeJson(response, callback, 200, out, null);
+  }
+
+  /** Waits for the answer; plain JSON if nothing else came first, else an event stream. */
+  private void respond(Response response, Callback callback, PostExchange exchange, boolean acceptsSse, McpSession s) {
+    boolean streaming = false;
+    try {
+      while (true) {
+        PostExchange.Batch b = exchange.await(streaming ? KEEPALIVE_NANOS : Long.MAX_VALUE);
+        if (!streaming && b.interim().isEmpty() && b.result() != null) {
+          exchange.finish();
+          writeJson(response, callback, 200, b.result(), null);
+          return;
+        }
+        if (!streaming && !b.interim().isEmpty() && !acceptsSse) {
+          b.interim().forEach(s::enqueue); // the client takes only JSON: the GET stream carries these
+          if (b.result() == null) {
+            continue;
+          }
+          exchange.finish();
+          writeJson(response, callback, 200, b.result(), null);
+          return;
+        }
+        if (!streaming) {
+          startStream(response);
+          streaming = true;
+        }
+        if (b.interim().isEmpty() && b.result() == null) {
+          Content.Sink.write(response, false, ByteBuffer.wrap(KEEPALIVE));
+          continue;
+        }
+        for (ObjectNode m : b.interim()) {
+          writeEvent(response, m, false);
+        }
+        if (b.result() != null) {
+          exchange.finish();
+          writeEvent(response, b.result(), true);
+          callback.succeeded();
+          return;
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      exchange.finish();
+      callback.failed(e);
+    } catch (IOException | RuntimeException e) {
+      // The client went away mid-stream. Per the spec that is not a cancellation: the call goes on
+      // and anything it still sends is queued for the session's GET stream.
+      exchange.finish();
+      log.debug("session {}: response stream closed: {}", s.id(), e.toString());
+      callback.failed(e);
+    }
+  }
+
+  private void get(Request request, Response response, Callback callback, McpSession.Scope scope) {
+    String accept = request.getHeaders().get(HttpHeader.ACCEPT);
+    if (accept == null || !(accept.contains("text/event-stream") || accept.contains("*/*"))) {
+      reject(response, callback, 406, McpException.INVALID_REQUEST, "Not Acceptable: GET needs Accept: text/event-stream");
+      return;
+    }
+    String sid = request.getHeaders().get(SESSION_HEADER);
+    if (sid == null) {
+      reject(response, callback, 400, McpException.INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required");
+      return;
+    }
+    McpSession s = dispatcher.session(sid).filter(x -> x.scope().equals(scope) && !x.legacySse()).orElse(null);
+    if (s == null) {
+      reject(response, callback, 404, JsonRpc.SESSION_NOT_FOUND, "Session not found: it expired or was closed; initialize a new one");
+      return;
+    }
+    if (!s.attachStream()) {
+      reject(response, callback, 409, McpException.INVALID_REQUEST, "Conflict: this session already has a GET stream open");
+      return;
+    }
+    try {
+      startStream(response);
+      pump(response, s);
+      callback.succeeded();
+    } catch (IOException | InterruptedException e) {
+      callback.failed(e);
+    } finally {
+      s.detachStream();
+    }
+  }
+
+  /** Writes the session's unsolicited messages until the client leaves or the session ends. */
+  private void pump(Response response, McpSession s) throws IOException, InterruptedException {
+    while (!s.closed()) {
+      ObjectNode m = s.poll(KEEPALIVE_NANOS);
+      if (m == null) {
+        if (s.closed()) {
+          break;
+        }
+        Content.Sink.write(response, false, ByteBuffer.wrap(KEEPALIVE));
+      } else {
+        writeEvent(response, m, false);
+      }
+    }
+    Content.Sink.write(response, true, ByteBuffer.allocate(0));
+  }
+
+  private void delete(Request request, Response response, Callback callback, McpSession.Scope scope) {
+    String sid = request.getHeaders().get(SESSION_HEADER);
+    if (sid == null) {
+      reject(response, callback, 400, McpException.INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required");
+      return;
+    }
+    McpSession s = dispatcher.session(sid).filter(x -> x.scope().equals(scope)).orElse(null);
+    if (s == null) {
+      reject(response, callback, 404, JsonRpc.SESSION_NOT_FOUND, "Session not found");
+      return;
+    }
+    dispatcher.close(s);
+    response.setStatus(204);
+    callback.succeeded();
+  }
+
+  // ---------------------------------------------------------------- legacy HTTP+SSE
+
+  private void legacyStream(Request request, Response response, Callback callback, McpSession.Scope scope) {
+    if (dispatcher.sessionCount() >= MAX_SESSIONS) {
+      reject(response, callback, 503, McpException.INTERNAL_ERROR, "Too many sessions; try again later");
+      return;
+    }
+    McpSession s = new McpSession(newSessionId(), scope, true);
+    s.attachStream();
+    dispatcher.register(s);
+    try {
+      startStream(response);
+      String endpoint = "/message?sessionId=" + s.id();
+      Content.Sink.write(response, false, ByteBuffer.wrap(("event: endpoint\ndata: " + endpoint + "\n\n").getBytes(StandardCharsets.UTF_8)));
+      pump(response, s);
+      callback.succeeded();
+    } catch (IOException | InterruptedException e) {
+      callback.failed(e);
+    } finally {
+      s.detachStream();
+      dispatcher.close(s); // the stream is the session: when it goes, so does the session
+    }
+  }
+
+  private void legacyPost(Request request, Response response, Callback callback, HttpPolicy p) throws IOException {
+    Fields query = Request.extractQueryParameters(request);
+    String sid = query.getValue("sessionId");
+    McpSession s = dispatcher.session(sid).filter(McpSession::legacySse).orElse(null);
+    if (s == null) {
+      reject(response, callback, 404, JsonRpc.SESSION_NOT_FOUND, "Session not found: open /sse first and POST to the endpoint it names");
+      return;
+    }
+    JsonNode body = readJson(request, response, callback, p);
+    if (body == null) {
+      return;
+    }
+    if (!(body instanceof ObjectNode msg)) {
+      reject(response, callback, 400, McpException.INVALID_REQUEST, "Invalid Request: batches are not supported on the SSE transport");
+      return;
+    }
+    McpException invalid = validate(msg);
+    if (invalid != null) {
+      writeJson(response, callback, 400, JsonRpc.error(msg.get("id"), invalid), null);
+      return;
+    }
+    if (!msg.has("method")) {
+      dispatcher.response(s, msg.get("id"), msg);
+    } else if (!msg.has("id")) {
+      dispatcher.notification(s, msg.get("method").asText(), msg.get("params") instanceof ObjectNode o ? o : Json.object());
+    } else {
+      JsonNode id = msg.get("id");
+      dispatcher.request(s, id, msg.get("method").asText(), msg.get("params") instanceof ObjectNode o ? o : Json.object(), s::enqueue)
+          .whenComplete((r, e) -> s.enqueue(e == null ? JsonRpc.result(id, r) : JsonRpc.error(id, JsonRpc.toMcp(e))));
+    }
+    accepted(response, callback);
+  }
+
+  // ---------------------------------------------------------------- helpers
+
+  /** Reads and parses the body within the size limit; on failure answers and returns null. */
+  private static JsonNode readJson(Request request, Response response, Callback callback, HttpPolicy p) throws IOException {
+    long max = p.maxRequestBytes();
+    long declared = request.getLength();
+    if (declared > max) {
+      reject(response, callback, 413, McpException.INVALID_REQUEST,
+          "Request body of " + declared + " bytes exceeds the limit of " + max + " bytes (server.max_request_bytes)");
+      return null;
+    }
+    byte[] bytes;
+    try (InputStream in = Content.Source.asInputStream(request)) {
+      bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
+    }
+    if (bytes.length > max) {
+      reject(response, callback, 413, McpException.INVALID_REQUEST,
+          "Request body exceeds the limit of " + max + " bytes (server.max_request_bytes)");
+      return null;
+    }
+    JsonNode node;
+    try {
+      node = bytes.length == 0 ? null : Json.MAPPER.readTree(bytes);
+    } catch (JsonProcessingException e) {
+      reject(response, callback, 400, McpException.PARSE_ERROR, "Parse error: " + e.getOriginalMessage());
+      return null;
+    }
+    if (node == null || !(node.isObject() || node.isArray())) {
+      reject(response, callback, 400, McpException.INVALID_REQUEST, "Invalid Request: expected a JSON-RPC message object");
+      return null;
+    }
+    return node;
+  }
+
+  /** Checks the JSON-RPC 2.0 shape of one message; null if valid. */
+  static McpException validate(ObjectNode msg) {
+    if (!"2.0".equals(msg.path("jsonrpc").asText(null))) {
+      return new McpException(McpException.INVALID_REQUEST, "Invalid Request: 'jsonrpc' must be \"2.0\"");
+    }
+    JsonNode id = msg.get("id");
+    if (id != null && !(id.isTextual() || id.isIntegralNumber())) {
+      return new McpException(McpException.INVALID_REQUEST, "Invalid Request: 'id' must be a string or an integer");
+    }
+    JsonNode method = msg.get("method");
+    if (method != null) {
+      if (!method.isTextual() || method.asText().isEmpty()) {
+        return new McpException(McpException.INVALID_REQUEST, "Invalid Request: 'method' must be a non-empty string");
+      }
+      JsonNode params = msg.get("params");
+      if (params != null && !params.isObject()) {
+        return new McpException(McpException.INVALID_PARAMS, "Invalid params: 'params' must be an object");
+      }
+      return null;
+    }
+    if (id == null || (msg.has("result") == msg.has("error"))) {
+      return new McpException(McpException.INVALID_REQUEST,
+          "Invalid Request: expected a request ('method', 'id'), a notification ('method') or a response ('id' and 'result' or 'error')");
+    }
+    return null;
+  }
+
+  private static void startStream(Response response) throws IOException {
+    response.setStatus(200);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream");
+    response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
+    response.getHeaders().put(new HttpField("X-Accel-Buffering", "no"));
+    Content.Sink.write(response, false, ByteBuffer.allocate(0)); // commit headers now
+  }
+
+  private static void writeEvent(Response response, ObjectNode message, boolean last) throws IOException {
+    byte[] json = Json.bytes(message);
+    ByteBuffer buf = ByteBuffer.allocate(json.length + 24);
+    buf.put("event: message\ndata: ".getBytes(StandardCharsets.US_ASCII)).put(json).put((byte) '\n').put((byte) '\n').flip();
+    Content.Sink.write(response, last, buf);
+  }
+
+  static void writeJson(Response response, Callback callback, int status, JsonNode body, String sessionId) {
+    response.setStatus(status);
+    response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+    if (sessionId != null) {
+      response.getHeaders().put(SESSION_HEADER, sessionId);
+    }
+    response.write(true, ByteBuffer.wrap(Json.bytes(body)), callback);
+  }
+
+  static void reject(Response response, Callback callback, int status, int code, String message) {
+    writeJson(response, callback, status, JsonRpc.error(null, code, message), null);
+  }
+
+  private static void accepted(Response response, Callback callback) {
+    response.setStatus(202);
+    callback.succeeded();
+  }
+
+  private static void methodNotAllowed(Response response, Callback callback, String allow) {
+    response.getHeaders().put(HttpHeader.ALLOW, allow);
+    reject(response, callback, 405, McpException.INVALID_REQUEST, "Method Not Allowed (allowed: " + allow + ")");
+  }
+
+  private static String newSessionId() {
+    byte[] b = new byte[18];
+    RANDOM.nextBytes(b);
+    return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+  }
+}

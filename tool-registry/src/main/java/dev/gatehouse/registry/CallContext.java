@@ -1,0 +1,58 @@
+package dev.gatehouse.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The downstream side of one forwarded request: where the upstream's progress, log messages and
+ * requests (sampling, elicitation) made while serving it are relayed.
+ */
+public interface CallContext {
+
+  /** The progress token the downstream client put in {@code _meta}, if any. */
+  default Optional<JsonNode> progressToken() {
+    return Optional.empty();
+  }
+
+  /** Relays a notification (progress, logging) to the client whose call this is. */
+  default void notify(String method, ObjectNode params) {}
+
+  /**
+   * Relays a server-to-client request (e.g. {@code sampling/createMessage}) to the client and
+   * completes with its result, or exceptionally with a {@link McpException}.
+   */
+  default CompletableFuture<JsonNode> request(String method, ObjectNode params) {
+    return CompletableFuture.failedFuture(
+        new McpException(McpException.METHOD_NOT_FOUND, "no client to forward '" + method + "' to"));
+  }
+
+  /**
+   * Who made the call (the downstream session). Server-initiated messages that cannot be tied to
+   * one call are relayed only when every call in flight has the same owner.
+   */
+  default Object owner() {
+    return this;
+  }
+
+  /** Whether this context can take relayed requests and notifications. */
+  default boolean relays() {
+    return true;
+  }
+
+  /** A context that relays nothing: gateway-internal calls such as catalog refreshes. */
+  static CallContext none() {
+    return None.INSTANCE;
+  }
+
+  /** The context of gateway-internal calls. */
+  enum None implements CallContext {
+    INSTANCE;
+
+    @Override
+    public boolean relays() {
+      return false;
+    }
+  }
+}

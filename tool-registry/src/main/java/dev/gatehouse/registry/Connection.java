@@ -1,0 +1,359 @@
+package dev.gatehouse.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.NullNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CancellationException;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One MCP client session with an upstream over a {@link Transport}: our own request ids, answers
+ * matched to callers, progress tokens rewritten so tokens of different downstream clients never
+ * collide, cancellation forwarded, and the upstream's own requests (sampling, elicitation) relayed
+ * to the downstream call that caused them.
+ */
+final class Connection implements Transport.Listener {
+  private static final Logger log = LoggerFactory.getLogger(Connection.class);
+  static final List<String> PROTOCOL_VERSIONS = List.of("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05");
+  private static final ScheduledThreadPoolExecutor TIMERS = timers();
+
+  /** What the owning upstream hears about. */
+  interface Events {
+    /** Notifications not tied to a call: list_changed, resources/updated, stray log messages. */
+    void onNotification(Connection source, String method, ObjectNode params);
+
+    void onClosed(Connection source, String reason);
+  }
+
+  /** The upstream's answer to {@code initialize}. */
+  record Handshake(String protocolVersion, ObjectNode capabilities, ObjectNode serverInfo, String instructions) {}
+
+  private record Pending(long id, String method, CallContext context, JsonNode progressToken,
+      CompletableFuture<JsonNode> result, long startedNanos) {}
+
+  private final String name;
+  private final Transport transport;
+  private final Events events;
+  private final AtomicLong ids = new AtomicLong();
+  private final Map<Long, Pending> pending = new ConcurrentHashMap<>();
+  /** Requests the upstream made of us, by their id's JSON text, so it can cancel them. */
+  private final Map<String, CompletableFuture<JsonNode>> inbound = new ConcurrentHashMap<>();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private volatile Handshake handshake;
+
+  Connection(String name, Transport transport, Events events) {
+    this.name = name;
+    this.transport = transport;
+    this.events = events;
+  }
+
+  /** Starts the transport and runs the MCP handshake; throws on failure or timeout. */
+  Handshake open(Duration timeout, String clientVersion) throws IOException {
+    transport.start(this, timeout);
+    ObjectNode params = Json.object();
+    params.put("protocolVersion", PROTOCOL_VERSIONS.get(0));
+    ObjectNode caps = params.putObject("capabilities");
+    caps.putObject("sampling");
+    caps.putObject("elicitation");
+    ObjectNode info = params.putObject("clientInfo");
+    info.put("name", "gatehouse");
+    info.put("version", clientVersion);
+    JsonNode result;
+    try {
+      result = request("initialize", params, CallContext.none(), timeout).join();
+    } catch (RuntimeException e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      throw new IOException("initialize failed: " + cause.getMessage(), cause);
+    }
+    String version = Json.text(result, "protocolVersion");
+    if (!PROTOCOL_VERSIONS.contains(version)) {
+      throw new IOException("upstream speaks protocol version '" + version + "' (expected one of " + PROTOCOL_VERSIONS + ")");
+    }
+    transport.initialized(version);
+    notify("notifications/initialized", Json.object());
+    Handshake h = new Handshake(version,
+        result.get("capabilities") instanceof ObjectNode c ? c : Json.object(),
+        result.get("serverInfo") instanceof ObjectNode s ? s : Json.object(),
+        Json.text(result, "instructions"));
+    handshake = h;
+    return h;
+  }
+
+  Handshake handshake() {
+    return handshake;
+  }
+
+  long pid() {
+    return transport.pid();
+  }
+
+  /**
+   * Sends a request. {@code params} becomes ours: its progress token is rewritten. The future
+   * completes with the result, or exceptionally with an {@link McpException}; cancelling it tells the
+   * upstream.
+   */
+  CompletableFuture<JsonNode> request(String method, ObjectNode params, CallContext context, Duration timeout) {
+    long id = ids.incrementAndGet();
+    JsonNode token = null;
+    if (context.progressToken().isPresent()) {
+      token = context.progressToken().get();
+      ObjectNode meta = params.get("_meta") instanceof ObjectNode m ? m : params.putObject("_meta");
+      meta.put("progressToken", id);
+    } else if (params.get("_meta") instanceof ObjectNode m) {
+      m.remove("progressToken");
+    }
+    CompletableFuture<JsonNode> result = new CompletableFuture<>();
+    Pending p = new Pending(id, method, context, token, result, System.nanoTime());
+    pending.put(id, p);
+    ScheduledFuture<?> timer = TIMERS.schedule(() -> result.completeExceptionally(new McpException(
+        McpException.UPSTREAM_TIMEOUT,
+        "upstream '" + name + "' did not answer '" + method + "' within " + human(timeout))),
+        timeout.toNanos(), TimeUnit.NANOSECONDS);
+    result.whenComplete((r, e) -> {
+      timer.cancel(false);
+      if (pending.remove(id) != null && e != null && !closed.get()) {
+        // Our caller gave up (timeout or cancellation): the upstream should stop working on it.
+        ObjectNode cancel = Json.object();
+        cancel.put("requestId", id);
+        cancel.put("reason", e instanceof CancellationException ? "cancelled by the client" : e.getMessage());
+        Thread.ofVirtual().start(() -> notify("notifications/cancelled", cancel));
+      }
+    });
+    ObjectNode msg = Json.object();
+    msg.put("jsonrpc", "2.0");
+    msg.put("id", id);
+    msg.put("method", method);
+    msg.set("params", params);
+    try {
+      transport.send(msg);
+    } catch (McpException e) {
+      result.completeExceptionally(e);
+    } catch (IOException | RuntimeException e) {
+      result.completeExceptionally(new McpException(McpException.UPSTREAM_UNAVAILABLE,
+          "upstream '" + name + "': " + e.getMessage(), null, e));
+    }
+    return result;
+  }
+
+  void notify(String method, ObjectNode params) {
+    ObjectNode msg = Json.object();
+    msg.put("jsonrpc", "2.0");
+    msg.put("method", method);
+    msg.set("params", params);
+    try {
+      transport.send(msg);
+    } catch (IOException | RuntimeException e) {
+      log.debug("upstream '{}': notification {} not sent: {}", name, method, e.toString());
+    }
+  }
+
+  @Override
+  public void onMessage(ObjectNode message, JsonNode relatedId) {
+    JsonNode method = message.get("method");
+    JsonNode id = message.get("id");
+    if (method == null) {
+      if (id != null && id.canConvertToLong()) {
+        onResponse(id.asLong(), message);
+      }
+      return;
+    }
+    ObjectNode params = message.get("params") instanceof ObjectNode p ? p : Json.object();
+    if (id != null && !id.isNull()) {
+      onRequest(id, method.asText(), params, relatedId);
+    } else {
+      onNotification(method.asText(), params, relatedId);
+    }
+  }
+
+  private void onResponse(long id, ObjectNode message) {
+    Pending p = pending.remove(id);
+    if (p == null) {
+      return; // timed out or cancelled already
+    }
+    JsonNode error = message.get("error");
+    if (error != null && !error.isNull()) {
+      int code = error.path("code").asInt(McpException.INTERNAL_ERROR);
+      String text = error.path("message").asText("upstream error");
+      p.result().completeExceptionally(new McpException(code, text, error.get("data"), null));
+    } else {
+      JsonNode result = message.get("result");
+      p.result().complete(result == null ? NullNode.getInstance() : result);
+    }
+  }
+
+  private void onNotification(String method, ObjectNode params, JsonNode relatedId) {
+    switch (method) {
+      case "notifications/progress" -> {
+        JsonNode token = params.get("progressToken");
+        Pending p = token != null && token.canConvertToLong() ? pending.get(token.asLong()) : null;
+        if (p != null && p.progressToken() != null) {
+          ObjectNode relayed = params.deepCopy();
+          relayed.set("progressToken", p.progressToken());
+          p.context().notify(method, relayed);
+        }
+      }
+      case "notifications/message" -> {
+        CallContext target = contextFor(relatedId);
+        if (target.relays()) {
+          target.notify(method, params);
+        } else {
+          events.onNotification(this, method, params);
+        }
+      }
+      case "notifications/cancelled" -> {
+        CompletableFuture<JsonNode> f = inbound.remove(params.path("requestId").toString());
+        if (f != null) {
+          f.cancel(false);
+        }
+      }
+      default -> events.onNotification(this, method, params);
+    }
+  }
+
+  private void onRequest(JsonNode id, String method, ObjectNode params, JsonNode relatedId) {
+    if (method.equals("ping")) {
+      respond(id, Json.object(), null);
+      return;
+    }
+    CallContext target = contextFor(relatedId);
+    if (!target.relays()) {
+      respond(id, null, new McpException(McpException.METHOD_NOT_FOUND,
+          "'" + method + "' cannot be relayed: no single client call of this upstream is in flight"));
+      return;
+    }
+    CompletableFuture<JsonNode> answer = target.request(method, params);
+    inbound.put(id.toString(), answer);
+    answer.whenComplete((r, e) -> {
+      if (inbound.remove(id.toString()) == null && e instanceof CancellationException) {
+        return; // the upstream cancelled it; it expects no answer
+      }
+      respond(id, r, e);
+    });
+  }
+
+  /**
+   * The downstream call a server-initiated message belongs to. Streamable HTTP tells us (the message
+   * came on that call's stream); otherwise the single call in flight, or the calls of a single
+   * client. Anything more ambiguous is not guessed: relaying one client's data to another is worse
+   * than refusing.
+   */
+  private CallContext contextFor(JsonNode relatedId) {
+    if (relatedId != null && relatedId.canConvertToLong()) {
+      Pending p = pending.get(relatedId.asLong());
+      if (p != null) {
+        return p.context();
+      }
+    }
+    CallContext only = CallContext.none();
+    for (Pending p : pending.values()) {
+      if (!p.context().relays()) {
+        continue;
+      }
+      if (only.relays() && !only.owner().equals(p.context().owner())) {
+        return CallContext.none();
+      }
+      if (!only.relays() || p.startedNanos() > startedOf(only)) {
+        only = p.context();
+      }
+    }
+    return only;
+  }
+
+  private long startedOf(CallContext c) {
+    for (Pending p : pending.values()) {
+      if (p.context() == c) {
+        return p.startedNanos();
+      }
+    }
+    return Long.MIN_VALUE;
+  }
+
+  private void respond(JsonNode id, JsonNode result, Throwable error) {
+    ObjectNode msg = Json.object();
+    msg.put("jsonrpc", "2.0");
+    msg.set("id", id);
+    if (error == null) {
+      msg.set("result", result == null ? Json.object() : result);
+    } else {
+      Throwable cause = error.getCause() != null && !(error instanceof McpException) ? error.getCause() : error;
+      ObjectNode err = msg.putObject("error");
+      if (cause instanceof McpException m) {
+        err.put("code", m.code());
+        err.put("message", m.getMessage());
+        m.data().ifPresent(d -> err.set("data", d));
+      } else {
+        err.put("code", McpException.INTERNAL_ERROR);
+        err.put("message", "request could not be relayed: " + cause.getMessage());
+      }
+    }
+    Thread.ofVirtual().start(() -> {
+      try {
+        transport.send(msg);
+      } catch (IOException | RuntimeException e) {
+        log.debug("upstream '{}': answer to {} not sent: {}", name, id, e.toString());
+      }
+    });
+  }
+
+  @Override
+  public void onClosed(String reason) {
+    close(reason);
+    events.onClosed(this, reason);
+  }
+
+  /** Closes the transport and fails every call still waiting. */
+  void close(String reason) {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    transport.close();
+    McpException gone = new McpException(McpException.UPSTREAM_UNAVAILABLE,
+        "upstream '" + name + "' disconnected: " + reason);
+    for (Pending p : pending.values()) {
+      p.result().completeExceptionally(gone);
+    }
+    pending.clear();
+    inbound.values().forEach(f -> f.cancel(false));
+    inbound.clear();
+  }
+
+  boolean isClosed() {
+    return closed.get();
+  }
+
+  int inFlight() {
+    return pending.size();
+  }
+
+  static String human(Duration d) {
+    long ms = d.toMillis();
+    return ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms";
+  }
+
+  private static ScheduledThreadPoolExecutor timers() {
+    ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> {
+      Thread th = new Thread(r, "gatehouse-upstream-timers");
+      th.setDaemon(true);
+      return th;
+    });
+    t.setRemoveOnCancelPolicy(true);
+    return t;
+  }
+
+  static JsonNode nodeOf(long v) {
+    return JsonNodeFactory.instance.numberNode(v);
+  }
+}

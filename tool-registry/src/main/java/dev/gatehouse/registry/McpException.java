@@ -1,0 +1,52 @@
+package dev.gatehouse.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.util.Optional;
+
+/**
+ * The registry's one exception family: a JSON-RPC error to hand to the downstream client. Upstream
+ * errors keep the upstream's code, message and data; failures of our own carry gateway codes.
+ */
+public class McpException extends RuntimeException {
+  public static final int PARSE_ERROR = -32700;
+  public static final int INVALID_REQUEST = -32600;
+  public static final int METHOD_NOT_FOUND = -32601;
+  public static final int INVALID_PARAMS = -32602;
+  public static final int INTERNAL_ERROR = -32603;
+  /** MCP: resource not found. */
+  public static final int RESOURCE_NOT_FOUND = -32002;
+  /** Gateway: the upstream is not connected or its connection failed. */
+  public static final int UPSTREAM_UNAVAILABLE = -32010;
+  /** Gateway: the upstream did not answer in time. */
+  public static final int UPSTREAM_TIMEOUT = -32011;
+  /** Gateway: the request was cancelled. */
+  public static final int REQUEST_CANCELLED = -32012;
+
+  private final int code;
+  private final transient JsonNode data;
+
+  public McpException(int code, String message) {
+    this(code, message, null, null);
+  }
+
+  public McpException(int code, String message, JsonNode data, Throwable cause) {
+    super(message, cause, false, false);
+    this.code = code;
+    this.data = data;
+  }
+
+  public int code() {
+    return code;
+  }
+
+  public Optional<JsonNode> data() {
+    return Optional.ofNullable(data);
+  }
+
+  /** The upstream's HTTP session was forgotten (404): re-initialise and retry once. */
+  static final class SessionExpired extends McpException {
+    SessionExpired(String upstream) {
+      super(UPSTREAM_UNAVAILABLE, "upstream '" + upstream + "' forgot our session (HTTP 404)");
+    }
+  }
+}

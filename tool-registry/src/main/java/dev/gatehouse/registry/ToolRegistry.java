@@ -1,0 +1,57 @@
+package dev.gatehouse.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * The upstream MCP servers the gateway federates. Thread-safe; every upstream connects, fails and
+ * reconnects on its own, so one slow or dead server never holds up calls to the others.
+ */
+public interface ToolRegistry extends AutoCloseable {
+
+  /** What the gateway hears from the registry. Called on registry threads; must not block long. */
+  interface Listener {
+    /** The federated catalog changed: an upstream connected, dropped, or announced list_changed. */
+    default void onCatalogChanged(FederatedCatalog before, FederatedCatalog after) {}
+
+    /** A notification from an upstream that no call owns, e.g. {@code notifications/resources/updated}. */
+    default void onNotification(String server, String method, ObjectNode params) {}
+  }
+
+  static ToolRegistry create(String clientVersion, Listener listener) {
+    return new DefaultToolRegistry(clientVersion, listener);
+  }
+
+  /**
+   * Brings the set of upstreams to {@code upstreams}: new ones start connecting, removed ones are
+   * stopped (stdio children ended), changed ones restarted; unchanged ones are left alone.
+   */
+  void apply(Map<String, UpstreamConfig> upstreams, String separator);
+
+  /** The current federated catalog (connected upstreams only). */
+  FederatedCatalog catalog();
+
+  /** Every configured upstream's state, in config order. */
+  List<UpstreamStatus> status();
+
+  /**
+   * Forwards a request to one upstream. Completes with the upstream's result, or exceptionally with
+   * an {@link McpException} (the upstream's own error, or unavailable / timeout / cancelled).
+   * {@code params} becomes the registry's: pass a copy you do not reuse.
+   */
+  CompletableFuture<JsonNode> call(String server, String method, ObjectNode params, CallContext context);
+
+  /** Sends a notification to one upstream if it is connected. */
+  void notify(String server, String method, ObjectNode params);
+
+  /** Waits until no upstream is still making its first connection attempt; true if none is. */
+  boolean awaitSettled(Duration timeout);
+
+  /** Stops every upstream and ends every child process; returns when they are gone. */
+  @Override
+  void close();
+}

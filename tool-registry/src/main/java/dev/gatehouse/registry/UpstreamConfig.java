@@ -1,0 +1,195 @@
+package dev.gatehouse.registry;
+
+import com.fasterxml.jackson.annotation.JsonProperty;
+import com.fasterxml.jackson.annotation.JsonSubTypes;
+import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import java.net.URI;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Pattern;
+
+/**
+ * How to reach one upstream MCP server. The YAML form is a map entry under {@code upstreams:}; the
+ * entry's key is the server name and {@code transport} selects the record.
+ *
+ * <p>Equality is structural: the registry reconnects an upstream on hot reload only when its config
+ * record changed.
+ */
+@JsonTypeInfo(use = JsonTypeInfo.Id.NAME, property = "transport")
+@JsonSubTypes({
+  @JsonSubTypes.Type(value = UpstreamConfig.Stdio.class, name = "stdio"),
+  @JsonSubTypes.Type(value = UpstreamConfig.StreamableHttp.class, name = "streamable-http"),
+  @JsonSubTypes.Type(value = UpstreamConfig.Sse.class, name = "sse")
+})
+public sealed interface UpstreamConfig {
+
+  /** Server names: letters, digits and single dashes or underscores; they prefix tool names. */
+  Pattern NAME = Pattern.compile("^[A-Za-z0-9](?:[A-Za-z0-9-]|_(?!_))*$");
+
+  Timeouts timeouts();
+
+  boolean enabled();
+
+  /** Validates a server name against {@link #NAME} and the tool-name separator. */
+  static String checkName(String name, String separator) {
+    if (name == null || !NAME.matcher(name).matches() || name.endsWith("_")) {
+      throw new IllegalArgumentException(
+          "upstream name: '" + name + "' (expected: letters, digits, '-' or single '_', starting with a letter or digit)");
+    }
+    if (name.contains(separator)) {
+      throw new IllegalArgumentException(
+          "upstream name: '" + name + "' contains the tool-name separator '" + separator + "'");
+    }
+    if (name.length() > 32) {
+      throw new IllegalArgumentException("upstream name: '" + name + "' is " + name.length() + " characters (expected: at most 32)");
+    }
+    return name;
+  }
+
+  /** A child process speaking newline-delimited JSON-RPC on stdin/stdout. Never run through a shell. */
+  record Stdio(
+      @JsonProperty("command") String command,
+      @JsonProperty("args") List<String> args,
+      @JsonProperty("env") Map<String, String> env,
+      @JsonProperty("cwd") String cwd,
+      @JsonProperty("enabled") Boolean enabledFlag,
+      @JsonProperty("timeouts") Timeouts timeouts)
+      implements UpstreamConfig {
+    public Stdio {
+      if (command == null || command.isBlank()) {
+        throw new IllegalArgumentException("command: must name the program to start (expected: e.g. \"npx\")");
+      }
+      args = args == null ? List.of() : List.copyOf(args);
+      env = env == null ? Map.of() : Map.copyOf(env);
+      timeouts = timeouts == null ? Timeouts.defaults() : timeouts;
+    }
+
+    public Stdio(String command, List<String> args) {
+      this(command, args, Map.of(), null, true, Timeouts.defaults());
+    }
+
+    @Override
+    public boolean enabled() {
+      return enabledFlag == null || enabledFlag;
+    }
+
+    /** Renders the command line for logs; env values are never shown, they may hold secrets. */
+    @Override
+    public String toString() {
+      return "stdio:" + command + " " + String.join(" ", args) + (env.isEmpty() ? "" : " env=" + env.keySet());
+    }
+  }
+
+  /** An MCP Streamable HTTP endpoint. */
+  record StreamableHttp(
+      @JsonProperty("url") URI url,
+      @JsonProperty("headers") Map<String, String> headers,
+      @JsonProperty("enabled") Boolean enabledFlag,
+      @JsonProperty("timeouts") Timeouts timeouts)
+      implements UpstreamConfig {
+    public StreamableHttp {
+      url = checkHttpUrl(url);
+      headers = headers == null ? Map.of() : Map.copyOf(headers);
+      timeouts = timeouts == null ? Timeouts.defaults() : timeouts;
+    }
+
+    public StreamableHttp(URI url) {
+      this(url, Map.of(), true, Timeouts.defaults());
+    }
+
+    @Override
+    public boolean enabled() {
+      return enabledFlag == null || enabledFlag;
+    }
+
+    @Override
+    public String toString() {
+      return "streamable-http:" + url + (headers.isEmpty() ? "" : " headers=" + headers.keySet());
+    }
+  }
+
+  /** A legacy HTTP+SSE endpoint (protocol 2024-11-05): GET opens the stream, POSTs go to the announced endpoint. */
+  record Sse(
+      @JsonProperty("url") URI url,
+      @JsonProperty("headers") Map<String, String> headers,
+      @JsonProperty("enabled") Boolean enabledFlag,
+      @JsonProperty("timeouts") Timeouts timeouts)
+      implements UpstreamConfig {
+    public Sse {
+      url = checkHttpUrl(url);
+      headers = headers == null ? Map.of() : Map.copyOf(headers);
+      timeouts = timeouts == null ? Timeouts.defaults() : timeouts;
+    }
+
+    public Sse(URI url) {
+      this(url, Map.of(), true, Timeouts.defaults());
+    }
+
+    @Override
+    public boolean enabled() {
+      return enabledFlag == null || enabledFlag;
+    }
+
+    @Override
+    public String toString() {
+      return "sse:" + url + (headers.isEmpty() ? "" : " headers=" + headers.keySet());
+    }
+  }
+
+  /**
+   * Time limits for one upstream. {@code connect}: process start or HTTP connect plus the MCP
+   * handshake; {@code call}: one request's answer; {@code health}: the ping interval (zero turns
+   * health pings off).
+   */
+  record Timeouts(
+      @JsonProperty("connect") Duration connect,
+      @JsonProperty("call") Duration call,
+      @JsonProperty("health") Duration health) {
+    public Timeouts {
+      connect = positive("timeouts.connect", connect, Duration.ofSeconds(30));
+      call = positive("timeouts.call", call, Duration.ofSeconds(60));
+      health = health == null ? Duration.ofSeconds(30) : health;
+      if (health.isNegative()) {
+        throw new IllegalArgumentException("timeouts.health: " + health + " (expected: >= 0)");
+      }
+    }
+
+    public static Timeouts defaults() {
+      return new Timeouts(null, null, null);
+    }
+
+    public Timeouts withCall(Duration call) {
+      return new Timeouts(connect, call, health);
+    }
+
+    public Timeouts withConnect(Duration connect) {
+      return new Timeouts(connect, call, health);
+    }
+
+    public Timeouts withHealth(Duration health) {
+      return new Timeouts(connect, call, health);
+    }
+
+    private static Duration positive(String field, Duration value, Duration fallback) {
+      if (value == null) {
+        return fallback;
+      }
+      if (value.isZero() || value.isNegative()) {
+        throw new IllegalArgumentException(field + ": " + value + " (expected: > 0)");
+      }
+      return value;
+    }
+  }
+
+  private static URI checkHttpUrl(URI url) {
+    if (url == null) {
+      throw new IllegalArgumentException("url: missing (expected: an absolute http or https URL)");
+    }
+    String scheme = url.getScheme();
+    if (scheme == null || !(scheme.equals("http") || scheme.equals("https")) || url.getHost() == null) {
+      throw new IllegalArgumentException("url: '" + url + "' (expected: an absolute http or https URL)");
+    }
+    return url;
+  }
+}
