@@ -521,6 +521,27 @@ class ConfigLoaderTest {
         error(lines("server:", "  public_base_url: ftp://x/${env:PORT}")).getMessage());
   }
 
+  @Test
+  void onlyTrueAndFalseAreBooleans() {
+    GatewayConfig config =
+        parse(lines("upstreams:", "  a:", "    transport: stdio", "    command: x", "    args: [yes, no, on, off, 'true']", "    env: {NORWAY: no}"));
+    UpstreamConfig.Stdio a = (UpstreamConfig.Stdio) config.upstreams().get("a");
+
+    assertEquals(List.of("yes", "no", "on", "off", "true"), a.args());
+    assertEquals(Map.of("NORWAY", "no"), a.env());
+    assertEquals(
+        "config error at upstreams.a.enabled (line 5, column 14): expected true or false, got 'yes'",
+        error(lines("upstreams:", "  a:", "    transport: stdio", "    command: x", "    enabled: yes")).getMessage());
+  }
+
+  @Test
+  void emptyStringIsValidatedNotDefaulted() {
+    assertEquals(
+        "config error at server.host (line 2, column 9): '' (expected: a host name or IP address to listen on, e.g. 127.0.0.1, 0.0.0.0 or ::)",
+        error(lines("server:", "  host: ''")).getMessage());
+    assertEquals(Optional.empty(), parse(lines("server:", "  public_base_url: ''")).server().publicBaseUrl());
+  }
+
   // ---- server settings ----
 
   @ParameterizedTest

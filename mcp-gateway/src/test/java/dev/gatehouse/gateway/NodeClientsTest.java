@@ -1,0 +1,124 @@
+package dev.gatehouse.gateway;
+
+import static dev.gatehouse.gateway.TestUpstreams.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.registry.Json;
+import dev.gatehouse.registry.UpstreamConfig;
+import dev.gatehouse.registry.UpstreamStatus;
+import dev.gatehouse.samples.RunningServer;
+import dev.gatehouse.samples.Samples;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Real clients and real upstreams from npm: the official MCP TypeScript SDK client and the Inspector
+ * CLI list and call tools through {@code /mcp}, with {@code server-everything} and
+ * {@code server-filesystem} (stdio, Node 22) and the samples' Streamable HTTP server behind it.
+ */
+@Timeout(180)
+class NodeClientsTest {
+  @TempDir
+  static Path files;
+  static RunningServer web;
+  static Gateway gateway;
+  static String mcpUrl;
+
+  @BeforeAll
+  static void start() throws Exception {
+    NodeTooling.require();
+    Files.writeString(files.resolve("hello.txt"), "hello from the filesystem server");
+    web = Samples.startHttpTools("127.0.0.1", 0);
+    Map<String, UpstreamConfig> ups = new LinkedHashMap<>();
+    ups.put("everything", NodeTooling.server("@modelcontextprotocol/server-everything", "stdio"));
+    ups.put("filesystem", NodeTooling.server("@modelcontextprotocol/server-filesystem", files.toString()));
+    ups.put("web", new UpstreamConfig.StreamableHttp(web.url()));
+    gateway = Gateway.start(GatewayConfig.defaults().withServer(ServerSettings.defaults().withPort(0)).withUpstreams(ups), Optional.empty());
+    await("upstreams connected", Duration.ofSeconds(90),
+        () -> gateway.registry().status().stream().allMatch(UpstreamStatus::connected));
+    mcpUrl = gateway.baseUri().resolve("/mcp").toString();
+  }
+
+  @AfterAll
+  static void stop() {
+    if (gateway != null) {
+      gateway.close();
+    }
+    if (web != null) {
+      web.close();
+    }
+  }
+
+  @Test
+  void typescriptSdkClientListsAndCallsToolsOfEveryUpstream() throws Exception {
+    String calls = """
+        [{"name":"everything__echo","arguments":{"message":"hello from ts"}},
+         {"name":"filesystem__read_text_file","arguments":{"path":"%s"}},
+         {"name":"web__word_count","arguments":{"text":"one two"}}]
+        """.formatted(files.resolve("hello.txt").toString().replace("\\", "\\\\"));
+    NodeTooling.Run run = NodeTooling.node(Duration.ofSeconds(60), "ts-sdk-client.mjs", mcpUrl, calls);
+    assertEquals(0, run.exit(), run.stderr());
+    JsonNode out = Json.MAPPER.readTree(run.stdout());
+    List<String> tools = Json.MAPPER.convertValue(out.get("tools"), List.class);
+    assertTrue(tools.contains("everything__echo"), tools.toString());
+    assertTrue(tools.contains("filesystem__read_text_file"), tools.toString());
+    assertTrue(tools.contains("web__word_count"), tools.toString());
+    JsonNode results = out.get("results");
+    assertTrue(results.get(0).toString().contains("hello from ts"), results.get(0).toString());
+    assertTrue(results.get(1).toString().contains("hello from the filesystem server"), results.get(1).toString());
+    assertTrue(results.get(2).toString().contains("2"), results.get(2).toString());
+    assertFalse(results.get(1).path("isError").asBoolean(false), results.get(1).toString());
+  }
+
+  @Test
+  void inspectorCliListsAndCallsTools() throws Exception {
+    // Run from the package's build/ directory: inspector-cli finds its own package.json relative to
+    // the working directory (a bug of the published package when used outside its monorepo).
+    Path build = NodeTooling.MODULES.resolve("@modelcontextprotocol/inspector-cli/build");
+    String cli = build.resolve("cli.js").toString();
+    NodeTooling.Run list = NodeTooling.nodeIn(build, Duration.ofSeconds(60), cli, "--cli", mcpUrl, "--transport", "http", "--method", "tools/list");
+    assertEquals(0, list.exit(), list.stderr());
+    assertTrue(list.stdout().contains("\"everything__echo\""), list.stdout());
+    assertTrue(list.stdout().contains("\"filesystem__list_directory\""), list.stdout());
+
+    NodeTooling.Run call = NodeTooling.nodeIn(build, Duration.ofSeconds(60), cli, "--cli", mcpUrl, "--transport", "http",
+        "--method", "tools/call", "--tool-name", "filesystem__list_directory", "--tool-arg", "path=" + files);
+    assertEquals(0, call.exit(), call.stderr());
+    assertTrue(call.stdout().contains("hello.txt"), call.stdout());
+  }
+
+  @Test
+  void stdioChildrenAreEndedWhenTheGatewayStops() throws Exception {
+    Map<String, UpstreamConfig> ups = new LinkedHashMap<>();
+    ups.put("everything", NodeTooling.server("@modelcontextprotocol/server-everything", "stdio"));
+    ups.put("filesystem", NodeTooling.server("@modelcontextprotocol/server-filesystem", files.toString()));
+    Gateway g = Gateway.start(GatewayConfig.defaults().withServer(ServerSettings.defaults().withPort(0)).withUpstreams(ups), Optional.empty());
+    List<ProcessHandle> children;
+    try {
+      await("connected", Duration.ofSeconds(90), () -> g.registry().status().stream().allMatch(UpstreamStatus::connected));
+      List<Long> pids = g.registry().status().stream().map(UpstreamStatus::pid).toList();
+      children = pids.stream().map(ProcessHandle::of).flatMap(Optional::stream)
+          .flatMap(h -> java.util.stream.Stream.concat(java.util.stream.Stream.of(h), h.descendants())).toList();
+      assertEquals(2, pids.size());
+      assertTrue(children.stream().allMatch(ProcessHandle::isAlive));
+    } finally {
+      g.close();
+    }
+    for (ProcessHandle h : children) {
+      assertFalse(h.isAlive(), "process " + h.pid() + " " + h.info().commandLine().orElse("") + " outlived the gateway");
+    }
+  }
+}
