@@ -31,6 +31,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLParser;
 import java.io.IOException;
 import java.lang.reflect.Constructor;
 import java.lang.reflect.Executable;
@@ -81,7 +82,15 @@ import java.util.regex.Pattern;
 public final class ConfigLoader {
 
   private static final ObjectMapper MAPPER = mapper();
-  private static final YAMLFactory YAML = new YAMLFactory();
+  private static final YAMLFactory YAML =
+      YAMLFactory.builder()
+          // YAML 1.2 booleans: only true/false. Otherwise "args: [-o, yes]" would pass "true" and an
+          // env value of "off" would become "false".
+          .enable(YAMLParser.Feature.PARSE_BOOLEAN_LIKE_WORDS_AS_STRINGS)
+          // "key:" with nothing after it is null, as YAML says; a quoted '' stays an empty string.
+          // (The builder does not start from the factory's defaults, so this is spelt out.)
+          .enable(YAMLParser.Feature.EMPTY_STRING_AS_NULL)
+          .build();
   private static final JsonFactory JSON = new JsonFactory();
 
   private static final Pattern SHORT_DURATION = Pattern.compile("([0-9]{1,9})(ms|s|m|h)");

@@ -86,6 +86,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
    */
   CompletableFuture<JsonNode> request(McpSession s, JsonNode id, String method, ObjectNode params, Outbound related) {
     s.touch();
+    DownstreamCall ctx = new DownstreamCall(s, related, progressToken(params));
     try {
       CompletableFuture<JsonNode> f = switch (method) {
         case "initialize" -> CompletableFuture.completedFuture(initialize(s, params));
@@ -94,19 +95,23 @@ final class McpDispatcher implements ToolRegistry.Listener {
         case "prompts/list" -> CompletableFuture.completedFuture(list("prompts", prompts(s)));
         case "resources/list" -> CompletableFuture.completedFuture(list("resources", resources(s)));
         case "resources/templates/list" -> CompletableFuture.completedFuture(list("resourceTemplates", templates(s)));
-        case "tools/call" -> callTool(s, params, context(s, params, related));
-        case "prompts/get" -> getPrompt(s, params, context(s, params, related));
-        case "resources/read" -> readResource(s, params, context(s, params, related));
+        case "tools/call" -> callTool(s, params, ctx);
+        case "prompts/get" -> getPrompt(s, params, ctx);
+        case "resources/read" -> readResource(s, params, ctx);
         case "resources/subscribe" -> subscribe(s, params);
         case "resources/unsubscribe" -> unsubscribeRequest(s, params);
-        case "completion/complete" -> complete(s, params, context(s, params, related));
+        case "completion/complete" -> complete(s, params, ctx);
         case "logging/setLevel" -> setLevel(s, params);
         default -> throw new McpException(McpException.METHOD_NOT_FOUND, "Method not found: " + method);
       };
       if (!f.isDone()) {
         String key = id.toString();
-        s.inFlight.put(key, f);
-        f.whenComplete((r, e) -> s.inFlight.remove(key, f));
+        Runnable cancel = () -> {
+          ctx.cancel();
+          f.cancel(false);
+        };
+        s.inFlight.put(key, cancel);
+        f.whenComplete((r, e) -> s.inFlight.remove(key, cancel));
       }
       return f;
     } catch (McpException e) {
@@ -118,9 +123,9 @@ final class McpDispatcher implements ToolRegistry.Listener {
     s.touch();
     switch (method) {
       case "notifications/cancelled" -> {
-        CompletableFuture<?> f = s.inFlight.remove(params.path("requestId").toString());
-        if (f != null) {
-          f.cancel(false); // the registry sees the cancellation and tells the upstream
+        Runnable cancel = s.inFlight.remove(params.path("requestId").toString());
+        if (cancel != null) {
+          cancel.run(); // the registry's hook tells the upstream
         }
       }
       case "notifications/initialized", "notifications/roots/list_changed" -> { }
@@ -467,9 +472,9 @@ final class McpDispatcher implements ToolRegistry.Listener {
 
   // ---------------------------------------------------------------- relaying back
 
-  private DownstreamCall context(McpSession s, ObjectNode params, Outbound related) {
+  private static JsonNode progressToken(ObjectNode params) {
     JsonNode token = params.path("_meta").get("progressToken");
-    return new DownstreamCall(s, related, token == null || token.isNull() ? null : token);
+    return token == null || token.isNull() ? null : token;
   }
 
   /** The downstream side of one client request, as the registry sees it. */
@@ -477,11 +482,30 @@ final class McpDispatcher implements ToolRegistry.Listener {
     private final McpSession session;
     private final Outbound related;
     private final JsonNode progressToken;
+    private final List<Runnable> cancelHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private volatile boolean cancelled;
 
     DownstreamCall(McpSession session, Outbound related, JsonNode progressToken) {
       this.session = session;
       this.related = related;
       this.progressToken = progressToken;
+    }
+
+    @Override
+    public void onCancel(Runnable action) {
+      cancelHooks.add(action);
+      if (cancelled && cancelHooks.remove(action)) {
+        action.run();
+      }
+    }
+
+    void cancel() {
+      cancelled = true;
+      for (Runnable r : cancelHooks) {
+        if (cancelHooks.remove(r)) {
+          r.run();
+        }
+      }
     }
 
     @Override

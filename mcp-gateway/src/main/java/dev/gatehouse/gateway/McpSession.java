@@ -26,8 +26,8 @@ final class McpSession {
   private final Scope scope;
   private final boolean legacySse;
   private final AtomicLong serverRequestIds = new AtomicLong();
-  /** Client requests in flight by JSON id text, so notifications/cancelled can reach them. */
-  final Map<String, CompletableFuture<?>> inFlight = new ConcurrentHashMap<>();
+  /** How to cancel each client request in flight, by JSON id text (for notifications/cancelled). */
+  final Map<String, Runnable> inFlight = new ConcurrentHashMap<>();
   /** Our requests to the client (sampling, elicitation) by id text. */
   final Map<String, CompletableFuture<JsonNode>> awaiting = new ConcurrentHashMap<>();
   /** Subscribed resources as "server\0originalUri". */
@@ -171,7 +171,7 @@ final class McpSession {
     } finally {
       lock.unlock();
     }
-    inFlight.values().forEach(f -> f.cancel(false));
+    inFlight.values().forEach(Runnable::run);
     inFlight.clear();
     McpException gone = new McpException(McpException.REQUEST_CANCELLED, "client session ended");
     awaiting.values().forEach(f -> f.completeExceptionally(gone));

@@ -52,16 +52,17 @@ public record ServerSettings(
 
   // A host is a DNS name, an IPv4 literal or a bracketed IPv6 literal; '*' is handled separately.
   private static final String HOST = "(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+])";
-  private static final Pattern HOST_NAME = Pattern.compile(HOST);
+  // To listen on, an IPv6 address may also be written without brackets (::1, ::).
+  private static final Pattern LISTEN_HOST = Pattern.compile(HOST + "|[0-9A-Fa-f]*:[0-9A-Fa-f.]*:[0-9A-Fa-f:.]*");
   private static final Pattern ORIGIN_PATTERN =
       Pattern.compile("[A-Za-z][A-Za-z0-9+.-]*://(?:\\*|" + HOST + ")(?::(?:\\*|[0-9]{1,5}))?");
   private static final Pattern HOST_PATTERN = Pattern.compile("(?:\\*|" + HOST + ")(?::(?:\\*|[0-9]{1,5}))?");
   private static final Pattern SEPARATOR = Pattern.compile("[_-]{1,4}");
 
   public ServerSettings {
-    if (host == null || !HOST_NAME.matcher(host).matches()) {
+    if (host == null || !LISTEN_HOST.matcher(host).matches()) {
       throw new IllegalArgumentException(
-          "host: '" + host + "' (expected: a host name or IP address to listen on, e.g. 127.0.0.1 or 0.0.0.0)");
+          "host: '" + host + "' (expected: a host name or IP address to listen on, e.g. 127.0.0.1, 0.0.0.0 or ::)");
     }
     if (port < 0 || port > 65535) {
       throw new IllegalArgumentException("port: " + port + " (expected: 0..65535, 0 = any free port)");

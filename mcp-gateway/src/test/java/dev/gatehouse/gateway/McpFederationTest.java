@@ -220,6 +220,26 @@ class McpFederationTest {
   }
 
   @Test
+  void clientCancellationEndsTheCallAndReachesTheUpstream() throws Exception {
+    java.net.URI mcp = gateway.baseUri().resolve("/mcp");
+    java.util.function.Function<String, java.net.http.HttpRequest.Builder> post = body -> java.net.http.HttpRequest.newBuilder(mcp)
+        .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body));
+    var init = TestUpstreams.send(post.apply(McpHygieneTest.INIT).build());
+    String sid = init.headers().firstValue("Mcp-Session-Id").orElseThrow();
+    var pending = TestUpstreams.HTTP.sendAsync(post.apply(
+            "{\"jsonrpc\":\"2.0\",\"id\":77,\"method\":\"tools/call\",\"params\":{\"name\":\"local__sleep\",\"arguments\":{\"ms\":15000}}}")
+        .header("Mcp-Session-Id", sid).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    await("call in flight upstream", Duration.ofSeconds(5), () -> gateway.dispatcher().session(sid).map(x -> !x.inFlight.isEmpty()).orElse(false));
+    var cancel = TestUpstreams.send(post.apply(
+            "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":77,\"reason\":\"changed my mind\"}}")
+        .header("Mcp-Session-Id", sid).build());
+    assertEquals(202, cancel.statusCode());
+    String body = pending.get(10, java.util.concurrent.TimeUnit.SECONDS).body();
+    assertTrue(body.contains("-32012") && body.contains("cancelled"), body);
+  }
+
+  @Test
   void readinessShowsEveryUpstream() {
     var resp = TestUpstreams.get(gateway.baseUri().resolve("/readyz"));
     assertEquals(200, resp.statusCode());

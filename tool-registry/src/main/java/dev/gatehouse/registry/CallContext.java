@@ -36,6 +36,12 @@ public interface CallContext {
     return this;
   }
 
+  /**
+   * Registers what to do when the downstream client cancels this call (or goes away); the registry
+   * uses it to cancel the upstream request. Runs at once if the call is cancelled already.
+   */
+  default void onCancel(Runnable action) {}
+
   /** Whether this context can take relayed requests and notifications. */
   default boolean relays() {
     return true;

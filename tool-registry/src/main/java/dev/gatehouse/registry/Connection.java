@@ -116,6 +116,7 @@ final class Connection implements Transport.Listener {
       m.remove("progressToken");
     }
     CompletableFuture<JsonNode> result = new CompletableFuture<>();
+    context.onCancel(() -> result.cancel(false));
     Pending p = new Pending(id, method, context, token, result, System.nanoTime());
     pending.put(id, p);
     ScheduledFuture<?> timer = TIMERS.schedule(() -> result.completeExceptionally(new McpException(

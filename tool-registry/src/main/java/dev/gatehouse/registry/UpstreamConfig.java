@@ -24,6 +24,9 @@ import java.util.regex.Pattern;
 })
 public sealed interface UpstreamConfig {
 
+  /** Argument words that suggest a credential follows. */
+  Pattern SECRET_HINT = Pattern.compile("key|token|secret|password|passwd|credential|auth");
+
   /** Server names: letters, digits and single dashes or underscores; they prefix tool names. */
   Pattern NAME = Pattern.compile("^[A-Za-z0-9](?:[A-Za-z0-9-]|_(?!_))*$");
 
@@ -62,6 +65,7 @@ public sealed interface UpstreamConfig {
       }
       args = args == null ? List.of() : List.copyOf(args);
       env = env == null ? Map.of() : Map.copyOf(env);
+      enabledFlag = enabledFlag == null || enabledFlag;
       timeouts = timeouts == null ? Timeouts.defaults() : timeouts;
     }
 
@@ -74,10 +78,27 @@ public sealed interface UpstreamConfig {
       return enabledFlag == null || enabledFlag;
     }
 
-    /** Renders the command line for logs; env values are never shown, they may hold secrets. */
+    /**
+     * Renders the command line for logs. Env values are never shown, and neither is an argument that
+     * looks like a credential ({@code --api-key=…}, or the word after {@code --token}).
+     */
     @Override
     public String toString() {
-      return "stdio:" + command + " " + String.join(" ", args) + (env.isEmpty() ? "" : " env=" + env.keySet());
+      StringBuilder b = new StringBuilder("stdio:").append(command);
+      boolean hideNext = false;
+      for (String a : args) {
+        String lower = a.toLowerCase(java.util.Locale.ROOT);
+        boolean secretFlag = SECRET_HINT.matcher(lower).find();
+        if (hideNext) {
+          b.append(" ***");
+        } else if (secretFlag && a.contains("=")) {
+          b.append(' ').append(a, 0, a.indexOf('=') + 1).append("***");
+        } else {
+          b.append(' ').append(a);
+        }
+        hideNext = secretFlag && a.startsWith("-") && !a.contains("=");
+      }
+      return b.append(env.isEmpty() ? "" : " env=" + env.keySet()).toString();
     }
   }
 
@@ -91,6 +112,7 @@ public sealed interface UpstreamConfig {
     public StreamableHttp {
       url = checkHttpUrl(url);
       headers = headers == null ? Map.of() : Map.copyOf(headers);
+      enabledFlag = enabledFlag == null || enabledFlag;
       timeouts = timeouts == null ? Timeouts.defaults() : timeouts;
     }
 
@@ -119,6 +141,7 @@ public sealed interface UpstreamConfig {
     public Sse {
       url = checkHttpUrl(url);
       headers = headers == null ? Map.of() : Map.copyOf(headers);
+      enabledFlag = enabledFlag == null || enabledFlag;
       timeouts = timeouts == null ? Timeouts.defaults() : timeouts;
     }
 
