@@ -101,6 +101,12 @@ final class McpHttpHandler {
         }
         return;
       }
+      String version = request.getHeaders().get(VERSION_HEADER);
+      if (version != null && !McpDispatcher.PROTOCOL_VERSIONS.contains(version)) {
+        reject(response, callback, 400, McpException.INVALID_REQUEST, "Unsupported MCP-Protocol-Version '" + version
+            + "' (supported: " + String.join(", ", McpDispatcher.PROTOCOL_VERSIONS) + ")");
+        return;
+      }
       switch (method) {
         case "POST" -> post(request, response, callback, scope, p);
         case "GET" -> get(request, response, callback, scope);
@@ -140,12 +146,6 @@ final class McpHttpHandler {
     if (accept != null && !accept.contains("application/json") && !acceptsSse) {
       reject(response, callback, 406, McpException.INVALID_REQUEST,
           "Not Acceptable: Accept must include application/json and text/event-stream");
-      return;
-    }
-    String version = request.getHeaders().get(VERSION_HEADER);
-    if (version != null && !McpDispatcher.PROTOCOL_VERSIONS.contains(version)) {
-      reject(response, callback, 400, McpException.INVALID_REQUEST, "Unsupported MCP-Protocol-Version '" + version
-          + "' (supported: " + String.join(", ", McpDispatcher.PROTOCOL_VERSIONS) + ")");
       return;
     }
     JsonNode body = readJson(request, response, callback, p);
