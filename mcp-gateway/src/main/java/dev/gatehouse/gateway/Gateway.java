@@ -56,7 +56,7 @@ public final class Gateway implements AutoCloseable {
     this.httpPolicy = policyOf(config.server());
     this.dispatcher = new McpDispatcher(Cli.version());
     this.registry = ToolRegistry.create(Cli.version(), dispatcher);
-    Pipeline pipeline = new Pipeline(List.of(), dispatcher::execute);
+    Pipeline pipeline = new Pipeline(List.of(new CallLog()), dispatcher::execute);
     dispatcher.bind(registry, pipeline);
     McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet());
 
