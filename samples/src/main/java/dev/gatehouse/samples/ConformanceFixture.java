@@ -8,6 +8,7 @@ import static dev.gatehouse.samples.ToolKit.text;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
@@ -244,7 +245,7 @@ final class ConformanceFixture {
         } catch (IllegalStateException | McpError e) {
             return error("elicitation failed: " + e.getMessage());
         }
-        return text(prefix + "action=" + response.action().name().toLowerCase(java.util.Locale.ROOT)
+        return text(prefix + "action=" + response.action().name().toLowerCase(Locale.ROOT)
                 + ", content=" + response.content());
     }
 

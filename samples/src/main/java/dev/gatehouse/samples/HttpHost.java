@@ -34,9 +34,13 @@ final class HttpHost {
         var transport = HttpServletStreamableServerTransportProvider.builder()
             .mcpEndpoint(ENDPOINT)
             // The SDK pings every session on a timer by default (2.1.0: every 30 min). Server-initiated pings
-            // at arbitrary moments make gateway tests nondeterministic, and the timer only stops if
-            // closeGracefully() runs, so the samples do without it. Idle sessions are still swept by the SDK.
+            // at arbitrary moments make gateway tests nondeterministic, so the samples do without them.
             .keepAliveInterval(null)
+            // The SDK's idle-session sweeper (default every 30 min) runs on a non-daemon thread of its own
+            // that closeGracefully() does not stop (2.1.0): every server started in-process would leave one
+            // behind and keep the JVM alive. Without it, sessions whose client never sends DELETE stay in
+            // memory until the server stops, which is harmless for sample servers.
+            .sessionSweepInterval(null)
             .httpHeaderValidator(loopbackOnly(host))
             .build();
         McpSyncServer mcp = mcpFactory.apply(transport);
@@ -55,7 +59,9 @@ final class HttpHost {
         holder.setAsyncSupported(true); // every POST that carries a request is answered on an SSE stream
         context.addServlet(holder, ENDPOINT);
         jetty.setHandler(context);
-        jetty.setStopTimeout(2_000);
+        // No graceful phase: RunningServer.close() has already ended the MCP sessions, and waiting would only
+        // idle out the clients' keep-alive connections (a second per stop, which adds up across tests).
+        jetty.setStopTimeout(0);
 
         try {
             jetty.start();

@@ -72,7 +72,7 @@ final class HttpTools {
                 });
     }
 
-    /** Words as a reader sees them: ICU-style word boundaries, keeping only runs that contain a letter or digit. */
+    /** Words as a reader sees them: Unicode word boundaries, counting only runs that contain a letter or digit. */
     static int countWords(String text) {
         BreakIterator boundaries = BreakIterator.getWordInstance(Locale.ROOT);
         boundaries.setText(text);

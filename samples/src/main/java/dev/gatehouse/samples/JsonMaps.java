@@ -1,6 +1,7 @@
 package dev.gatehouse.samples;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /** Literal JSON objects for schemas and structured results, keeping the key order they are written in. */
@@ -25,7 +26,7 @@ final class JsonMaps {
     static Map<String, Object> objectSchema(Map<String, Object> properties, String... required) {
         Map<String, Object> schema = obj("type", "object", "properties", properties);
         if (required.length > 0) {
-            schema.put("required", java.util.List.of(required));
+            schema.put("required", List.of(required));
         }
         return schema;
     }

@@ -4,6 +4,7 @@ import java.io.ByteArrayOutputStream;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Base64;
 import java.util.zip.CRC32;
 import java.util.zip.Deflater;
@@ -55,7 +56,7 @@ final class MediaSamples {
         byte[] buffer = new byte[64];
         int n = deflater.deflate(buffer);
         deflater.end();
-        return java.util.Arrays.copyOf(buffer, n);
+        return Arrays.copyOf(buffer, n);
     }
 
     static byte[] beepWav() {

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -178,12 +180,36 @@ class HttpServersTest {
     }
 
     @Test
-    void closeReleasesThePort() throws Exception {
+    void closeReleasesThePortAndEveryThreadThatWouldKeepTheJvmAlive() throws Exception {
         RunningServer server = Samples.startHttpTools(LOOPBACK, 0);
-        server.close();
+        try (McpSyncClient client = TestClients.http(server.url(), spec -> spec)) {
+            client.ping();
+            server.close();
+        }
         server.close(); // idempotent
         try (HttpClient http = HttpClient.newHttpClient()) {
             assertThrows(IOException.class, () -> initialize(http, server.url(), null));
+        }
+        // Jetty's pool and, unless disabled, the SDK's session sweeper run on non-daemon threads.
+        List<String> lingering = List.of();
+        for (int i = 0; i < 100; i++) {
+            lingering = Thread.getAllStackTraces().keySet().stream()
+                .filter(t -> t.isAlive() && !t.isDaemon())
+                .map(Thread::getName)
+                .filter(name -> name.startsWith("samples-") || name.contains("session-sweeper"))
+                .toList();
+            if (lingering.isEmpty()) {
+                break;
+            }
+            Thread.sleep(20);
+        }
+        assertEquals(List.of(), lingering);
+    }
+
+    @Test
+    void startingOnABusyPortFailsWithAnIOException() throws Exception {
+        try (var taken = new ServerSocket(0, 1, InetAddress.getByName(LOOPBACK))) {
+            assertThrows(IOException.class, () -> Samples.startConformance(LOOPBACK, taken.getLocalPort()));
         }
     }
 
