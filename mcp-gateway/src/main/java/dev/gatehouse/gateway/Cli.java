@@ -51,7 +51,13 @@ final class Cli {
    * when a subcommand (such as {@code keys} or {@code audit}) is implemented; unknown names are
    * usage errors.
    */
-  static final Map<String, String> COMMANDS = Collections.unmodifiableMap(new LinkedHashMap<>());
+  static final Map<String, String> COMMANDS = commands();
+
+  private static Map<String, String> commands() {
+    Map<String, String> m = new LinkedHashMap<>();
+    m.put("keys", KeysCommand.SUMMARY.substring("keys ".length()));
+    return Collections.unmodifiableMap(m);
+  }
 
   private static final String VERSION_RESOURCE = "/gatehouse-version.properties";
 

@@ -2,6 +2,7 @@ package dev.gatehouse.gateway;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.policy.PolicyEngine;
 import dev.gatehouse.registry.Json;
 import dev.gatehouse.registry.ToolRegistry;
 import dev.gatehouse.registry.UpstreamStatus;
@@ -48,6 +49,7 @@ public final class Gateway implements AutoCloseable {
   private volatile String configError;
   private volatile Instant configLoadedAt = Instant.now();
   private volatile ConfigWatcher watcher;
+  private volatile EdgeAuth auth;
   private volatile boolean stopping;
 
   private Gateway(GatewayConfig config, Optional<Path> configFile) {
@@ -56,9 +58,13 @@ public final class Gateway implements AutoCloseable {
     this.httpPolicy = policyOf(config.server());
     this.dispatcher = new McpDispatcher(Cli.version());
     this.registry = ToolRegistry.create(Cli.version(), dispatcher);
-    Pipeline pipeline = new Pipeline(List.of(new CallLog()), dispatcher::execute);
+    this.auth = new EdgeAuth(config.identity(), config.access(), config.server().publicBaseUrl());
+    // authenticate (edge) → resolve (dispatcher) → record ⊃ decide → execute
+    Pipeline pipeline = new Pipeline(List.of(new CallLog(), new PolicyStep(dispatcher::policy)), dispatcher::execute);
     dispatcher.bind(registry, pipeline);
-    McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet());
+    dispatcher.policy(PolicyEngine.create(config.policies()));
+    McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet(), () -> auth);
+    AdminHandler admin = new AdminHandler(dispatcher, registry, () -> auth, () -> httpPolicy);
 
     QueuedThreadPool threads = new QueuedThreadPool();
     threads.setName("gatehouse-http");
@@ -81,15 +87,20 @@ public final class Gateway implements AutoCloseable {
           ObjectNode body = Json.object();
           body.put("status", "ok");
           McpHttpHandler.writeJson(response, callback, 200, body, null);
+        } else if (path.equals(EdgeAuth.METADATA_PATH) || path.startsWith(EdgeAuth.METADATA_PATH + "/")) {
+          String resource = path.substring(EdgeAuth.METADATA_PATH.length());
+          if (!resource.isEmpty() && !McpHttpHandler.owns(resource)) {
+            notFound(request, response, callback, path);
+          } else {
+            McpHttpHandler.writeJson(response, callback, 200, auth.metadata(request, resource), null);
+          }
+        } else if (path.startsWith("/admin/")) {
+          admin.handle(request, response, callback, path);
         } else if (path.equals("/readyz")) {
           ObjectNode body = readiness();
           McpHttpHandler.writeJson(response, callback, stopping ? 503 : 200, body, null);
         } else {
-          ObjectNode body = Json.object();
-          ObjectNode err = body.putObject("error");
-          err.put("type", "not_found");
-          err.put("message", "No such endpoint: " + request.getMethod() + " " + path);
-          McpHttpHandler.writeJson(response, callback, 404, body, null);
+          notFound(request, response, callback, path);
         }
         return true;
       }
@@ -106,6 +117,14 @@ public final class Gateway implements AutoCloseable {
       return true;
     });
     reaper = Thread.ofVirtual().name("session-reaper").unstarted(this::reapSessions);
+  }
+
+  private static void notFound(Request request, Response response, Callback callback, String path) {
+    ObjectNode body = Json.object();
+    ObjectNode err = body.putObject("error");
+    err.put("type", "not_found");
+    err.put("message", "No such endpoint: " + request.getMethod() + " " + path);
+    McpHttpHandler.writeJson(response, callback, 404, body, null);
   }
 
   /** Starts a gateway on {@code config}; watches {@code configFile} for changes when given. */
@@ -131,6 +150,17 @@ public final class Gateway implements AutoCloseable {
     httpPolicy = policyOf(next.server());
     configError = null;
     configLoadedAt = Instant.now();
+    if (!next.identity().equals(current.identity()) || !next.access().equals(current.access())
+        || !next.server().publicBaseUrl().equals(current.server().publicBaseUrl())) {
+      EdgeAuth old = auth;
+      auth = new EdgeAuth(next.identity(), next.access(), next.server().publicBaseUrl());
+      old.close();
+      log.info("config reload: identity/access settings replaced");
+    }
+    if (!next.policies().equals(current.policies())) {
+      dispatcher.policy(dispatcher.policy().reconfigure(next.policies()));
+      log.info("config reload: {} policies in force", next.policies().size());
+    }
     registry.apply(next.upstreams(), next.server().toolNameSeparator());
     log.info("config reloaded: {} upstreams", next.upstreams().size());
   }
@@ -157,19 +187,26 @@ public final class Gateway implements AutoCloseable {
     }
     body.put("sessions", dispatcher.sessionCount());
     ArrayNode ups = body.putArray("upstreams");
-    for (UpstreamStatus u : status) {
-      ObjectNode o = ups.addObject();
-      o.put("name", u.name());
-      o.put("transport", u.transport());
-      o.put("state", u.state().name().toLowerCase());
-      o.put("since", u.since().toString());
-      o.put("tools", u.tools());
-      if (u.attempts() > 0 && !u.connected()) {
-        o.put("attempts", u.attempts());
-      }
-      u.lastError().ifPresent(e -> o.put("error", e));
-    }
+    status.forEach(u -> ups.add(statusJson(u, false)));
     return body;
+  }
+
+  /** One upstream's state as JSON, for /readyz and the admin API. */
+  static ObjectNode statusJson(UpstreamStatus u, boolean details) {
+    ObjectNode o = Json.object();
+    o.put("name", u.name());
+    o.put("transport", u.transport());
+    o.put("state", u.state().name().toLowerCase());
+    o.put("since", u.since().toString());
+    o.put("tools", u.tools());
+    if (u.attempts() > 0 && !u.connected()) {
+      o.put("attempts", u.attempts());
+    }
+    u.lastError().ifPresent(e -> o.put("error", e));
+    if (details && u.pid() > 0) {
+      o.put("pid", u.pid());
+    }
+    return o;
   }
 
   private void reapSessions() {
@@ -237,6 +274,7 @@ public final class Gateway implements AutoCloseable {
       log.warn("HTTP server stop: {}", e.toString());
     }
     registry.close();
+    auth.close();
     log.info("gatehouse stopped");
   }
 

@@ -1,9 +1,13 @@
 package dev.gatehouse.gateway;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.gatehouse.identity.IdentityConfig;
+import dev.gatehouse.policy.PolicyEngine;
+import dev.gatehouse.policy.PolicyRule;
 import dev.gatehouse.registry.UpstreamConfig;
 import java.util.Collections;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -17,26 +21,46 @@ import java.util.Map;
  */
 public record GatewayConfig(
     @JsonProperty("server") ServerSettings server,
-    @JsonProperty("upstreams") Map<String, UpstreamConfig> upstreams) {
+    @JsonProperty("upstreams") Map<String, UpstreamConfig> upstreams,
+    @JsonProperty("identity") IdentityConfig identity,
+    @JsonProperty("policies") List<PolicyRule> policies,
+    @JsonProperty("access") AccessSettings access) {
 
   public GatewayConfig {
     server = server == null ? ServerSettings.defaults() : server;
     upstreams = upstreams == null ? Map.of() : checkUpstreams(upstreams, server.toolNameSeparator());
+    identity = identity == null ? IdentityConfig.none() : identity;
+    policies = policies == null ? List.of() : List.copyOf(policies);
+    access = access == null ? AccessSettings.defaults() : access;
+    // Compiles every rule (globs, regexes, CEL) now, so a bad policy is a config error with its line.
+    PolicyEngine.create(policies);
   }
 
-  /** Built-in defaults: loopback on port 8080, no upstreams. */
+  /** Built-in defaults: loopback on port 8080, no upstreams, no identity, no policies. */
   public static GatewayConfig defaults() {
-    return new GatewayConfig(null, null);
+    return new GatewayConfig(null, null, null, null, null);
   }
 
   /** This config with other server settings, e.g. after command-line overrides. */
   public GatewayConfig withServer(ServerSettings server) {
-    return new GatewayConfig(server, upstreams);
+    return new GatewayConfig(server, upstreams, identity, policies, access);
   }
 
   /** This config with another set of upstreams (in iteration order). */
   public GatewayConfig withUpstreams(Map<String, UpstreamConfig> upstreams) {
-    return new GatewayConfig(server, upstreams);
+    return new GatewayConfig(server, upstreams, identity, policies, access);
+  }
+
+  public GatewayConfig withIdentity(IdentityConfig identity) {
+    return new GatewayConfig(server, upstreams, identity, policies, access);
+  }
+
+  public GatewayConfig withPolicies(List<PolicyRule> policies) {
+    return new GatewayConfig(server, upstreams, identity, policies, access);
+  }
+
+  public GatewayConfig withAccess(AccessSettings access) {
+    return new GatewayConfig(server, upstreams, identity, policies, access);
   }
 
   // Messages start with the entry's path so ConfigLoader can point at the offending key.

@@ -12,12 +12,14 @@ import dev.gatehouse.registry.CallContext;
  * @param requestedName the name or URI the client used (federated form on {@code /mcp})
  * @param server the owning upstream
  * @param target the upstream's own tool/prompt name or resource URI
+ * @param policyName the name policies see: the federated tool or prompt name ({@code server__name})
+ *     or resource URI ({@code server+uri}), whichever endpoint the call came through
  * @param method the MCP method to forward
  * @param params the parameters to forward, already rewritten to the upstream's names
  * @param context where the upstream's progress, logs and requests go
  */
 record Invocation(Kind kind, McpSession session, String requestedName, String server, String target,
-    String method, ObjectNode params, CallContext context) {
+    String policyName, String method, ObjectNode params, CallContext context) {
 
   /** What an invocation uses. */
   enum Kind { TOOL, RESOURCE, PROMPT, COMPLETION }

@@ -10,6 +10,8 @@ import dev.gatehouse.registry.McpException;
 final class JsonRpc {
   /** MCP: the session is unknown or expired. */
   static final int SESSION_NOT_FOUND = -32001;
+  /** Gateway: no or invalid credentials (HTTP 401). */
+  static final int UNAUTHORIZED = -32030;
 
   private JsonRpc() {}
 

@@ -31,6 +31,15 @@ public final class Main {
       System.out.println(Cli.versionLine());
       return 0;
     }
+    if (options.command().isPresent()) {
+      return switch (options.command().get()) {
+        case "keys" -> KeysCommand.run(options.commandArgs(), System.out, System.err);
+        default -> {
+          System.err.println("gatehouse: unknown command " + options.command().get());
+          yield Cli.EXIT_USAGE;
+        }
+      };
+    }
     Logger log = LoggerFactory.getLogger(Main.class);
     Optional<Path> file = Cli.configFile(options, Path.of("").toAbsolutePath());
     GatewayConfig config;

@@ -7,6 +7,9 @@ import dev.gatehouse.registry.CallContext;
 import dev.gatehouse.registry.FederatedCatalog;
 import dev.gatehouse.registry.Json;
 import dev.gatehouse.registry.McpException;
+import dev.gatehouse.registry.ToolNames;
+import dev.gatehouse.policy.Action;
+import dev.gatehouse.policy.PolicyEngine;
 import dev.gatehouse.registry.ToolRegistry;
 import dev.gatehouse.registry.UpstreamCatalog;
 import java.util.ArrayList;
@@ -35,6 +38,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
   private final Map<String, java.util.Set<String>> subscribers = new ConcurrentHashMap<>();
   private volatile ToolRegistry registry;
   private volatile Pipeline pipeline;
+  private volatile PolicyEngine policy = PolicyEngine.create(List.of());
 
   McpDispatcher(String version) {
     this.version = version;
@@ -43,6 +47,42 @@ final class McpDispatcher implements ToolRegistry.Listener {
   void bind(ToolRegistry registry, Pipeline pipeline) {
     this.registry = registry;
     this.pipeline = pipeline;
+  }
+
+  PolicyEngine policy() {
+    return policy;
+  }
+
+  /**
+   * Installs new policies; every session whose visible tools, prompts or resources change is sent
+   * the matching list_changed notification.
+   */
+  void policy(PolicyEngine next) {
+    Map<String, List<List<ObjectNode>>> before = new java.util.HashMap<>();
+    for (McpSession s : sessions.values()) {
+      before.put(s.id(), views(s));
+    }
+    policy = next;
+    for (McpSession s : sessions.values()) {
+      List<List<ObjectNode>> was = before.get(s.id());
+      if (was == null) {
+        continue;
+      }
+      List<List<ObjectNode>> now = views(s);
+      if (!was.get(0).equals(now.get(0))) {
+        s.enqueue(JsonRpc.notification("notifications/tools/list_changed", null));
+      }
+      if (!was.get(1).equals(now.get(1))) {
+        s.enqueue(JsonRpc.notification("notifications/prompts/list_changed", null));
+      }
+      if (!was.get(2).equals(now.get(2)) || !was.get(3).equals(now.get(3))) {
+        s.enqueue(JsonRpc.notification("notifications/resources/list_changed", null));
+      }
+    }
+  }
+
+  private List<List<ObjectNode>> views(McpSession s) {
+    return List.of(tools(s), prompts(s), resources(s), templates(s));
   }
 
   /** The pipeline's last step: send the invocation upstream. */
@@ -232,32 +272,67 @@ final class McpDispatcher implements ToolRegistry.Listener {
     return result;
   }
 
+  /** The tools this session's principal may see, in catalog order. */
   List<ObjectNode> tools(McpSession s) {
-    return switch (s.scope()) {
-      case McpSession.Federated f -> registry.catalog().tools().stream().map(FederatedCatalog.Entry::definition).toList();
-      case McpSession.Single one -> registry.catalog().server(one.server()).map(UpstreamCatalog::tools).orElse(List.of());
-    };
+    return visibleEntries(s, registry.catalog().tools(), e -> new Action.Tool(e.server(), e.name(), null));
   }
 
   List<ObjectNode> prompts(McpSession s) {
-    return switch (s.scope()) {
-      case McpSession.Federated f -> registry.catalog().prompts().stream().map(FederatedCatalog.Entry::definition).toList();
-      case McpSession.Single one -> registry.catalog().server(one.server()).map(UpstreamCatalog::prompts).orElse(List.of());
-    };
+    return visibleEntries(s, registry.catalog().prompts(), e -> new Action.Prompt(e.server(), e.name()));
   }
 
   List<ObjectNode> resources(McpSession s) {
-    return switch (s.scope()) {
-      case McpSession.Federated f -> registry.catalog().resources().stream().map(FederatedCatalog.ResourceEntry::definition).toList();
-      case McpSession.Single one -> registry.catalog().server(one.server()).map(UpstreamCatalog::resources).orElse(List.of());
-    };
+    return visibleResources(s, registry.catalog().resources());
   }
 
   List<ObjectNode> templates(McpSession s) {
-    return switch (s.scope()) {
-      case McpSession.Federated f -> registry.catalog().resourceTemplates().stream().map(FederatedCatalog.ResourceEntry::definition).toList();
-      case McpSession.Single one -> registry.catalog().server(one.server()).map(UpstreamCatalog::resourceTemplates).orElse(List.of());
-    };
+    return visibleResources(s, registry.catalog().resourceTemplates());
+  }
+
+  private List<ObjectNode> visibleEntries(McpSession s, List<FederatedCatalog.Entry> all,
+      java.util.function.Function<FederatedCatalog.Entry, Action> action) {
+    PolicyEngine p = policy;
+    String only = s.scope() instanceof McpSession.Single one ? one.server() : null;
+    List<ObjectNode> out = new ArrayList<>(all.size());
+    for (FederatedCatalog.Entry e : all) {
+      if (only != null && !only.equals(e.server())) {
+        continue;
+      }
+      if (p.active() && !p.visible(s.principal(), action.apply(e))) {
+        continue;
+      }
+      out.add(only == null ? e.definition() : original(e));
+    }
+    return out;
+  }
+
+  private List<ObjectNode> visibleResources(McpSession s, List<FederatedCatalog.ResourceEntry> all) {
+    PolicyEngine p = policy;
+    String only = s.scope() instanceof McpSession.Single one ? one.server() : null;
+    List<ObjectNode> out = new ArrayList<>(all.size());
+    for (FederatedCatalog.ResourceEntry e : all) {
+      if (only != null && !only.equals(e.server())) {
+        continue;
+      }
+      if (p.active() && !p.visible(s.principal(), new Action.Resource(e.server(), e.uri()))) {
+        continue;
+      }
+      out.add(only == null ? e.definition() : originalResource(e));
+    }
+    return out;
+  }
+
+  /** The upstream's own definition of a federated entry (for /mcp/<server>). */
+  private ObjectNode original(FederatedCatalog.Entry e) {
+    ObjectNode copy = e.definition().deepCopy();
+    copy.put("name", e.originalName());
+    return copy;
+  }
+
+  private static ObjectNode originalResource(FederatedCatalog.ResourceEntry e) {
+    ObjectNode copy = e.definition().deepCopy();
+    copy.put(copy.has("uriTemplate") ? "uriTemplate" : "uri", e.originalUri());
+    return copy;
   }
 
   /** A name the client used, resolved to (server, original name). */
@@ -283,6 +358,10 @@ final class McpDispatcher implements ToolRegistry.Listener {
     }
   }
 
+  private String federatedName(Target t) {
+    return ToolNames.federated(t.server(), registry.catalog().separator(), t.name());
+  }
+
   private Target resolveUri(McpSession s, String uri) {
     return switch (s.scope()) {
       case McpSession.Federated f -> registry.catalog().resolveUri(uri).map(r -> new Target(r.server(), r.originalUri())).orElse(null);
@@ -302,7 +381,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
     }
     ObjectNode forward = params.deepCopy();
     forward.put("name", t.name());
-    Invocation inv = new Invocation(Invocation.Kind.TOOL, s, name, t.server(), t.name(), "tools/call", forward, ctx);
+    Invocation inv = new Invocation(Invocation.Kind.TOOL, s, name, t.server(), t.name(), federatedName(t), "tools/call", forward, ctx);
     return pipeline.run(inv).thenApply(r -> rewriteContent(s, t.server(), r, "content"));
   }
 
@@ -314,7 +393,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
     }
     ObjectNode forward = params.deepCopy();
     forward.put("name", t.name());
-    Invocation inv = new Invocation(Invocation.Kind.PROMPT, s, name, t.server(), t.name(), "prompts/get", forward, ctx);
+    Invocation inv = new Invocation(Invocation.Kind.PROMPT, s, name, t.server(), t.name(), federatedName(t), "prompts/get", forward, ctx);
     return pipeline.run(inv).thenApply(r -> {
       for (JsonNode m : r.path("messages")) {
         rewriteItem(s, t.server(), m.get("content"));
@@ -331,7 +410,8 @@ final class McpDispatcher implements ToolRegistry.Listener {
     }
     ObjectNode forward = params.deepCopy();
     forward.put("uri", t.name());
-    Invocation inv = new Invocation(Invocation.Kind.RESOURCE, s, uri, t.server(), t.name(), "resources/read", forward, ctx);
+    Invocation inv = new Invocation(Invocation.Kind.RESOURCE, s, uri, t.server(), t.name(),
+        ToolNames.federatedUri(t.server(), t.name()), "resources/read", forward, ctx);
     return pipeline.run(inv).thenApply(r -> {
       for (JsonNode c : r.path("contents")) {
         if (c instanceof ObjectNode o && o.has("uri")) {
@@ -371,7 +451,10 @@ final class McpDispatcher implements ToolRegistry.Listener {
       default -> throw new McpException(McpException.INVALID_PARAMS,
           "completion/complete: ref.type '" + r.path("type").asText() + "' (expected: ref/prompt or ref/resource)");
     }
-    Invocation inv = new Invocation(Invocation.Kind.COMPLETION, s, requested, t.server(), t.name(), "completion/complete", forward, ctx);
+    String policyName = r.path("type").asText().equals("ref/prompt")
+        ? federatedName(t) : ToolNames.federatedUri(t.server(), t.name());
+    Invocation inv = new Invocation(Invocation.Kind.COMPLETION, s, requested, t.server(), t.name(), policyName,
+        "completion/complete", forward, ctx);
     return pipeline.run(inv);
   }
 
@@ -380,6 +463,10 @@ final class McpDispatcher implements ToolRegistry.Listener {
     Target t = resolveUri(s, uri);
     if (t == null) {
       throw new McpException(McpException.RESOURCE_NOT_FOUND, "Resource not found: " + uri);
+    }
+    PolicyEngine p = policy;
+    if (p.active() && !p.visible(s.principal(), new Action.Resource(t.server(), ToolNames.federatedUri(t.server(), t.name())))) {
+      throw new McpException(PolicyStep.FORBIDDEN, "Forbidden: no policy lets you read " + uri);
     }
     String key = t.server() + '\0' + t.name();
     s.subscriptions.add(key);

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.identity.Principal;
 import dev.gatehouse.registry.Json;
 import dev.gatehouse.registry.McpException;
 import java.io.IOException;
@@ -49,11 +50,32 @@ final class McpHttpHandler {
   private final McpDispatcher dispatcher;
   private final Supplier<HttpPolicy> policy;
   private final Supplier<Set<String>> servers;
+  private final Supplier<EdgeAuth> auth;
 
-  McpHttpHandler(McpDispatcher dispatcher, Supplier<HttpPolicy> policy, Supplier<Set<String>> servers) {
+  McpHttpHandler(McpDispatcher dispatcher, Supplier<HttpPolicy> policy, Supplier<Set<String>> servers, Supplier<EdgeAuth> auth) {
     this.dispatcher = dispatcher;
     this.policy = policy;
     this.servers = servers;
+    this.auth = auth;
+  }
+
+  /** Refusals from authentication, as JSON-RPC errors. */
+  private static void authError(Response response, Callback callback, int status, String type, String message) {
+    int code = switch (status) {
+      case 401 -> JsonRpc.UNAUTHORIZED;
+      case 403 -> PolicyStep.FORBIDDEN;
+      default -> McpException.INTERNAL_ERROR;
+    };
+    reject(response, callback, status, code, message);
+  }
+
+  /** False (after answering 403) if the session belongs to somebody else. */
+  private static boolean owner(McpSession s, Principal caller, Response response, Callback callback) {
+    if (s.rebind(caller)) {
+      return true;
+    }
+    reject(response, callback, 403, PolicyStep.FORBIDDEN, "Forbidden: this session belongs to another principal");
+    return false;
   }
 
   /** True if this handler owns the path. */
@@ -77,10 +99,14 @@ final class McpHttpHandler {
             "Forbidden: Origin '" + origin + "' is not allowed (server.allowed_origins)");
         return;
       }
+      Principal caller = auth.get().authenticate(request, response, callback, path, McpHttpHandler::authError).orElse(null);
+      if (caller == null) {
+        return;
+      }
       String method = request.getMethod();
       if (path.equals("/message")) {
         if (HttpMethod.POST.is(method)) {
-          legacyPost(request, response, callback, p);
+          legacyPost(request, response, callback, p, caller);
         } else {
           methodNotAllowed(response, callback, "POST");
         }
@@ -95,7 +121,7 @@ final class McpHttpHandler {
       }
       if (legacy) {
         if (HttpMethod.GET.is(method)) {
-          legacyStream(request, response, callback, scope);
+          legacyStream(request, response, callback, scope, caller);
         } else {
           methodNotAllowed(response, callback, "GET");
         }
@@ -108,9 +134,9 @@ final class McpHttpHandler {
         return;
       }
       switch (method) {
-        case "POST" -> post(request, response, callback, scope, p);
-        case "GET" -> get(request, response, callback, scope);
-        case "DELETE" -> delete(request, response, callback, scope);
+        case "POST" -> post(request, response, callback, scope, p, caller);
+        case "GET" -> get(request, response, callback, scope, caller);
+        case "DELETE" -> delete(request, response, callback, scope, caller);
         default -> methodNotAllowed(response, callback, "GET, POST, DELETE");
       }
     } catch (Throwable t) {
@@ -133,8 +159,8 @@ final class McpHttpHandler {
 
   // ---------------------------------------------------------------- Streamable HTTP
 
-  private void post(Request request, Response response, Callback callback, McpSession.Scope scope, HttpPolicy p)
-      throws IOException {
+  private void post(Request request, Response response, Callback callback, McpSession.Scope scope, HttpPolicy p,
+      Principal caller) throws IOException {
     String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
     if (type == null || !type.toLowerCase().startsWith("application/json")) {
       reject(response, callback, 415, McpException.INVALID_REQUEST,
@@ -154,7 +180,7 @@ final class McpHttpHandler {
     }
     String sid = request.getHeaders().get(SESSION_HEADER);
     if (body instanceof ObjectNode msg && "initialize".equals(msg.path("method").asText(null))) {
-      initialize(response, callback, scope, msg);
+      initialize(response, callback, scope, msg, caller);
       return;
     }
     if (sid == null) {
@@ -165,6 +191,9 @@ final class McpHttpHandler {
     McpSession s = dispatcher.session(sid).orElse(null);
     if (s == null || !s.scope().equals(scope) || s.legacySse()) {
       reject(response, callback, 404, JsonRpc.SESSION_NOT_FOUND, "Session not found: it expired or was closed; initialize a new one");
+      return;
+    }
+    if (!owner(s, caller, response, callback)) {
       return;
     }
     if (body instanceof ArrayNode batch) {
@@ -196,7 +225,8 @@ final class McpHttpHandler {
     respond(response, callback, exchange, acceptsSse, s);
   }
 
-  private void initialize(Response response, Callback callback, McpSession.Scope scope, ObjectNode msg) throws IOException {
+  private void initialize(Response response, Callback callback, McpSession.Scope scope, ObjectNode msg, Principal caller)
+      throws IOException {
     McpException invalid = validate(msg);
     if (invalid != null || !msg.has("id")) {
       writeJson(response, callback, 400, JsonRpc.error(msg.get("id"),
@@ -207,7 +237,7 @@ final class McpHttpHandler {
       reject(response, callback, 503, McpException.INTERNAL_ERROR, "Too many sessions; try again later");
       return;
     }
-    McpSession s = new McpSession(newSessionId(), scope, false);
+    McpSession s = new McpSession(newSessionId(), scope, false, caller);
     ObjectNode params = msg.get("params") instanceof ObjectNode o ? o : Json.object();
     JsonNode result = dispatcher.request(s, msg.get("id"), "initialize", params, m -> false).join();
     dispatcher.register(s);
@@ -308,7 +338,7 @@ final class McpHttpHandler {
     }
   }
 
-  private void get(Request request, Response response, Callback callback, McpSession.Scope scope) {
+  private void get(Request request, Response response, Callback callback, McpSession.Scope scope, Principal caller) {
     String accept = request.getHeaders().get(HttpHeader.ACCEPT);
     if (accept == null || !(accept.contains("text/event-stream") || accept.contains("*/*"))) {
       reject(response, callback, 406, McpException.INVALID_REQUEST, "Not Acceptable: GET needs Accept: text/event-stream");
@@ -322,6 +352,9 @@ final class McpHttpHandler {
     McpSession s = dispatcher.session(sid).filter(x -> x.scope().equals(scope) && !x.legacySse()).orElse(null);
     if (s == null) {
       reject(response, callback, 404, JsonRpc.SESSION_NOT_FOUND, "Session not found: it expired or was closed; initialize a new one");
+      return;
+    }
+    if (!owner(s, caller, response, callback)) {
       return;
     }
     if (!s.attachStream()) {
@@ -355,7 +388,7 @@ final class McpHttpHandler {
     Content.Sink.write(response, true, ByteBuffer.allocate(0));
   }
 
-  private void delete(Request request, Response response, Callback callback, McpSession.Scope scope) {
+  private void delete(Request request, Response response, Callback callback, McpSession.Scope scope, Principal caller) {
     String sid = request.getHeaders().get(SESSION_HEADER);
     if (sid == null) {
       reject(response, callback, 400, McpException.INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required");
@@ -366,6 +399,9 @@ final class McpHttpHandler {
       reject(response, callback, 404, JsonRpc.SESSION_NOT_FOUND, "Session not found");
       return;
     }
+    if (!owner(s, caller, response, callback)) {
+      return;
+    }
     dispatcher.close(s);
     response.setStatus(204);
     callback.succeeded();
@@ -373,12 +409,12 @@ final class McpHttpHandler {
 
   // ---------------------------------------------------------------- legacy HTTP+SSE
 
-  private void legacyStream(Request request, Response response, Callback callback, McpSession.Scope scope) {
+  private void legacyStream(Request request, Response response, Callback callback, McpSession.Scope scope, Principal caller) {
     if (dispatcher.sessionCount() >= MAX_SESSIONS) {
       reject(response, callback, 503, McpException.INTERNAL_ERROR, "Too many sessions; try again later");
       return;
     }
-    McpSession s = new McpSession(newSessionId(), scope, true);
+    McpSession s = new McpSession(newSessionId(), scope, true, caller);
     s.attachStream();
     dispatcher.register(s);
     try {
@@ -395,12 +431,16 @@ final class McpHttpHandler {
     }
   }
 
-  private void legacyPost(Request request, Response response, Callback callback, HttpPolicy p) throws IOException {
+  private void legacyPost(Request request, Response response, Callback callback, HttpPolicy p, Principal caller)
+      throws IOException {
     Fields query = Request.extractQueryParameters(request);
     String sid = query.getValue("sessionId");
     McpSession s = dispatcher.session(sid).filter(McpSession::legacySse).orElse(null);
     if (s == null) {
       reject(response, callback, 404, JsonRpc.SESSION_NOT_FOUND, "Session not found: open /sse first and POST to the endpoint it names");
+      return;
+    }
+    if (!owner(s, caller, response, callback)) {
       return;
     }
     JsonNode body = readJson(request, response, callback, p);

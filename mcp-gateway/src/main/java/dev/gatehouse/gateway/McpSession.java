@@ -3,6 +3,7 @@ package dev.gatehouse.gateway;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.registry.McpException;
+import dev.gatehouse.identity.Principal;
 import java.util.ArrayDeque;
 import java.util.Map;
 import java.util.Optional;
@@ -42,6 +43,7 @@ final class McpSession {
   private volatile boolean streamAttached;
   private volatile boolean closed;
   private volatile long lastActive = System.nanoTime();
+  private volatile Principal principal;
 
   /** Which upstreams a session sees: all of them (federated names) or one (original names). */
   sealed interface Scope permits Federated, Single {}
@@ -50,10 +52,29 @@ final class McpSession {
 
   record Single(String server) implements Scope {}
 
-  McpSession(String id, Scope scope, boolean legacySse) {
+  McpSession(String id, Scope scope, boolean legacySse, Principal principal) {
     this.id = id;
     this.scope = scope;
     this.legacySse = legacySse;
+    this.principal = principal;
+  }
+
+  /** Who owns the session: set at initialize, refreshed (same subject) by later requests. */
+  Principal principal() {
+    return principal;
+  }
+
+  /**
+   * Accepts the caller of a later request if it is the session's owner (same issuer and subject),
+   * taking its fresher claims; false for anybody else.
+   */
+  boolean rebind(Principal caller) {
+    Principal owner = principal;
+    if (!owner.issuer().equals(caller.issuer()) || !owner.subject().equals(caller.subject())) {
+      return false;
+    }
+    principal = caller;
+    return true;
   }
 
   String id() {

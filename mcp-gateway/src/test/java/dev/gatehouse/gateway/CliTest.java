@@ -108,7 +108,9 @@ class CliTest {
 
     assertTrue(message.startsWith("unknown command 'serve' (expected one of: "), message);
     assertTrue(message.contains("keys") && message.contains("audit"), message);
-    assertEquals("unknown command 'keys' (this version has none)", assertThrows(Cli.UsageException.class, () -> Cli.parse("keys")).getMessage());
+    CliOptions keys = Cli.parse("keys", "create", "--id", "x");
+    assertEquals(java.util.Optional.of("keys"), keys.command());
+    assertEquals(java.util.List.of("create", "--id", "x"), keys.commandArgs());
   }
 
   @Test

@@ -1,0 +1,236 @@
+package dev.gatehouse.gateway;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.identity.AuthResult;
+import dev.gatehouse.identity.Principal;
+import dev.gatehouse.policy.Action;
+import dev.gatehouse.policy.Decision;
+import dev.gatehouse.policy.Explanation;
+import dev.gatehouse.registry.FederatedCatalog;
+import dev.gatehouse.registry.Json;
+import dev.gatehouse.registry.ToolRegistry;
+import dev.gatehouse.registry.UpstreamStatus;
+import java.io.IOException;
+import java.io.InputStream;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.function.Supplier;
+import org.eclipse.jetty.http.HttpMethod;
+import org.eclipse.jetty.io.Content;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+
+/**
+ * The admin API, for principals with an admin role or group ({@code access.admin_roles} /
+ * {@code access.admin_groups}): {@code POST /admin/policy/explain}, {@code GET /admin/upstreams},
+ * {@code GET /admin/catalog}. With identity not configured every caller is anonymous, so the admin
+ * API is closed: it never opens by default.
+ */
+final class AdminHandler {
+  private final McpDispatcher dispatcher;
+  private final ToolRegistry registry;
+  private final Supplier<EdgeAuth> auth;
+  private final Supplier<HttpPolicy> http;
+
+  AdminHandler(McpDispatcher dispatcher, ToolRegistry registry, Supplier<EdgeAuth> auth, Supplier<HttpPolicy> http) {
+    this.dispatcher = dispatcher;
+    this.registry = registry;
+    this.auth = auth;
+    this.http = http;
+  }
+
+  static void error(Response response, Callback callback, int status, String type, String message) {
+    ObjectNode body = Json.object();
+    ObjectNode err = body.putObject("error");
+    err.put("type", type);
+    err.put("message", message);
+    McpHttpHandler.writeJson(response, callback, status, body, null);
+  }
+
+  void handle(Request request, Response response, Callback callback, String path) {
+    HttpPolicy p = http.get();
+    String origin = request.getHeaders().get("Origin");
+    if (!p.hostAllowed(request.getHeaders().get("Host")) || !p.originAllowed(origin)) {
+      error(response, callback, 403, "forbidden", "Forbidden: Host or Origin not allowed");
+      return;
+    }
+    EdgeAuth edge = auth.get();
+    Principal caller = edge.authenticate(request, response, callback, path, AdminHandler::error).orElse(null);
+    if (caller == null) {
+      return;
+    }
+    if (!edge.access().isAdmin(caller)) {
+      error(response, callback, 403, "forbidden", "Forbidden: the admin API needs one of the roles "
+          + edge.access().adminRoles() + " or groups " + edge.access().adminGroups() + " (access.admin_roles, access.admin_groups)");
+      return;
+    }
+    try {
+      switch (path) {
+        case "/admin/policy/explain" -> {
+          if (!HttpMethod.POST.is(request.getMethod())) {
+            error(response, callback, 405, "method_not_allowed", "POST only");
+            return;
+          }
+          explain(request, response, callback, edge);
+        }
+        case "/admin/upstreams" -> McpHttpHandler.writeJson(response, callback, 200, upstreams(), null);
+        case "/admin/catalog" -> McpHttpHandler.writeJson(response, callback, 200, catalog(), null);
+        default -> error(response, callback, 404, "not_found", "No such admin endpoint: " + path);
+      }
+    } catch (BadRequest e) {
+      error(response, callback, 400, "invalid_request", e.getMessage());
+    } catch (IOException e) {
+      error(response, callback, 400, "invalid_request", "could not read the request body");
+    }
+  }
+
+  /** A malformed admin request; its message says what was expected. */
+  private static final class BadRequest extends RuntimeException {
+    BadRequest(String message) {
+      super(message, null, false, false);
+    }
+  }
+
+  private void explain(Request request, Response response, Callback callback, EdgeAuth edge) throws IOException {
+    JsonNode body;
+    try (InputStream in = Content.Source.asInputStream(request)) {
+      byte[] bytes = in.readNBytes((int) Math.min(1 << 20, http.get().maxRequestBytes()) + 1);
+      body = Json.MAPPER.readTree(bytes);
+    } catch (JsonProcessingException e) {
+      throw new BadRequest("body is not JSON: " + e.getOriginalMessage());
+    }
+    if (body == null || !body.isObject()) {
+      throw new BadRequest("expected a JSON object with 'principal' or 'token', and 'action'");
+    }
+    Principal subject = principalOf(body, edge);
+    Action action = actionOf(body.get("action"));
+    Explanation ex = dispatcher.policy().explain(subject, action);
+    ObjectNode out = Json.object();
+    Decision d = ex.decision();
+    switch (d) {
+      case Decision.Allow a -> {
+        out.put("decision", "allow");
+        out.put("rule", a.ruleId());
+        out.put("reason", a.reason());
+      }
+      case Decision.Deny deny -> {
+        out.put("decision", "deny");
+        out.put("rule", deny.ruleId());
+        out.put("reason", deny.reason());
+        deny.argument().ifPresent(arg -> out.put("argument", arg));
+      }
+      case Decision.Limited l -> {
+        out.put("decision", "rate_limited");
+        out.put("rule", l.ruleId());
+        out.put("reason", l.reason());
+      }
+    }
+    out.put("principal", subject.toString());
+    out.put("action", ex.action());
+    out.put("text", ex.text());
+    out.set("rules", Json.MAPPER.valueToTree(ex.rules()));
+    McpHttpHandler.writeJson(response, callback, 200, out, null);
+  }
+
+  private static Principal principalOf(JsonNode body, EdgeAuth edge) {
+    JsonNode token = body.get("token");
+    if (token != null && token.isTextual()) {
+      String t = token.asText();
+      AuthResult r = t.startsWith("gk_")
+          ? edge.check(Optional.empty(), Optional.of(t))
+          : edge.check(Optional.of("Bearer " + t), Optional.empty());
+      return switch (r) {
+        case AuthResult.Authenticated a -> a.principal();
+        case AuthResult.Failed f -> throw new BadRequest("the token does not authenticate: " + f.failure().description());
+      };
+    }
+    JsonNode p = body.get("principal");
+    if (!(p instanceof ObjectNode o)) {
+      throw new BadRequest("expected 'principal' (an object with subject, issuer, tenant, groups, roles, scopes, claims) or 'token'");
+    }
+    String subject = o.path("subject").asText("");
+    if (subject.isBlank()) {
+      throw new BadRequest("principal.subject: required");
+    }
+    @SuppressWarnings("unchecked")
+    Map<String, Object> claims = o.has("claims") ? Json.MAPPER.convertValue(o.get("claims"), LinkedHashMap.class) : Map.of();
+    return new Principal(subject, o.path("issuer").asText("explain"),
+        o.hasNonNull("tenant") ? Optional.of(o.get("tenant").asText()) : Optional.empty(),
+        strings(o, "groups"), strings(o, "roles"), strings(o, "scopes"), claims,
+        Principal.Kind.JWT, Optional.empty());
+  }
+
+  private static Set<String> strings(ObjectNode o, String field) {
+    List<String> out = new ArrayList<>();
+    for (JsonNode n : o.path(field)) {
+      out.add(n.asText());
+    }
+    return Set.copyOf(out);
+  }
+
+  private Action actionOf(JsonNode a) {
+    if (!(a instanceof ObjectNode o)) {
+      throw new BadRequest("expected 'action': {\"tool\": name, \"arguments\": {...}} or {\"resource\": uri} or {\"prompt\": name} or {\"model\": name}");
+    }
+    FederatedCatalog cat = registry.catalog();
+    if (o.hasNonNull("tool")) {
+      String name = o.get("tool").asText();
+      String server = cat.tool(name).map(FederatedCatalog.Entry::server).orElseGet(() -> serverOf(name, cat.separator()));
+      return new Action.Tool(server, name, o.path("arguments"));
+    }
+    if (o.hasNonNull("prompt")) {
+      String name = o.get("prompt").asText();
+      String server = cat.prompt(name).map(FederatedCatalog.Entry::server).orElseGet(() -> serverOf(name, cat.separator()));
+      return new Action.Prompt(server, name);
+    }
+    if (o.hasNonNull("resource")) {
+      String uri = o.get("resource").asText();
+      int plus = uri.indexOf('+');
+      if (plus <= 0) {
+        throw new BadRequest("action.resource: '" + uri + "' (expected the federated form <server>+<uri>)");
+      }
+      return new Action.Resource(uri.substring(0, plus), uri);
+    }
+    if (o.hasNonNull("model")) {
+      return new Action.Model(o.get("model").asText());
+    }
+    throw new BadRequest("action: expected one of 'tool', 'resource', 'prompt', 'model'");
+  }
+
+  private static String serverOf(String federatedName, String separator) {
+    int i = federatedName.indexOf(separator);
+    if (i <= 0) {
+      throw new BadRequest("'" + federatedName + "' is not a federated name (expected <server>" + separator + "<name>)");
+    }
+    return federatedName.substring(0, i);
+  }
+
+  private ObjectNode upstreams() {
+    ObjectNode out = Json.object();
+    ArrayNode arr = out.putArray("upstreams");
+    for (UpstreamStatus s : registry.status()) {
+      arr.add(Gateway.statusJson(s, true));
+    }
+    return out;
+  }
+
+  private ObjectNode catalog() {
+    ObjectNode out = Json.object();
+    ArrayNode tools = out.putArray("tools");
+    for (FederatedCatalog.Entry e : registry.catalog().tools()) {
+      ObjectNode t = tools.addObject();
+      t.put("name", e.name());
+      t.put("server", e.server());
+      t.put("original_name", e.originalName());
+    }
+    return out;
+  }
+}

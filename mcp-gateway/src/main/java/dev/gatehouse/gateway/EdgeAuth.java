@@ -1,0 +1,137 @@
+package dev.gatehouse.gateway;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.identity.AuthResult;
+import dev.gatehouse.identity.Authenticator;
+import dev.gatehouse.identity.IdentityConfig;
+import dev.gatehouse.identity.IssuerConfig;
+import dev.gatehouse.identity.Principal;
+import dev.gatehouse.registry.Json;
+import java.util.List;
+import java.util.Optional;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Authentication at the HTTP edge: credentials to a {@link Principal}, or the right refusal: 401
+ * with {@code WWW-Authenticate: Bearer … resource_metadata=…} (RFC 6750, RFC 9728), 403
+ * {@code insufficient_scope}, 503 when the identity provider cannot be reached. Also serves the
+ * protected-resource metadata. The caller's credentials stop here: nothing forwards them upstream.
+ */
+final class EdgeAuth implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(EdgeAuth.class);
+  static final String METADATA_PATH = "/.well-known/oauth-protected-resource";
+
+  /** How a refusal's body is written: JSON-RPC on /mcp, OpenAI error JSON on /v1. */
+  interface ErrorWriter {
+    void write(Response response, Callback callback, int status, String type, String message);
+  }
+
+  private final IdentityConfig config;
+  private final Authenticator authenticator;
+  private final AccessSettings access;
+  private final Optional<String> publicBaseUrl;
+
+  EdgeAuth(IdentityConfig config, AccessSettings access, Optional<String> publicBaseUrl) {
+    this.config = config;
+    this.authenticator = Authenticator.create(config);
+    this.access = access;
+    this.publicBaseUrl = publicBaseUrl;
+  }
+
+  IdentityConfig config() {
+    return config;
+  }
+
+  AccessSettings access() {
+    return access;
+  }
+
+  boolean enabled() {
+    return authenticator.enabled();
+  }
+
+  /** Authenticates without answering: for explain, which takes a token in its body. */
+  AuthResult check(Optional<String> authorization, Optional<String> apiKey) {
+    return authenticator.authenticate(authorization, apiKey);
+  }
+
+  /** The caller, or empty after answering the request with the refusal. */
+  Optional<Principal> authenticate(Request request, Response response, Callback callback, String path, ErrorWriter errors) {
+    AuthResult result = authenticator.authenticate(
+        Optional.ofNullable(request.getHeaders().get(HttpHeader.AUTHORIZATION)),
+        Optional.ofNullable(request.getHeaders().get("X-API-Key")));
+    String metadata = baseUrl(request) + METADATA_PATH + (path.startsWith("/mcp") || path.startsWith("/sse") || path.equals("/message") ? "/mcp" : "");
+    switch (result) {
+      case AuthResult.Authenticated a -> {
+        List<String> missing = access.missingScopes(a.principal());
+        if (!missing.isEmpty() && a.principal().kind() != Principal.Kind.ANONYMOUS) {
+          response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, "Bearer error=\"insufficient_scope\", scope=\""
+              + String.join(" ", access.requiredScopes()) + "\", resource_metadata=\"" + metadata + "\"");
+          errors.write(response, callback, 403, "insufficient_scope",
+              "Insufficient scope: the token lacks " + String.join(", ", missing));
+          return Optional.empty();
+        }
+        return Optional.of(a.principal());
+      }
+      case AuthResult.Failed f -> {
+        var failure = f.failure();
+        log.info("authentication failed on {}: {} ({})", path, failure.reason(), failure.description());
+        if (failure.status() == 503) {
+          response.getHeaders().put(HttpHeader.RETRY_AFTER, "5");
+          errors.write(response, callback, 503, "identity_provider_unavailable", failure.description());
+          return Optional.empty();
+        }
+        String challenge = failure.reason() == AuthResult.Reason.MISSING
+            ? "Bearer resource_metadata=\"" + metadata + "\""
+            : "Bearer error=\"invalid_token\", error_description=\"" + quote(failure.description())
+                + "\", resource_metadata=\"" + metadata + "\"";
+        response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, challenge);
+        errors.write(response, callback, 401, "invalid_token", "Unauthorized: " + failure.description());
+        return Optional.empty();
+      }
+    }
+  }
+
+  /** RFC 9728 protected-resource metadata for {@code resourcePath} ("" for the gateway as a whole). */
+  ObjectNode metadata(Request request, String resourcePath) {
+    ObjectNode m = Json.object();
+    m.put("resource", baseUrl(request) + resourcePath);
+    ArrayNode servers = m.putArray("authorization_servers");
+    for (IssuerConfig i : config.issuers()) {
+      servers.add(i.issuer());
+    }
+    ArrayNode scopes = m.putArray("scopes_supported");
+    access.requiredScopes().forEach(scopes::add);
+    m.putArray("bearer_methods_supported").add("header");
+    m.put("resource_name", "Gatehouse MCP gateway");
+    return m;
+  }
+
+  String baseUrl(Request request) {
+    if (publicBaseUrl.isPresent()) {
+      String b = publicBaseUrl.get();
+      return b.endsWith("/") ? b.substring(0, b.length() - 1) : b;
+    }
+    String host = request.getHeaders().get(HttpHeader.HOST);
+    return request.getHttpURI().getScheme() + "://" + (host == null ? "localhost" : host);
+  }
+
+  private static String quote(String s) {
+    return s.replace("\\", "\\\\").replace("\"", "'");
+  }
+
+  @Override
+  public void close() {
+    try {
+      authenticator.close();
+    } catch (Exception e) {
+      log.debug("authenticator close: {}", e.toString());
+    }
+  }
+}

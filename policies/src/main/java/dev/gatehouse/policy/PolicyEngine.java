@@ -1,0 +1,79 @@
+package dev.gatehouse.policy;
+
+import dev.gatehouse.identity.Principal;
+import java.time.Clock;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Decides whether a principal may perform an action, from the configured {@link PolicyRule}s. Pure
+ * and in-memory: no I/O; the only state is the rate limiters' token buckets. Thread-safe.
+ *
+ * <p>Evaluation: a rule applies to a principal when its {@code when} matches and its CEL
+ * {@code condition} (if any) is true for this principal and action. Among the applicable rules:
+ * <ol>
+ *   <li>a deny pattern of any of them covering the action → {@link Decision.Deny} (deny overrides allow);
+ *   <li>no allow pattern of any of them covering it → {@link Decision.Deny} with rule
+ *       {@code default-deny} (once any rule exists, what is not allowed is denied);
+ *   <li>every argument constraint of every applicable rule for this tool, in config order: the first
+ *       violation → {@link Decision.Deny} naming the argument and the rule;
+ *   <li>the rate limits of the rules that allow the action (and of applicable rules that allow nothing
+ *       themselves, i.e. pure limit rules): any bucket empty → {@link Decision.Limited}, and no token is
+ *       taken from the others;
+ *   <li>otherwise {@link Decision.Allow} naming the first rule (in config order) that allows it.
+ * </ol>
+ * A server pattern covers every tool, resource and prompt of that server, in allow and deny lists.
+ * With no rules at all, everything is allowed (rule {@code none}).
+ *
+ * <p>A condition that fails to evaluate fails closed: the rule's allow patterns are ignored, while its
+ * deny patterns and argument constraints still count.
+ */
+public interface PolicyEngine {
+
+  /**
+   * Compiles the rules (globs, regexes, CEL) once; rate limits run on the system's monotonic clock.
+   *
+   * @throws IllegalArgumentException naming the rule when an id repeats or a condition does not compile
+   */
+  static PolicyEngine create(List<PolicyRule> rules) {
+    return DefaultPolicyEngine.create(rules, null, Map.of());
+  }
+
+  /** As {@link #create(List)}, with rate limits refilling by {@code clock} (for tests). */
+  static PolicyEngine create(List<PolicyRule> rules, Clock clock) {
+    return DefaultPolicyEngine.create(rules, Objects.requireNonNull(clock, "clock"), Map.of());
+  }
+
+  /**
+   * The full decision for a request, including argument constraints; takes a rate-limit token when it
+   * allows.
+   */
+  Decision decide(Principal principal, Action action);
+
+  /**
+   * Whether to list the action to this principal: allow/deny patterns, {@code when} and conditions
+   * only. Argument constraints are not checked (a tool with constraints stays visible), no token is
+   * taken, and a condition is evaluated with {@code args} unknown: one that depends on the arguments
+   * lets the rule's allow patterns show the tool and holds its deny patterns back until the call.
+   */
+  boolean visible(Principal principal, Action action);
+
+  /** The decision {@link #decide} would make now, with every rule's part in it; takes no token. */
+  Explanation explain(Principal principal, Action action);
+
+  /** Whether any rule is configured (else everything is allowed). */
+  boolean active();
+
+  /** The rules, in config order. */
+  List<PolicyRule> rules();
+
+  /**
+   * A new engine for new rules (a hot reload). Each limit whose rule id, scope
+   * ({@code requests_per_minute} or a {@code tools_per_minute} glob) and value are unchanged keeps its
+   * token buckets, so a reload does not hand everyone a fresh burst. This engine keeps working.
+   *
+   * @throws IllegalArgumentException as {@link #create(List)}
+   */
+  PolicyEngine reconfigure(List<PolicyRule> rules);
+}
