@@ -38,6 +38,7 @@ final class HttpFetcher implements ResourceRetriever, AutoCloseable {
 
   private final HttpClient client;
   private final FetchSettings settings;
+  private volatile boolean closed;
 
   HttpFetcher(FetchSettings settings) {
     this.settings = settings;
@@ -61,6 +62,9 @@ final class HttpFetcher implements ResourceRetriever, AutoCloseable {
 
   /** The body of a 200 response to GET {@code uri}, as UTF-8. */
   String fetch(URI uri) throws IOException {
+    if (closed) {
+      throw new FetchFailed("closed");
+    }
     HttpRequest request = HttpRequest.newBuilder(uri)
         .timeout(settings.requestTimeout())
         .header("Accept", "application/json, application/jwk-set+json")
@@ -116,6 +120,7 @@ final class HttpFetcher implements ResourceRetriever, AutoCloseable {
 
   @Override
   public void close() {
+    closed = true;
     client.shutdownNow();
   }
 

@@ -112,16 +112,24 @@ class JwksTest {
   }
 
   @Test
-  void closedAuthenticatorRefusesTokensWith503ButKeepsApiKeys() throws Exception {
+  void closedAuthenticatorMakesNoMoreRequests() throws Exception {
     String key = ApiKeys.generate();
-    try (TestIdp idp = TestIdp.start(RSA_1)) {
+    try (TestIdp idp = TestIdp.start(RSA_1); TestIdp unused = TestIdp.start("/unused", RSA_1)) {
       Authenticator auth = DefaultAuthenticator.create(
-          new IdentityConfig(List.of(idp.config()), List.of(ApiKeyConfig.of("k", ApiKeys.hash(key), "bot")), false),
+          new IdentityConfig(List.of(idp.config(), unused.config()), List.of(ApiKeyConfig.of("k", ApiKeys.hash(key), "bot")), false),
           Clock.systemUTC(), FAST);
       accepted(check(auth, sign(RSA_1, claims(idp.issuer).build())));
       auth.close();
       auth.close(); // idempotent
-      refused(check(auth, sign(RSA_1, claims(idp.issuer).build())), Reason.IDP_UNAVAILABLE);
+      // A request that raced the close still verifies with keys already in memory...
+      accepted(check(auth, sign(RSA_1, claims(idp.issuer).build())));
+      // ...but nothing is fetched any more: not a refetch, not a first discovery.
+      AuthResult unknownKid = check(auth, sign(RSA_2, claims(idp.issuer).build()));
+      Reason reason = ((AuthResult.Failed) unknownKid).failure().reason();
+      assertTrue(reason == Reason.UNKNOWN_KEY || reason == Reason.IDP_UNAVAILABLE, reason::toString);
+      refused(check(auth, sign(RSA_1, claims(unused.issuer).build())), Reason.IDP_UNAVAILABLE);
+      assertEquals(1, idp.jwksHits.get());
+      assertEquals(0, unused.hits());
       accepted(auth.authenticate(Optional.empty(), Optional.of(key)));
     }
   }
