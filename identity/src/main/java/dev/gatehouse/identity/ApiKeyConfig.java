@@ -93,26 +93,32 @@ public record ApiKeyConfig(
         tenant == null || tenant.isBlank() ? Optional.empty() : Optional.of(tenant), until, enabled == null || enabled);
   }
 
+  /** This key with another {@code groups}. */
   public ApiKeyConfig withGroups(List<String> groups) {
     return new ApiKeyConfig(id, hash, subject, groups, roles, scopes, tenant, expires, enabled);
   }
 
+  /** This key with another {@code roles}. */
   public ApiKeyConfig withRoles(List<String> roles) {
     return new ApiKeyConfig(id, hash, subject, groups, roles, scopes, tenant, expires, enabled);
   }
 
+  /** This key with another {@code scopes}. */
   public ApiKeyConfig withScopes(List<String> scopes) {
     return new ApiKeyConfig(id, hash, subject, groups, roles, scopes, tenant, expires, enabled);
   }
 
+  /** This key with another {@code tenant}. */
   public ApiKeyConfig withTenant(String tenant) {
     return new ApiKeyConfig(id, hash, subject, groups, roles, scopes, Optional.of(tenant), expires, enabled);
   }
 
+  /** This key with another {@code expires}. */
   public ApiKeyConfig withExpires(Instant expires) {
     return new ApiKeyConfig(id, hash, subject, groups, roles, scopes, tenant, Optional.of(expires), enabled);
   }
 
+  /** This key with another {@code enabled}. */
   public ApiKeyConfig withEnabled(boolean enabled) {
     return new ApiKeyConfig(id, hash, subject, groups, roles, scopes, tenant, expires, enabled);
   }

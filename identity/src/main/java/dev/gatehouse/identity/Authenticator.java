@@ -35,8 +35,10 @@ public interface Authenticator extends AutoCloseable {
   boolean anonymousAllowed();
 
   /**
-   * Stops background key refreshes and releases the HTTP client. Idempotent. A token checked after
-   * close gets a 503 {@code IDP_UNAVAILABLE}; API keys keep working.
+   * Stops background key refreshes and releases the HTTP client. Idempotent. Afterwards nothing is
+   * fetched: a request that raced the close still verifies against keys already in memory, a token that
+   * would need a fetch is refused ({@code IDP_UNAVAILABLE}, or {@code UNKNOWN_KEY} for an unknown
+   * {@code kid}), and API keys keep working.
    */
   @Override
   void close();

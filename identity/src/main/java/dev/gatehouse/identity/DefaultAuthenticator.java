@@ -105,9 +105,9 @@ final class DefaultAuthenticator implements Authenticator {
     } catch (Rejected r) {
       return new AuthResult.Failed(r.failure());
     } catch (RuntimeException e) {
-      // Bad input must never become a 500; log the type only, the message could quote the token.
-      log.warn("credential check failed unexpectedly: {}", e.getClass().getName());
-      log.debug("credential check failure", e);
+      // Bad input must never become a 500. Log where it failed but not the message: it could quote the token.
+      StackTraceElement[] at = e.getStackTrace();
+      log.warn("credential check failed unexpectedly: {} at {}", e.getClass().getName(), at.length > 0 ? at[0] : "?");
       return AuthResult.failed(Reason.MALFORMED, "credentials could not be processed");
     }
   }

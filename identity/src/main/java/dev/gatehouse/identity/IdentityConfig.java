@@ -62,14 +62,17 @@ public record IdentityConfig(List<IssuerConfig> issuers, List<ApiKeyConfig> apiK
     return !issuers.isEmpty() || !apiKeys.isEmpty();
   }
 
+  /** This config with another {@code issuers}. */
   public IdentityConfig withIssuers(List<IssuerConfig> issuers) {
     return new IdentityConfig(issuers, apiKeys, allowAnonymous);
   }
 
+  /** This config with another {@code api_keys}. */
   public IdentityConfig withApiKeys(List<ApiKeyConfig> apiKeys) {
     return new IdentityConfig(issuers, apiKeys, allowAnonymous);
   }
 
+  /** This config with another {@code allow_anonymous}. */
   public IdentityConfig withAllowAnonymous(boolean allowAnonymous) {
     return new IdentityConfig(issuers, apiKeys, allowAnonymous);
   }

@@ -187,36 +187,43 @@ public record IssuerConfig(
     return sharedSecret.isPresent();
   }
 
+  /** This issuer with another {@code audience}. */
   public IssuerConfig withAudience(List<String> audience) {
     return new IssuerConfig(issuer, audience, jwksUri, algorithms, tokenTypes, clockSkew, maxTokenBytes, claims, sharedSecret,
         allowHttp, jwksRefresh, jwksMinRefetchInterval, jwksOutageTolerance);
   }
 
+  /** This issuer with another {@code jwks_uri}. */
   public IssuerConfig withJwksUri(URI jwksUri) {
     return new IssuerConfig(issuer, audience, Optional.of(jwksUri), algorithms, tokenTypes, clockSkew, maxTokenBytes, claims,
         sharedSecret, allowHttp, jwksRefresh, jwksMinRefetchInterval, jwksOutageTolerance);
   }
 
+  /** This issuer with another {@code algorithms}. */
   public IssuerConfig withAlgorithms(List<String> algorithms) {
     return new IssuerConfig(issuer, audience, jwksUri, algorithms, tokenTypes, clockSkew, maxTokenBytes, claims, sharedSecret,
         allowHttp, jwksRefresh, jwksMinRefetchInterval, jwksOutageTolerance);
   }
 
+  /** This issuer with another {@code token_types}. */
   public IssuerConfig withTokenTypes(List<String> tokenTypes) {
     return new IssuerConfig(issuer, audience, jwksUri, algorithms, tokenTypes, clockSkew, maxTokenBytes, claims, sharedSecret,
         allowHttp, jwksRefresh, jwksMinRefetchInterval, jwksOutageTolerance);
   }
 
+  /** This issuer with another {@code clock_skew}. */
   public IssuerConfig withClockSkew(Duration clockSkew) {
     return new IssuerConfig(issuer, audience, jwksUri, algorithms, tokenTypes, clockSkew, maxTokenBytes, claims, sharedSecret,
         allowHttp, jwksRefresh, jwksMinRefetchInterval, jwksOutageTolerance);
   }
 
+  /** This issuer with another {@code max_token_bytes}. */
   public IssuerConfig withMaxTokenBytes(int maxTokenBytes) {
     return new IssuerConfig(issuer, audience, jwksUri, algorithms, tokenTypes, clockSkew, maxTokenBytes, claims, sharedSecret,
         allowHttp, jwksRefresh, jwksMinRefetchInterval, jwksOutageTolerance);
   }
 
+  /** This issuer with another {@code claims}. */
   public IssuerConfig withClaims(Claims claims) {
     return new IssuerConfig(issuer, audience, jwksUri, algorithms, tokenTypes, clockSkew, maxTokenBytes, claims, sharedSecret,
         allowHttp, jwksRefresh, jwksMinRefetchInterval, jwksOutageTolerance);
@@ -228,6 +235,7 @@ public record IssuerConfig(
         claims, Optional.of(secret), allowHttp, jwksRefresh, jwksMinRefetchInterval, jwksOutageTolerance);
   }
 
+  /** This issuer with another {@code allow_http}. */
   public IssuerConfig withAllowHttp(boolean allowHttp) {
     return new IssuerConfig(issuer, audience, jwksUri, algorithms, tokenTypes, clockSkew, maxTokenBytes, claims, sharedSecret,
         allowHttp, jwksRefresh, jwksMinRefetchInterval, jwksOutageTolerance);
@@ -352,22 +360,27 @@ public record IssuerConfig(
           scopes == null ? DEFAULT_SCOPES : scopes);
     }
 
+    /** This mapping with another {@code subject}. */
     public Claims withSubject(String subject) {
       return new Claims(subject, tenant, groups, roles, scopes);
     }
 
+    /** This mapping with another {@code tenant}. */
     public Claims withTenant(String tenant) {
       return new Claims(subject, Optional.of(tenant), groups, roles, scopes);
     }
 
+    /** This mapping with another {@code groups}. */
     public Claims withGroups(List<String> groups) {
       return new Claims(subject, tenant, groups, roles, scopes);
     }
 
+    /** This mapping with another {@code roles}. */
     public Claims withRoles(List<String> roles) {
       return new Claims(subject, tenant, groups, roles, scopes);
     }
 
+    /** This mapping with another {@code scopes}. */
     public Claims withScopes(List<String> scopes) {
       return new Claims(subject, tenant, groups, roles, scopes);
     }

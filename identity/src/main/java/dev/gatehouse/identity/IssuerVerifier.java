@@ -4,7 +4,6 @@ import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.KeySourceException;
 import com.nimbusds.jose.jwk.JWKSet;
-import com.nimbusds.jose.jwk.source.ImmutableSecret;
 import com.nimbusds.jose.jwk.source.JWKSetCacheRefreshEvaluator;
 import com.nimbusds.jose.jwk.source.JWKSetParseException;
 import com.nimbusds.jose.jwk.source.JWKSetSource;
@@ -31,11 +30,14 @@ import java.nio.charset.StandardCharsets;
 import java.text.ParseException;
 import java.time.Clock;
 import java.util.LinkedHashSet;
+import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.locks.ReentrantLock;
+import javax.crypto.SecretKey;
+import javax.crypto.spec.SecretKeySpec;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -135,7 +137,9 @@ final class IssuerVerifier implements AutoCloseable {
       if (closed) {
         throw new Rejected(Reason.IDP_UNAVAILABLE, "authenticator is shutting down");
       }
-      log.warn("verifying a token of {} failed unexpectedly", config.issuer(), e);
+      StackTraceElement[] at = e.getStackTrace();
+      log.warn("verifying a token of {} failed unexpectedly: {} at {}", config.issuer(), e.getClass().getName(),
+          at.length > 0 ? at[0] : "?");
       throw new Rejected(Reason.BAD_SIGNATURE, "token could not be verified");
     }
     return mapper.map(payload);
@@ -173,33 +177,36 @@ final class IssuerVerifier implements AutoCloseable {
   }
 
   private Keys build() throws Rejected {
-    JWKSource<SecurityContext> source;
-    Tracking tracking = null;
-    if (config.sharedSecret().isPresent()) {
-      source = new ImmutableSecret<>(config.sharedSecret().get().getBytes(StandardCharsets.UTF_8));
-    } else {
-      URI jwksUri = config.jwksUri().isPresent() ? config.jwksUri().get() : discover();
-      tracking = new Tracking(urlSource(jwksUri));
-      long ttl = config.jwksRefresh().toMillis();
-      long refreshTimeout = Math.min(settings.connectTimeout().toMillis() + settings.requestTimeout().toMillis(), ttl / 2);
-      long refreshAhead = Math.min(MAX_REFRESH_AHEAD_MS, ttl / 4);
-      source = JWKSourceBuilder.create((JWKSetSource<SecurityContext>) tracking)
-          .cache(ttl, refreshTimeout)
-          .refreshAheadCache(refreshAhead, null, refresher, false, scheduler, false)
-          .rateLimited(config.jwksMinRefetchInterval().toMillis())
-          .outageTolerant(config.jwksOutageTolerance().toMillis(), event -> {
-            if (event instanceof OutageTolerantJWKSetSource.OutageEvent<SecurityContext> outage) {
-              log.warn("JWKS of {} unreachable ({}); using cached keys for up to {} s more", config.issuer(),
-                  outage.getException().getMessage(), outage.getRemainingTime() / 1000);
-            }
-          })
-          .retrying(false)
-          .build();
-    }
     DefaultJWTProcessor<SecurityContext> processor = new DefaultJWTProcessor<>();
     processor.setJWSTypeVerifier(types);
-    processor.setJWSKeySelector(new JWSVerificationKeySelector<>(algorithms, source));
     processor.setJWTClaimsSetVerifier(claimsCheck);
+    if (config.sharedSecret().isPresent()) {
+      // The one secret verifies every allowed HS* token, whatever kid the token names (a JWK selector
+      // would insist that the secret carries the same kid).
+      SecretKey secret = new SecretKeySpec(config.sharedSecret().get().getBytes(StandardCharsets.UTF_8), "HmacSHA256");
+      processor.setJWSKeySelector((header, context) -> algorithms.contains(header.getAlgorithm()) ? List.of(secret) : List.of());
+      return new Keys(processor, () -> {}, null);
+    }
+    URI jwksUri = config.jwksUri().isPresent() ? config.jwksUri().get() : discover();
+    Tracking tracking = new Tracking(urlSource(jwksUri));
+    long ttl = config.jwksRefresh().toMillis();
+    // Nimbus requires refresh-ahead + refresh timeout <= time-to-live; these keep well inside it.
+    long refreshTimeout = Math.min(settings.connectTimeout().toMillis() + settings.requestTimeout().toMillis(), ttl / 2);
+    long refreshAhead = Math.min(MAX_REFRESH_AHEAD_MS, ttl / 4);
+    JWKSource<SecurityContext> source = JWKSourceBuilder.create((JWKSetSource<SecurityContext>) tracking)
+        .cache(ttl, refreshTimeout)
+        .refreshAheadCache(refreshAhead, null, refresher, false, scheduler, false)
+        .rateLimited(config.jwksMinRefetchInterval().toMillis())
+        .outageTolerant(config.jwksOutageTolerance().toMillis(), event -> {
+          if (event instanceof OutageTolerantJWKSetSource.OutageEvent<SecurityContext> outage) {
+            log.warn("JWKS of {} unreachable ({}); using cached keys for up to {} s more", config.issuer(),
+                outage.getException().getMessage(), outage.getRemainingTime() / 1000);
+          }
+        })
+        // Retrying would double the wait on a dead IdP; cached keys already cover short blips.
+        .retrying(false)
+        .build();
+    processor.setJWSKeySelector(new JWSVerificationKeySelector<>(algorithms, source));
     return new Keys(processor, source instanceof Closeable c ? c : () -> {}, tracking);
   }
 

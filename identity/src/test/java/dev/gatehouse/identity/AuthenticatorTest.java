@@ -160,6 +160,16 @@ class AuthenticatorTest {
       forged.sign(new MACSigner("another-secret-that-is-long-enough-32b".getBytes(StandardCharsets.UTF_8)));
       refused(auth.authenticate(Tokens.bearer(forged.serialize()), Optional.empty()), Reason.BAD_SIGNATURE);
 
+      SignedJWT withKid = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS256).type(new JOSEObjectType("at+jwt")).keyID("v7").build(),
+          jwt.getJWTClaimsSet());
+      withKid.sign(new MACSigner(secret.getBytes(StandardCharsets.UTF_8)));
+      accepted(auth.authenticate(Tokens.bearer(withKid.serialize()), Optional.empty()));
+
+      SignedJWT hs512 = new SignedJWT(new JWSHeader.Builder(JWSAlgorithm.HS512).type(new JOSEObjectType("at+jwt")).build(),
+          jwt.getJWTClaimsSet());
+      hs512.sign(new MACSigner((secret + secret).getBytes(StandardCharsets.UTF_8)));
+      refused(auth.authenticate(Tokens.bearer(hs512.serialize()), Optional.empty()), Reason.UNSUPPORTED_ALGORITHM);
+
       String rsa = Tokens.sign(Tokens.RSA_1, Tokens.claims(issuer.issuer()).build());
       refused(auth.authenticate(Tokens.bearer(rsa), Optional.empty()), Reason.UNSUPPORTED_ALGORITHM);
     }

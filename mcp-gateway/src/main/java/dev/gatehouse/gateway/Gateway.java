@@ -65,6 +65,7 @@ public final class Gateway implements AutoCloseable {
     dispatcher.policy(PolicyEngine.create(config.policies()));
     McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet(), () -> auth);
     AdminHandler admin = new AdminHandler(dispatcher, registry, () -> auth, () -> httpPolicy);
+    ExecuteHandler execute = new ExecuteHandler(registry, pipeline, () -> auth, () -> httpPolicy);
 
     QueuedThreadPool threads = new QueuedThreadPool();
     threads.setName("gatehouse-http");
@@ -94,6 +95,8 @@ public final class Gateway implements AutoCloseable {
           } else {
             McpHttpHandler.writeJson(response, callback, 200, auth.metadata(request, resource), null);
           }
+        } else if (path.equals(ExecuteHandler.PATH)) {
+          execute.handle(request, response, callback);
         } else if (path.startsWith("/admin/")) {
           admin.handle(request, response, callback, path);
         } else if (path.equals("/readyz")) {

@@ -125,8 +125,17 @@ final class McpDispatcher implements ToolRegistry.Listener {
    * {@code related}; the future completes with the result or an {@link McpException}.
    */
   CompletableFuture<JsonNode> request(McpSession s, JsonNode id, String method, ObjectNode params, Outbound related) {
+    return request(s, id, method, params, related, Optional.empty());
+  }
+
+  /**
+   * As above, within the chain {@code chainId} (from the request's {@code X-Chain-Id} or
+   * {@code traceparent}); without one the session is the chain.
+   */
+  CompletableFuture<JsonNode> request(McpSession s, JsonNode id, String method, ObjectNode params, Outbound related,
+      Optional<String> chainId) {
     s.touch();
-    DownstreamCall ctx = new DownstreamCall(s, related, progressToken(params));
+    DownstreamCall ctx = new DownstreamCall(s, related, progressToken(params), chainId.orElse(s.id()));
     try {
       CompletableFuture<JsonNode> f = switch (method) {
         case "initialize" -> CompletableFuture.completedFuture(initialize(s, params));
@@ -381,7 +390,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
     }
     ObjectNode forward = params.deepCopy();
     forward.put("name", t.name());
-    Invocation inv = new Invocation(Invocation.Kind.TOOL, s, name, t.server(), t.name(), federatedName(t), "tools/call", forward, ctx);
+    Invocation inv = new Invocation(Invocation.Kind.TOOL, s.principal(), s.source(), ctx.chainId, Optional.empty(), name, t.server(), t.name(), federatedName(t), "tools/call", forward, ctx);
     return pipeline.run(inv).thenApply(r -> rewriteContent(s, t.server(), r, "content"));
   }
 
@@ -393,7 +402,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
     }
     ObjectNode forward = params.deepCopy();
     forward.put("name", t.name());
-    Invocation inv = new Invocation(Invocation.Kind.PROMPT, s, name, t.server(), t.name(), federatedName(t), "prompts/get", forward, ctx);
+    Invocation inv = new Invocation(Invocation.Kind.PROMPT, s.principal(), s.source(), ctx.chainId, Optional.empty(), name, t.server(), t.name(), federatedName(t), "prompts/get", forward, ctx);
     return pipeline.run(inv).thenApply(r -> {
       for (JsonNode m : r.path("messages")) {
         rewriteItem(s, t.server(), m.get("content"));
@@ -410,7 +419,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
     }
     ObjectNode forward = params.deepCopy();
     forward.put("uri", t.name());
-    Invocation inv = new Invocation(Invocation.Kind.RESOURCE, s, uri, t.server(), t.name(),
+    Invocation inv = new Invocation(Invocation.Kind.RESOURCE, s.principal(), s.source(), ctx.chainId, Optional.empty(), uri, t.server(), t.name(),
         ToolNames.federatedUri(t.server(), t.name()), "resources/read", forward, ctx);
     return pipeline.run(inv).thenApply(r -> {
       for (JsonNode c : r.path("contents")) {
@@ -453,7 +462,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
     }
     String policyName = r.path("type").asText().equals("ref/prompt")
         ? federatedName(t) : ToolNames.federatedUri(t.server(), t.name());
-    Invocation inv = new Invocation(Invocation.Kind.COMPLETION, s, requested, t.server(), t.name(), policyName,
+    Invocation inv = new Invocation(Invocation.Kind.COMPLETION, s.principal(), s.source(), ctx.chainId, Optional.empty(), requested, t.server(), t.name(), policyName,
         "completion/complete", forward, ctx);
     return pipeline.run(inv);
   }
@@ -569,13 +578,15 @@ final class McpDispatcher implements ToolRegistry.Listener {
     private final McpSession session;
     private final Outbound related;
     private final JsonNode progressToken;
+    private final String chainId;
     private final List<Runnable> cancelHooks = new java.util.concurrent.CopyOnWriteArrayList<>();
     private volatile boolean cancelled;
 
-    DownstreamCall(McpSession session, Outbound related, JsonNode progressToken) {
+    DownstreamCall(McpSession session, Outbound related, JsonNode progressToken, String chainId) {
       this.session = session;
       this.related = related;
       this.progressToken = progressToken;
+      this.chainId = chainId;
     }
 
     @Override

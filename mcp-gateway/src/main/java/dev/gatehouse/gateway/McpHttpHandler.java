@@ -15,6 +15,7 @@ import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.List;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
@@ -220,7 +221,9 @@ final class McpHttpHandler {
     }
     JsonNode id = msg.get("id");
     PostExchange exchange = new PostExchange();
-    CompletableFuture<JsonNode> answer = dispatcher.request(s, id, method, params, exchange);
+    Optional<String> chain = Chains.fromHeaders(request.getHeaders().get(Chains.HEADER), request.getHeaders().get("traceparent"));
+    response.getHeaders().put(Chains.HEADER, chain.orElse(s.id()));
+    CompletableFuture<JsonNode> answer = dispatcher.request(s, id, method, params, exchange, chain);
     answer.whenComplete((r, e) -> exchange.complete(e == null ? JsonRpc.result(id, r) : JsonRpc.error(id, JsonRpc.toMcp(e))));
     respond(response, callback, exchange, acceptsSse, s);
   }
@@ -462,7 +465,9 @@ final class McpHttpHandler {
       dispatcher.notification(s, msg.get("method").asText(), msg.get("params") instanceof ObjectNode o ? o : Json.object());
     } else {
       JsonNode id = msg.get("id");
-      dispatcher.request(s, id, msg.get("method").asText(), msg.get("params") instanceof ObjectNode o ? o : Json.object(), s::enqueue)
+      Optional<String> chain = Chains.fromHeaders(request.getHeaders().get(Chains.HEADER), request.getHeaders().get("traceparent"));
+      response.getHeaders().put(Chains.HEADER, chain.orElse(s.id()));
+      dispatcher.request(s, id, msg.get("method").asText(), msg.get("params") instanceof ObjectNode o ? o : Json.object(), s::enqueue, chain)
           .whenComplete((r, e) -> s.enqueue(e == null ? JsonRpc.result(id, r) : JsonRpc.error(id, JsonRpc.toMcp(e))));
     }
     accepted(response, callback);

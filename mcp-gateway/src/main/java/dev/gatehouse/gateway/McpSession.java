@@ -59,6 +59,11 @@ final class McpSession {
     this.principal = principal;
   }
 
+  /** The door sessions come through, for audit. */
+  String source() {
+    return legacySse ? "mcp-sse" : "mcp";
+  }
+
   /** Who owns the session: set at initialize, refreshed (same subject) by later requests. */
   Principal principal() {
     return principal;
