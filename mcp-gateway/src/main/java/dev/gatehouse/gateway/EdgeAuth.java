@@ -37,7 +37,10 @@ final class EdgeAuth implements AutoCloseable {
   private final AccessSettings access;
   private final Optional<String> publicBaseUrl;
 
-  EdgeAuth(IdentityConfig config, AccessSettings access, Optional<String> publicBaseUrl) {
+  private final GatewayMetrics metrics;
+
+  EdgeAuth(IdentityConfig config, AccessSettings access, Optional<String> publicBaseUrl, GatewayMetrics metrics) {
+    this.metrics = metrics;
     this.config = config;
     this.authenticator = Authenticator.create(config);
     this.access = access;
@@ -81,6 +84,7 @@ final class EdgeAuth implements AutoCloseable {
       }
       case AuthResult.Failed f -> {
         var failure = f.failure();
+        metrics.authFailure(failure.reason());
         log.info("authentication failed on {}: {} ({})", path, failure.reason(), failure.description());
         if (failure.status() == 503) {
           response.getHeaders().put(HttpHeader.RETRY_AFTER, "5");

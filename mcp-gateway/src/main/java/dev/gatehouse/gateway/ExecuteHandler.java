@@ -101,7 +101,7 @@ final class ExecuteHandler {
     params.put("name", tool.originalName());
     params.set("arguments", call.arguments());
     Invocation inv = new Invocation(Invocation.Kind.TOOL, caller, "execute", chain, Optional.of(call.id()),
-        call.name(), tool.server(), tool.originalName(), tool.name(), "tools/call", params, CallContext.none());
+        call.name(), tool.server(), tool.originalName(), tool.name(), "tools/call", params, CallContext.none(), new CallFacts());
     JsonNode result;
     try {
       result = pipeline.run(inv).join();

@@ -50,6 +50,7 @@ public final class Gateway implements AutoCloseable {
   private volatile Instant configLoadedAt = Instant.now();
   private volatile ConfigWatcher watcher;
   private volatile EdgeAuth auth;
+  private final GatewayMetrics metrics = new GatewayMetrics();
   private volatile boolean stopping;
 
   private Gateway(GatewayConfig config, Optional<Path> configFile) {
@@ -58,9 +59,11 @@ public final class Gateway implements AutoCloseable {
     this.httpPolicy = policyOf(config.server());
     this.dispatcher = new McpDispatcher(Cli.version());
     this.registry = ToolRegistry.create(Cli.version(), dispatcher);
-    this.auth = new EdgeAuth(config.identity(), config.access(), config.server().publicBaseUrl());
+    metrics.bindUpstreams(registry);
+    metrics.gauge("gatehouse.sessions", "Open MCP sessions", dispatcher::sessionCount);
+    this.auth = new EdgeAuth(config.identity(), config.access(), config.server().publicBaseUrl(), metrics);
     // authenticate (edge) → resolve (dispatcher) → record ⊃ decide → execute
-    Pipeline pipeline = new Pipeline(List.of(new CallLog(), new PolicyStep(dispatcher::policy)), dispatcher::execute);
+    Pipeline pipeline = new Pipeline(List.of(new RecordStep(metrics), new PolicyStep(dispatcher::policy)), dispatcher::execute);
     dispatcher.bind(registry, pipeline);
     dispatcher.policy(PolicyEngine.create(config.policies()));
     McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet(), () -> auth);
@@ -99,6 +102,9 @@ public final class Gateway implements AutoCloseable {
           execute.handle(request, response, callback);
         } else if (path.startsWith("/admin/")) {
           admin.handle(request, response, callback, path);
+        } else if (path.equals("/metrics")) {
+          response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+          response.write(true, ByteBuffer.wrap(metrics.scrape().getBytes(java.nio.charset.StandardCharsets.UTF_8)), callback);
         } else if (path.equals("/readyz")) {
           ObjectNode body = readiness();
           McpHttpHandler.writeJson(response, callback, stopping ? 503 : 200, body, null);
@@ -156,7 +162,7 @@ public final class Gateway implements AutoCloseable {
     if (!next.identity().equals(current.identity()) || !next.access().equals(current.access())
         || !next.server().publicBaseUrl().equals(current.server().publicBaseUrl())) {
       EdgeAuth old = auth;
-      auth = new EdgeAuth(next.identity(), next.access(), next.server().publicBaseUrl());
+      auth = new EdgeAuth(next.identity(), next.access(), next.server().publicBaseUrl(), metrics);
       old.close();
       log.info("config reload: identity/access settings replaced");
     }
@@ -278,6 +284,7 @@ public final class Gateway implements AutoCloseable {
     }
     registry.close();
     auth.close();
+    metrics.close();
     log.info("gatehouse stopped");
   }
 

@@ -22,10 +22,11 @@ import java.util.Optional;
  * @param method the MCP method to forward
  * @param params the parameters to forward, already rewritten to the upstream's names
  * @param context where the upstream's progress, logs and requests go
+ * @param facts what the steps learn on the way, for the record step
  */
 record Invocation(Kind kind, Principal principal, String source, String chainId, Optional<String> toolCallId,
     String requestedName, String server, String target, String policyName, String method, ObjectNode params,
-    CallContext context) {
+    CallContext context, CallFacts facts) {
 
   /** What an invocation uses. */
   enum Kind { TOOL, RESOURCE, PROMPT, COMPLETION }

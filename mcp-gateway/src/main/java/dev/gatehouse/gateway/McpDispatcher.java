@@ -87,7 +87,9 @@ final class McpDispatcher implements ToolRegistry.Listener {
 
   /** The pipeline's last step: send the invocation upstream. */
   CompletableFuture<JsonNode> execute(Invocation inv) {
-    return registry.call(inv.server(), inv.method(), inv.params(), inv.context());
+    long start = System.nanoTime();
+    return registry.call(inv.server(), inv.method(), inv.params(), inv.context())
+        .whenComplete((r, e) -> inv.facts().upstreamNanos(System.nanoTime() - start));
   }
 
   // ---------------------------------------------------------------- sessions
@@ -390,7 +392,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
     }
     ObjectNode forward = params.deepCopy();
     forward.put("name", t.name());
-    Invocation inv = new Invocation(Invocation.Kind.TOOL, s.principal(), s.source(), ctx.chainId, Optional.empty(), name, t.server(), t.name(), federatedName(t), "tools/call", forward, ctx);
+    Invocation inv = new Invocation(Invocation.Kind.TOOL, s.principal(), s.source(), ctx.chainId, Optional.empty(), name, t.server(), t.name(), federatedName(t), "tools/call", forward, ctx, new CallFacts());
     return pipeline.run(inv).thenApply(r -> rewriteContent(s, t.server(), r, "content"));
   }
 
@@ -402,7 +404,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
     }
     ObjectNode forward = params.deepCopy();
     forward.put("name", t.name());
-    Invocation inv = new Invocation(Invocation.Kind.PROMPT, s.principal(), s.source(), ctx.chainId, Optional.empty(), name, t.server(), t.name(), federatedName(t), "prompts/get", forward, ctx);
+    Invocation inv = new Invocation(Invocation.Kind.PROMPT, s.principal(), s.source(), ctx.chainId, Optional.empty(), name, t.server(), t.name(), federatedName(t), "prompts/get", forward, ctx, new CallFacts());
     return pipeline.run(inv).thenApply(r -> {
       for (JsonNode m : r.path("messages")) {
         rewriteItem(s, t.server(), m.get("content"));
@@ -420,7 +422,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
     ObjectNode forward = params.deepCopy();
     forward.put("uri", t.name());
     Invocation inv = new Invocation(Invocation.Kind.RESOURCE, s.principal(), s.source(), ctx.chainId, Optional.empty(), uri, t.server(), t.name(),
-        ToolNames.federatedUri(t.server(), t.name()), "resources/read", forward, ctx);
+        ToolNames.federatedUri(t.server(), t.name()), "resources/read", forward, ctx, new CallFacts());
     return pipeline.run(inv).thenApply(r -> {
       for (JsonNode c : r.path("contents")) {
         if (c instanceof ObjectNode o && o.has("uri")) {
@@ -463,7 +465,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
     String policyName = r.path("type").asText().equals("ref/prompt")
         ? federatedName(t) : ToolNames.federatedUri(t.server(), t.name());
     Invocation inv = new Invocation(Invocation.Kind.COMPLETION, s.principal(), s.source(), ctx.chainId, Optional.empty(), requested, t.server(), t.name(), policyName,
-        "completion/complete", forward, ctx);
+        "completion/complete", forward, ctx, new CallFacts());
     return pipeline.run(inv);
   }
 

@@ -41,6 +41,7 @@ final class PolicyStep implements Pipeline.Step {
   @Override
   public CompletableFuture<JsonNode> apply(Invocation inv, Pipeline.Chain next) {
     Decision d = engine.get().decide(inv.principal(), action(inv));
+    inv.facts().decision(d);
     return switch (d) {
       case Decision.Allow a -> next.proceed(inv);
       case Decision.Deny deny -> {

@@ -151,6 +151,31 @@ class ExecuteTest {
   }
 
   @Test
+  void metricsScrapeHoldsTheSeriesAfterTraffic() {
+    post(ExecuteHandler.PATH, chatCall("c", "local__echo", "{\"text\":\"m\"}"));
+    post(ExecuteHandler.PATH, chatCall("c", "local__crash", "{}"));
+    TestUpstreams.send(HttpRequest.newBuilder(execute).header("Content-Type", "application/json")
+        .header("Authorization", "Bearer gk_wrong").POST(HttpRequest.BodyPublishers.ofString("{}")).build());
+    String text = TestUpstreams.get(gateway.baseUri().resolve("/metrics")).body();
+    for (String series : java.util.List.of(
+        "gatehouse_calls_total{kind=\"tool\",name=\"echo\",outcome=\"ok\",server=\"local\",source=\"execute\"}",
+        "outcome=\"denied\"",
+        "gatehouse_call_duration_seconds_bucket",
+        "gatehouse_upstream_duration_seconds_bucket",
+        "gatehouse_overhead_duration_seconds_bucket",
+        "gatehouse_policy_decisions_total{decision=\"deny\",rule=\"agents\"}",
+        "gatehouse_policy_decisions_total{decision=\"allow\",rule=\"agents\"}",
+        "gatehouse_auth_failures_total{reason=",
+        "gatehouse_upstream_up{server=\"local\",transport=\"stdio\"} 1.0",
+        "gatehouse_sessions",
+        "jvm_memory_used_bytes",
+        "process_cpu_usage")) {
+      assertTrue(text.contains(series), "missing " + series);
+    }
+    assertFalse(text.contains("agent\""), "no subject in any label");
+  }
+
+  @Test
   void rateLimitIs429WithRetryAfter() throws Exception {
     post(ExecuteHandler.PATH, chatCall("c", "local__pid", "{}"));
     HttpResponse<String> r = post(ExecuteHandler.PATH, chatCall("c", "local__pid", "{}"));

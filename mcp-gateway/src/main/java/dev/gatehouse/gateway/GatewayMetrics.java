@@ -1,0 +1,122 @@
+package dev.gatehouse.gateway;
+
+import dev.gatehouse.identity.AuthResult;
+import dev.gatehouse.registry.ToolRegistry;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmGcMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmMemoryMetrics;
+import io.micrometer.core.instrument.binder.jvm.JvmThreadMetrics;
+import io.micrometer.core.instrument.binder.system.FileDescriptorMetrics;
+import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
+import io.micrometer.core.instrument.binder.system.UptimeMetrics;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The gateway's meters, scraped at {@code /metrics} in Prometheus text format. Labels are
+ * low-cardinality only: server, tool (bounded by the catalog), outcome, decision, rule id (bounded by
+ * the config), failure reason; never a subject, tenant or argument.
+ */
+final class GatewayMetrics implements AutoCloseable {
+  private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+  private final JvmGcMetrics gc = new JvmGcMetrics();
+  private final List<Runnable> refreshers = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+  GatewayMetrics() {
+    new JvmMemoryMetrics().bindTo(registry);
+    gc.bindTo(registry);
+    new JvmThreadMetrics().bindTo(registry);
+    new ClassLoaderMetrics().bindTo(registry);
+    new ProcessorMetrics().bindTo(registry);
+    new UptimeMetrics().bindTo(registry);
+    new FileDescriptorMetrics().bindTo(registry);
+  }
+
+  PrometheusMeterRegistry registry() {
+    return registry;
+  }
+
+  /** Upstream up/down gauges, one row per configured upstream, refreshed at each scrape. */
+  void bindUpstreams(ToolRegistry tools) {
+    MultiGauge up = MultiGauge.builder("gatehouse.upstream.up")
+        .description("1 when the upstream MCP server is connected, 0 otherwise")
+        .register(registry);
+    refreshers.add(() -> up.register(tools.status().stream()
+        .map(s -> MultiGauge.Row.of(Tags.of("server", s.name(), "transport", s.transport()), s.connected() ? 1 : 0))
+        .toList(), true));
+  }
+
+  /** A gauge whose value is read at scrape time. */
+  <T> void gauge(String name, String description, Supplier<Number> value) {
+    Gauge.builder(name, value, v -> v.get().doubleValue()).description(description).register(registry);
+  }
+
+  /** One finished pipeline call: totals by outcome, and time split into upstream and gateway. */
+  void call(Invocation inv, String outcome, long totalNanos, long upstreamNanos) {
+    String kind = inv.kind().name().toLowerCase();
+    Counter.builder("gatehouse.calls")
+        .description("Calls through the pipeline by kind, server, tool/prompt/resource name and outcome")
+        .tags("kind", kind, "server", inv.server(), "name", nameLabel(inv), "outcome", outcome, "source", inv.source())
+        .register(registry).increment();
+    Timer.builder("gatehouse.call.duration")
+        .description("End-to-end time of a call through the gateway")
+        .tags("kind", kind, "server", inv.server(), "outcome", outcome)
+        .publishPercentileHistogram()
+        .serviceLevelObjectives(Duration.ofMillis(1), Duration.ofMillis(10), Duration.ofMillis(100), Duration.ofSeconds(1))
+        .register(registry).record(totalNanos, TimeUnit.NANOSECONDS);
+    if (upstreamNanos > 0) {
+      Timer.builder("gatehouse.upstream.duration")
+          .description("Time spent waiting for the upstream server")
+          .tags("kind", kind, "server", inv.server())
+          .publishPercentileHistogram()
+          .register(registry).record(upstreamNanos, TimeUnit.NANOSECONDS);
+    }
+    Timer.builder("gatehouse.overhead.duration")
+        .description("Time the gateway itself added to a call (total minus upstream)")
+        .tags("kind", kind)
+        .publishPercentileHistogram()
+        .minimumExpectedValue(Duration.ofNanos(1000))
+        .maximumExpectedValue(Duration.ofSeconds(1))
+        .register(registry).record(Math.max(0, totalNanos - upstreamNanos), TimeUnit.NANOSECONDS);
+  }
+
+  private static String nameLabel(Invocation inv) {
+    // Resource URIs can be unbounded (templates): count them per server only.
+    return inv.kind() == Invocation.Kind.RESOURCE ? "-" : inv.target();
+  }
+
+  void decision(String decision, String rule) {
+    Counter.builder("gatehouse.policy.decisions")
+        .description("Policy decisions by result and rule")
+        .tags("decision", decision, "rule", rule)
+        .register(registry).increment();
+  }
+
+  void authFailure(AuthResult.Reason reason) {
+    Counter.builder("gatehouse.auth.failures")
+        .description("Refused credentials by reason")
+        .tags("reason", reason.label())
+        .register(registry).increment();
+  }
+
+  /** Prometheus text exposition of every meter. */
+  String scrape() {
+    refreshers.forEach(Runnable::run);
+    return registry.scrape();
+  }
+
+  @Override
+  public void close() {
+    gc.close();
+    registry.close();
+  }
+}
