@@ -9,7 +9,7 @@ import java.util.List;
  */
 record CommandLine(String server, String host, int port, boolean noisy, boolean hangOnStart) {
 
-    static final List<String> SERVERS = List.of("stdio-tools", "http-tools", "conformance", "faulty");
+    static final List<String> SERVERS = List.of("stdio-tools", "http-tools", "conformance", "faulty", "scripted-model");
     static final String DEFAULT_HOST = "127.0.0.1";
 
     static final String USAGE = """
@@ -22,10 +22,13 @@ record CommandLine(String server, String host, int port, boolean noisy, boolean 
               conformance    Streamable HTTP at /mcp (default port 3002): the fixture for the
                              MCP conformance suite ('conformance server --url ...')
               faulty         stdio: echo, sleep, crash, add_tool, pid, for resilience tests
+              scripted-model OpenAI-compatible model at /v1 (default port 3003): deterministic
+                             chat completions and tool calls, models scripted-1, scripted-429,
+                             scripted-500, scripted-slow, scripted-stall, scripted-drop
 
             options:
-              --port N           HTTP port; 0 picks a free one (http-tools, conformance)
-              --host H           HTTP bind address, default 127.0.0.1 (http-tools, conformance)
+              --port N           HTTP port; 0 picks a free one (http-tools, conformance, scripted-model)
+              --host H           HTTP bind address, default 127.0.0.1 (the same)
               --noisy            print a non-JSON line on stdout before serving (faulty)
               --hang-on-start    never answer initialize (faulty)
             """;
@@ -39,9 +42,13 @@ record CommandLine(String server, String host, int port, boolean noisy, boolean 
         if (!SERVERS.contains(server)) {
             throw new IllegalArgumentException("unknown server '" + server + "'; expected one of " + SERVERS);
         }
-        boolean http = server.equals("http-tools") || server.equals("conformance");
+        boolean http = server.equals("http-tools") || server.equals("conformance") || server.equals("scripted-model");
         String host = DEFAULT_HOST;
-        int port = server.equals("http-tools") ? HttpTools.DEFAULT_PORT : ConformanceFixture.DEFAULT_PORT;
+        int port = switch (server) {
+            case "http-tools" -> HttpTools.DEFAULT_PORT;
+            case "scripted-model" -> ScriptedModel.DEFAULT_PORT;
+            default -> ConformanceFixture.DEFAULT_PORT;
+        };
         boolean noisy = false;
         boolean hang = false;
         for (int i = 1; i < args.length; i++) {

@@ -2,6 +2,7 @@ package dev.gatehouse.samples;
 
 import java.net.URI;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 import io.modelcontextprotocol.server.McpSyncServer;
@@ -10,10 +11,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A sample Streamable-HTTP MCP server that is up and listening.
+ * A sample HTTP server that is up and listening: a Streamable-HTTP MCP server or the scripted model.
  *
- * <p>Obtained from {@link Samples#startHttpTools(String, int)} or {@link Samples#startConformance(String, int)}.
- * Closing it ends every MCP session and stops the HTTP server; it is safe to close more than once.
+ * <p>Obtained from {@link Samples#startHttpTools(String, int)}, {@link Samples#startConformance(String, int)} or
+ * {@link Samples#startScriptedModel(String, int)}. Closing it ends every MCP session (if it is an MCP server)
+ * and stops the HTTP server; it is safe to close more than once.
  */
 public final class RunningServer implements AutoCloseable {
 
@@ -23,12 +25,21 @@ public final class RunningServer implements AutoCloseable {
     private static final Duration SESSION_CLOSE_TIMEOUT = Duration.ofSeconds(3);
 
     private final Server jetty;
-    private final McpSyncServer mcp;
+    /** Empty for the scripted model, which has no sessions to end. */
+    private final Optional<McpSyncServer> mcp;
     private final int port;
     private final URI url;
     private final AtomicBoolean closed = new AtomicBoolean();
 
     RunningServer(Server jetty, McpSyncServer mcp, int port, URI url) {
+        this(jetty, Optional.of(mcp), port, url);
+    }
+
+    RunningServer(Server jetty, int port, URI url) {
+        this(jetty, Optional.empty(), port, url);
+    }
+
+    private RunningServer(Server jetty, Optional<McpSyncServer> mcp, int port, URI url) {
         this.jetty = jetty;
         this.mcp = mcp;
         this.port = port;
@@ -40,7 +51,10 @@ public final class RunningServer implements AutoCloseable {
         return port;
     }
 
-    /** The MCP endpoint, for example {@code http://127.0.0.1:3001/mcp}. */
+    /**
+     * Where clients point: the MCP endpoint of an MCP server, for example {@code http://127.0.0.1:3001/mcp}, or
+     * the scripted model's OpenAI base URL, for example {@code http://127.0.0.1:3003/v1}.
+     */
     public URI url() {
         return url;
     }
@@ -50,7 +64,7 @@ public final class RunningServer implements AutoCloseable {
         jetty.join();
     }
 
-    /** Ends every MCP session, then stops Jetty. */
+    /** Ends every MCP session, if any, then stops Jetty. */
     @Override
     public void close() {
         if (!closed.compareAndSet(false, true)) {
@@ -58,11 +72,13 @@ public final class RunningServer implements AutoCloseable {
         }
         // MCP first: closing the sessions completes the servlet async contexts of open SSE streams,
         // so Jetty's graceful stop has nothing left to wait for.
-        try {
-            mcp.getAsyncServer().closeGracefully().block(SESSION_CLOSE_TIMEOUT);
-        } catch (RuntimeException e) {
-            log.warn("MCP sessions did not close cleanly: {}", e.toString());
-        }
+        mcp.ifPresent(server -> {
+            try {
+                server.getAsyncServer().closeGracefully().block(SESSION_CLOSE_TIMEOUT);
+            } catch (RuntimeException e) {
+                log.warn("MCP sessions did not close cleanly: {}", e.toString());
+            }
+        });
         try {
             jetty.stop();
         } catch (Exception e) {

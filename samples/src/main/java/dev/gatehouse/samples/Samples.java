@@ -13,14 +13,17 @@ import java.util.Objects;
  * <li>{@code http-tools}: a Streamable-HTTP server at {@code /mcp}, port 3001 by default ({@code word_count},
  * {@code slugify}, {@code kv_*} notebook, {@code sleep_ms});</li>
  * <li>{@code conformance}: the fixture server the MCP conformance suite tests, at {@code /mcp}, port 3002;</li>
+ * <li>{@code scripted-model}: a deterministic OpenAI-compatible model server with base URL {@code /v1}, port 3003
+ * ({@code POST /v1/chat/completions}, {@code GET /v1/models}; see {@link ScriptedModel} for its script);</li>
  * <li>{@code faulty}: a stdio server that crashes, hangs or misbehaves on request ({@code --noisy},
  * {@code --hang-on-start}).</li>
  * </ul>
- * HTTP servers print {@code listening on http://HOST:PORT/mcp} on stderr once they accept connections. Stdio
+ * HTTP servers print {@code listening on http://HOST:PORT/mcp} (the scripted model: {@code .../v1}) on stderr once
+ * they accept connections. Stdio
  * servers log to stderr only and exit when stdin closes.
  *
- * <p>Tests start the HTTP servers in-process with {@link #startHttpTools(String, int)} and
- * {@link #startConformance(String, int)}.
+ * <p>Tests start the HTTP servers in-process with {@link #startHttpTools(String, int)},
+ * {@link #startConformance(String, int)} and {@link #startScriptedModel(String, int)}.
  */
 public final class Samples {
 
@@ -52,6 +55,19 @@ public final class Samples {
      */
     public static RunningServer startConformance(String host, int port) throws IOException {
         return HttpHost.start("conformance", checkHost(host), checkPort(port), ConformanceFixture::build);
+    }
+
+    /**
+     * Starts the {@code scripted-model} server in this JVM: a deterministic OpenAI-compatible chat-completions
+     * server whose replies, tool calls and faults are described in {@link ScriptedModel}. Its
+     * {@link RunningServer#url()} is the OpenAI base URL, {@code http://HOST:PORT/v1}.
+     *
+     * @param host address to bind, normally {@code 127.0.0.1}
+     * @param port port to bind; 0 picks a free one, see {@link RunningServer#port()}
+     * @throws IOException if the port cannot be bound
+     */
+    public static RunningServer startScriptedModel(String host, int port) throws IOException {
+        return ScriptedModel.start(checkHost(host), checkPort(port));
     }
 
     /** Runs the server named on the command line until it is stopped (HTTP) or stdin closes (stdio). */
@@ -91,12 +107,13 @@ public final class Samples {
                     : StdioHost.serve("faulty", FaultyServer::build, command.noisy() ? NOISE : null);
             case "http-tools" -> serveUntilStopped(startHttpTools(command.host(), command.port()));
             case "conformance" -> serveUntilStopped(startConformance(command.host(), command.port()));
+            case "scripted-model" -> serveUntilStopped(startScriptedModel(command.host(), command.port()));
             default -> throw new IllegalArgumentException("unknown server " + command.server());
         };
     }
 
     private static int serveUntilStopped(RunningServer server) throws InterruptedException {
-        // Ctrl-C / SIGTERM: end the MCP sessions so clients see the stream close rather than a reset.
+        // Ctrl-C / SIGTERM: end any MCP sessions so clients see the stream close rather than a reset.
         Runtime.getRuntime().addShutdownHook(new Thread(server::close, "samples-shutdown"));
         server.join();
         return 0;

@@ -13,6 +13,7 @@ class CommandLineTest {
     void httpServersDefaultToLoopbackAndTheirOwnPorts() {
         assertEquals(new CommandLine("http-tools", "127.0.0.1", 3001, false, false), CommandLine.parse("http-tools"));
         assertEquals(new CommandLine("conformance", "127.0.0.1", 3002, false, false), CommandLine.parse("conformance"));
+        assertEquals(new CommandLine("scripted-model", "127.0.0.1", 3003, false, false), CommandLine.parse("scripted-model"));
     }
 
     @Test
@@ -31,7 +32,7 @@ class CommandLineTest {
     @Test
     void mistakesAreExplained() {
         assertEquals("no server named", message());
-        assertEquals("unknown server 'ftp'; expected one of [stdio-tools, http-tools, conformance, faulty]", message("ftp"));
+        assertEquals("unknown server 'ftp'; expected one of [stdio-tools, http-tools, conformance, faulty, scripted-model]", message("ftp"));
         assertEquals("--port applies only to HTTP servers", message("stdio-tools", "--port", "1"));
         assertEquals("--noisy applies only to the faulty server", message("http-tools", "--noisy"));
         assertEquals("--port needs a value", message("http-tools", "--port"));
