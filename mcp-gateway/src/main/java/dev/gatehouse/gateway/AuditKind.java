@@ -34,6 +34,6 @@ enum AuditKind {
         return k;
       }
     }
-    throw new IllegalArgumentException("kind: '" + name + "' (expected one of: tool, resource, prompt, completion, llm, auth)");
+    throw new IllegalArgumentException("kind: '" + name + "' (expected: tool, resource, prompt, completion, llm or auth)");
   }
 }

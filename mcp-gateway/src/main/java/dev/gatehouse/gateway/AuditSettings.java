@@ -30,13 +30,35 @@ import java.util.OptionalInt;
  *     blocks its caller (back-pressure) instead of dropping
  * @param redact JSON paths replaced by {@code "[REDACTED]"} in arguments and results before they
  *     are digested or captured; an explicit empty list turns redaction off
+ * @param durability {@code commit} (default): a call is answered only once its step is committed, so
+ *     every acknowledged call survives a crash; {@code queued}: answered as soon as the step is queued
+ *     (lower latency; a crash can lose the steps still queued, a graceful shutdown loses nothing)
+ * @param capture ids (globs) of policy rules whose allowed calls also store their arguments and
+ *     results in full, redacted; every other call stores SHA-256 digests only
  */
 public record AuditSettings(
     boolean enabled,
     String store,
     OptionalInt retentionDays,
     int queueCapacity,
-    List<String> redact) {
+    List<String> redact,
+    Durability durability,
+    List<String> capture) {
+
+  /** When a call is answered relative to its audit step's commit. */
+  public enum Durability {
+    COMMIT, QUEUED;
+
+    @com.fasterxml.jackson.annotation.JsonCreator
+    static Durability parse(String s) {
+      for (Durability d : values()) {
+        if (d.name().equalsIgnoreCase(s)) {
+          return d;
+        }
+      }
+      throw new IllegalArgumentException("durability: '" + s + "' (expected: commit or queued)");
+    }
+  }
 
   static final String DEFAULT_STORE = "sqlite:./data/gatehouse.db";
   static final int DEFAULT_QUEUE_CAPACITY = 10_000;
@@ -61,11 +83,13 @@ public record AuditSettings(
     }
     redact = List.copyOf(redact);
     AuditRedaction.of(redact);
+    durability = durability == null ? Durability.COMMIT : durability;
+    capture = capture == null ? List.of() : List.copyOf(capture);
   }
 
   /** Everything at its default: enabled, {@value #DEFAULT_STORE}, kept forever, the default redactions. */
   public static AuditSettings defaults() {
-    return fromConfig(null, null, null, null, null);
+    return fromConfig(null, null, null, null, null, null, null);
   }
 
   /** The YAML form: absent or null keys take their defaults. */
@@ -75,13 +99,17 @@ public record AuditSettings(
       @JsonProperty("store") String store,
       @JsonProperty("retention_days") Integer retentionDays,
       @JsonProperty("queue_capacity") Integer queueCapacity,
-      @JsonProperty("redact") @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> redact) {
+      @JsonProperty("redact") @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> redact,
+      @JsonProperty("durability") Durability durability,
+      @JsonProperty("capture") @JsonFormat(with = JsonFormat.Feature.ACCEPT_SINGLE_VALUE_AS_ARRAY) List<String> capture) {
     return new AuditSettings(
         enabled == null || enabled,
         store == null ? DEFAULT_STORE : store,
         retentionDays == null ? OptionalInt.empty() : OptionalInt.of(retentionDays),
         queueCapacity == null ? DEFAULT_QUEUE_CAPACITY : queueCapacity,
-        redact == null ? DEFAULT_REDACT : redact);
+        redact == null ? DEFAULT_REDACT : redact,
+        durability,
+        capture);
   }
 
   /** The SQLite database file {@link #store} names (not yet resolved against any directory). */
@@ -90,23 +118,31 @@ public record AuditSettings(
   }
 
   public AuditSettings withStore(String store) {
-    return new AuditSettings(enabled, store, retentionDays, queueCapacity, redact);
+    return new AuditSettings(enabled, store, retentionDays, queueCapacity, redact, durability, capture);
   }
 
   public AuditSettings withRetentionDays(int days) {
-    return new AuditSettings(enabled, store, OptionalInt.of(days), queueCapacity, redact);
+    return new AuditSettings(enabled, store, OptionalInt.of(days), queueCapacity, redact, durability, capture);
   }
 
   public AuditSettings withQueueCapacity(int queueCapacity) {
-    return new AuditSettings(enabled, store, retentionDays, queueCapacity, redact);
+    return new AuditSettings(enabled, store, retentionDays, queueCapacity, redact, durability, capture);
   }
 
   public AuditSettings withRedact(List<String> redact) {
-    return new AuditSettings(enabled, store, retentionDays, queueCapacity, redact);
+    return new AuditSettings(enabled, store, retentionDays, queueCapacity, redact, durability, capture);
+  }
+
+  public AuditSettings withDurability(Durability durability) {
+    return new AuditSettings(enabled, store, retentionDays, queueCapacity, redact, durability, capture);
+  }
+
+  public AuditSettings withCapture(List<String> capture) {
+    return new AuditSettings(enabled, store, retentionDays, queueCapacity, redact, durability, capture);
   }
 
   public AuditSettings withEnabled(boolean enabled) {
-    return new AuditSettings(enabled, store, retentionDays, queueCapacity, redact);
+    return new AuditSettings(enabled, store, retentionDays, queueCapacity, redact, durability, capture);
   }
 
   /**

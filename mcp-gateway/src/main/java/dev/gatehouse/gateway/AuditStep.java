@@ -92,6 +92,7 @@ record AuditStep(
   static final int MAX_ID_LENGTH = 128;
 
   private static final int MAX_ACTION_LENGTH = 1024;
+  private static final Instant LATEST = Instant.parse("+10000-01-01T00:00:00Z");
   private static final JsonFactory JSON = new JsonFactory();
 
   AuditStep {
@@ -100,7 +101,7 @@ record AuditStep(
     parentStepId = optional(parentStepId);
     parentStepId.ifPresent(p -> checkId("parent_step_id", p));
     if (kind == null) {
-      throw new IllegalArgumentException("kind: missing (expected one of: tool, resource, prompt, completion, llm, auth)");
+      throw new IllegalArgumentException("kind: missing (expected: tool, resource, prompt, completion, llm or auth)");
     }
     checkWord("source", source, "a lower-case name such as mcp, execute, chat or http", true);
     if (subject == null) {
@@ -120,6 +121,10 @@ record AuditStep(
     checkWord("outcome", outcome, "ok, tool_error, error, timeout, cancelled, denied or unauthenticated", false);
     if (startedAt == null) {
       throw new IllegalArgumentException("started_at: missing (expected: when the gateway received the call)");
+    }
+    if (startedAt.isBefore(Instant.EPOCH) || !startedAt.isBefore(LATEST)) {
+      // Stored as microseconds since the epoch; outside this range a step is a bug, not a call.
+      throw new IllegalArgumentException("started_at: " + startedAt + " (expected: between 1970 and 9999)");
     }
     startedAt = startedAt.truncatedTo(ChronoUnit.MICROS);
     if (durationMicros < 0) {

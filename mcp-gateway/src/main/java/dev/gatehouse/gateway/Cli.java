@@ -56,6 +56,7 @@ final class Cli {
   private static Map<String, String> commands() {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("keys", KeysCommand.SUMMARY.substring("keys ".length()));
+    m.put("audit", AuditCommand.SUMMARY.startsWith("audit ") ? AuditCommand.SUMMARY.substring("audit ".length()) : AuditCommand.SUMMARY);
     return Collections.unmodifiableMap(m);
   }
 

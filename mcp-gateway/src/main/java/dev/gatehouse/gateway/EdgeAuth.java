@@ -38,9 +38,12 @@ final class EdgeAuth implements AutoCloseable {
   private final Optional<String> publicBaseUrl;
 
   private final GatewayMetrics metrics;
+  private final java.util.function.Supplier<AuditRecorder> audit;
 
-  EdgeAuth(IdentityConfig config, AccessSettings access, Optional<String> publicBaseUrl, GatewayMetrics metrics) {
+  EdgeAuth(IdentityConfig config, AccessSettings access, Optional<String> publicBaseUrl, GatewayMetrics metrics,
+      java.util.function.Supplier<AuditRecorder> audit) {
     this.metrics = metrics;
+    this.audit = audit;
     this.config = config;
     this.authenticator = Authenticator.create(config);
     this.access = access;
@@ -85,6 +88,8 @@ final class EdgeAuth implements AutoCloseable {
       case AuthResult.Failed f -> {
         var failure = f.failure();
         metrics.authFailure(failure.reason());
+        audit.get().authFailure(path, Chains.fromHeaders(request.getHeaders().get(Chains.HEADER),
+            request.getHeaders().get("traceparent")).orElseGet(Chains::generate), failure);
         log.info("authentication failed on {}: {} ({})", path, failure.reason(), failure.description());
         if (failure.status() == 503) {
           response.getHeaders().put(HttpHeader.RETRY_AFTER, "5");

@@ -51,24 +51,28 @@ public final class Gateway implements AutoCloseable {
   private volatile ConfigWatcher watcher;
   private volatile EdgeAuth auth;
   private final GatewayMetrics metrics = new GatewayMetrics();
+  private final AuditRecorder audit;
   private volatile boolean stopping;
 
   private Gateway(GatewayConfig config, Optional<Path> configFile) {
     this.config = config;
     this.configFile = configFile;
     this.httpPolicy = policyOf(config.server());
+    this.audit = AuditRecorder.open(config.audit(), configFile.map(f -> f.toAbsolutePath().getParent())
+        .orElse(Path.of("").toAbsolutePath()), metrics);
     this.dispatcher = new McpDispatcher(Cli.version());
     this.registry = ToolRegistry.create(Cli.version(), dispatcher);
     metrics.bindUpstreams(registry);
     metrics.gauge("gatehouse.sessions", "Open MCP sessions", dispatcher::sessionCount);
-    this.auth = new EdgeAuth(config.identity(), config.access(), config.server().publicBaseUrl(), metrics);
+    this.auth = new EdgeAuth(config.identity(), config.access(), config.server().publicBaseUrl(), metrics, () -> audit);
     // authenticate (edge) → resolve (dispatcher) → record ⊃ decide → execute
-    Pipeline pipeline = new Pipeline(List.of(new RecordStep(metrics), new PolicyStep(dispatcher::policy)), dispatcher::execute);
+    Pipeline pipeline = new Pipeline(List.of(new RecordStep(metrics, () -> audit), new PolicyStep(dispatcher::policy)), dispatcher::execute);
     dispatcher.bind(registry, pipeline);
     dispatcher.policy(PolicyEngine.create(config.policies()));
     McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet(), () -> auth);
     AdminHandler admin = new AdminHandler(dispatcher, registry, () -> auth, () -> httpPolicy);
     ExecuteHandler execute = new ExecuteHandler(registry, pipeline, () -> auth, () -> httpPolicy);
+    AuditHandler auditApi = new AuditHandler(() -> audit, () -> auth, () -> httpPolicy);
 
     QueuedThreadPool threads = new QueuedThreadPool();
     threads.setName("gatehouse-http");
@@ -100,6 +104,8 @@ public final class Gateway implements AutoCloseable {
           }
         } else if (path.equals(ExecuteHandler.PATH)) {
           execute.handle(request, response, callback);
+        } else if (path.startsWith(AuditHandler.PREFIX)) {
+          auditApi.handle(request, response, callback, path);
         } else if (path.startsWith("/admin/")) {
           admin.handle(request, response, callback, path);
         } else if (path.equals("/metrics")) {
@@ -162,9 +168,15 @@ public final class Gateway implements AutoCloseable {
     if (!next.identity().equals(current.identity()) || !next.access().equals(current.access())
         || !next.server().publicBaseUrl().equals(current.server().publicBaseUrl())) {
       EdgeAuth old = auth;
-      auth = new EdgeAuth(next.identity(), next.access(), next.server().publicBaseUrl(), metrics);
+      auth = new EdgeAuth(next.identity(), next.access(), next.server().publicBaseUrl(), metrics, () -> audit);
       old.close();
       log.info("config reload: identity/access settings replaced");
+    }
+    if (!next.audit().equals(current.audit())) {
+      audit.settings(next.audit());
+      if (!next.audit().store().equals(current.audit().store()) || next.audit().enabled() != current.audit().enabled()) {
+        log.warn("config reload: audit.store / audit.enabled changes take effect after a restart");
+      }
     }
     if (!next.policies().equals(current.policies())) {
       dispatcher.policy(dispatcher.policy().reconfigure(next.policies()));
@@ -283,6 +295,7 @@ public final class Gateway implements AutoCloseable {
       log.warn("HTTP server stop: {}", e.toString());
     }
     registry.close();
+    audit.close(); // flushes every queued step before the process ends
     auth.close();
     metrics.close();
     log.info("gatehouse stopped");

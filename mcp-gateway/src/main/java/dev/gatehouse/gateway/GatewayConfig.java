@@ -24,7 +24,8 @@ public record GatewayConfig(
     @JsonProperty("upstreams") Map<String, UpstreamConfig> upstreams,
     @JsonProperty("identity") IdentityConfig identity,
     @JsonProperty("policies") List<PolicyRule> policies,
-    @JsonProperty("access") AccessSettings access) {
+    @JsonProperty("access") AccessSettings access,
+    @JsonProperty("audit") AuditSettings audit) {
 
   public GatewayConfig {
     server = server == null ? ServerSettings.defaults() : server;
@@ -32,35 +33,40 @@ public record GatewayConfig(
     identity = identity == null ? IdentityConfig.none() : identity;
     policies = policies == null ? List.of() : List.copyOf(policies);
     access = access == null ? AccessSettings.defaults() : access;
+    audit = audit == null ? AuditSettings.defaults() : audit;
     // Compiles every rule (globs, regexes, CEL) now, so a bad policy is a config error with its line.
     PolicyEngine.create(policies);
   }
 
   /** Built-in defaults: loopback on port 8080, no upstreams, no identity, no policies. */
   public static GatewayConfig defaults() {
-    return new GatewayConfig(null, null, null, null, null);
+    return new GatewayConfig(null, null, null, null, null, null);
   }
 
   /** This config with other server settings, e.g. after command-line overrides. */
   public GatewayConfig withServer(ServerSettings server) {
-    return new GatewayConfig(server, upstreams, identity, policies, access);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit);
   }
 
   /** This config with another set of upstreams (in iteration order). */
   public GatewayConfig withUpstreams(Map<String, UpstreamConfig> upstreams) {
-    return new GatewayConfig(server, upstreams, identity, policies, access);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit);
   }
 
   public GatewayConfig withIdentity(IdentityConfig identity) {
-    return new GatewayConfig(server, upstreams, identity, policies, access);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit);
   }
 
   public GatewayConfig withPolicies(List<PolicyRule> policies) {
-    return new GatewayConfig(server, upstreams, identity, policies, access);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit);
   }
 
   public GatewayConfig withAccess(AccessSettings access) {
-    return new GatewayConfig(server, upstreams, identity, policies, access);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit);
+  }
+
+  public GatewayConfig withAudit(AuditSettings audit) {
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit);
   }
 
   // Messages start with the entry's path so ConfigLoader can point at the offending key.

@@ -108,6 +108,16 @@ final class GatewayMetrics implements AutoCloseable {
         .register(registry).increment();
   }
 
+  void auditCommitted(int steps, long micros) {
+    Counter.builder("gatehouse.audit.steps").description("Audit steps committed").register(registry).increment(steps);
+    Timer.builder("gatehouse.audit.commit.duration").description("Time to commit one batch of audit steps")
+        .publishPercentileHistogram().register(registry).record(micros, TimeUnit.MICROSECONDS);
+  }
+
+  void auditFailed(int steps) {
+    Counter.builder("gatehouse.audit.failures").description("Audit steps whose commit failed").register(registry).increment(steps);
+  }
+
   /** Prometheus text exposition of every meter. */
   String scrape() {
     refreshers.forEach(Runnable::run);

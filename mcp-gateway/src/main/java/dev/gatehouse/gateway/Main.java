@@ -13,6 +13,19 @@ public final class Main {
     System.exit(run(args));
   }
 
+  /** The config's audit settings with the store path resolved against the config file, for `audit verify`. */
+  private static AuditSettings configuredAudit(CliOptions options) {
+    Optional<Path> file = Cli.configFile(options, Path.of("").toAbsolutePath());
+    try {
+      AuditSettings a = file.map(f -> new ConfigLoader().load(f).audit()).orElseGet(AuditSettings::defaults);
+      Path base = file.map(f -> f.toAbsolutePath().getParent()).orElse(Path.of("").toAbsolutePath());
+      return a.withStore("sqlite:" + base.resolve(a.sqlitePath()).normalize());
+    } catch (ConfigException e) {
+      System.err.println("gatehouse: " + e.getMessage() + " (pass --store to verify a store directly)");
+      return AuditSettings.defaults();
+    }
+  }
+
   static int run(String[] args) {
     CliOptions options;
     try {
@@ -34,6 +47,7 @@ public final class Main {
     if (options.command().isPresent()) {
       return switch (options.command().get()) {
         case "keys" -> KeysCommand.run(options.commandArgs(), System.out, System.err);
+        case "audit" -> AuditCommand.run(options.commandArgs(), configuredAudit(options), System.out, System.err);
         default -> {
           System.err.println("gatehouse: unknown command " + options.command().get());
           yield Cli.EXIT_USAGE;

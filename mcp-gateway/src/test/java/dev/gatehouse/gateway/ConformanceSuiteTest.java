@@ -32,7 +32,7 @@ class ConformanceSuiteTest {
   static void start() throws Exception {
     NodeTooling.require();
     fixture = Samples.startConformance("127.0.0.1", 0);
-    gateway = Gateway.start(GatewayConfig.defaults()
+    gateway = Gateway.start(TestUpstreams.noAudit()
         .withServer(ServerSettings.defaults().withPort(0))
         .withUpstreams(Map.of("fixture", new UpstreamConfig.StreamableHttp(fixture.url()))), Optional.empty());
     await("fixture connected", Duration.ofSeconds(30),

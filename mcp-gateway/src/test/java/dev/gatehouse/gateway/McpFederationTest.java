@@ -42,7 +42,7 @@ class McpFederationTest {
     ups.put("local", samples("faulty"));
     ups.put("web", new UpstreamConfig.StreamableHttp(httpTools.url()));
     ups.put("conf", new UpstreamConfig.StreamableHttp(conformance.url()));
-    GatewayConfig config = GatewayConfig.defaults()
+    GatewayConfig config = TestUpstreams.noAudit()
         .withServer(ServerSettings.defaults().withPort(0))
         .withUpstreams(ups);
     gateway = Gateway.start(config, Optional.empty());

@@ -28,7 +28,7 @@ class McpHygieneTest {
   static void start() throws Exception {
     ServerSettings s = ServerSettings.defaults().withPort(0);
     s = new ServerSettings(s.host(), 0, s.allowedOrigins(), s.allowedHosts(), 4096, s.toolNameSeparator(), s.publicBaseUrl());
-    gateway = Gateway.start(GatewayConfig.defaults().withServer(s), Optional.empty());
+    gateway = Gateway.start(TestUpstreams.noAudit().withServer(s), Optional.empty());
     mcp = gateway.baseUri().resolve("/mcp");
   }
 

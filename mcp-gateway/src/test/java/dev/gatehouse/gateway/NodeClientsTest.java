@@ -46,7 +46,7 @@ class NodeClientsTest {
     ups.put("everything", NodeTooling.server("@modelcontextprotocol/server-everything", "stdio"));
     ups.put("filesystem", NodeTooling.server("@modelcontextprotocol/server-filesystem", files.toString()));
     ups.put("web", new UpstreamConfig.StreamableHttp(web.url()));
-    gateway = Gateway.start(GatewayConfig.defaults().withServer(ServerSettings.defaults().withPort(0)).withUpstreams(ups), Optional.empty());
+    gateway = Gateway.start(TestUpstreams.noAudit().withServer(ServerSettings.defaults().withPort(0)).withUpstreams(ups), Optional.empty());
     await("upstreams connected", Duration.ofSeconds(90),
         () -> gateway.registry().status().stream().allMatch(UpstreamStatus::connected));
     mcpUrl = gateway.baseUri().resolve("/mcp").toString();
@@ -105,7 +105,7 @@ class NodeClientsTest {
     Map<String, UpstreamConfig> ups = new LinkedHashMap<>();
     ups.put("everything", NodeTooling.server("@modelcontextprotocol/server-everything", "stdio"));
     ups.put("filesystem", NodeTooling.server("@modelcontextprotocol/server-filesystem", files.toString()));
-    Gateway g = Gateway.start(GatewayConfig.defaults().withServer(ServerSettings.defaults().withPort(0)).withUpstreams(ups), Optional.empty());
+    Gateway g = Gateway.start(TestUpstreams.noAudit().withServer(ServerSettings.defaults().withPort(0)).withUpstreams(ups), Optional.empty());
     List<ProcessHandle> children;
     try {
       await("connected", Duration.ofSeconds(90), () -> g.registry().status().stream().allMatch(UpstreamStatus::connected));

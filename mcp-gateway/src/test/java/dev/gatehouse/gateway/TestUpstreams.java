@@ -40,6 +40,14 @@ final class TestUpstreams {
     return b.toString();
   }
 
+  /**
+   * Built-in defaults without the audit store (whose default file is relative to the working
+   * directory and may be opened by one gateway at a time); audit has tests of its own.
+   */
+  static GatewayConfig noAudit() {
+    return GatewayConfig.defaults().withAudit(AuditSettings.defaults().withEnabled(false));
+  }
+
   static void await(String what, Duration timeout, BooleanSupplier condition) {
     long deadline = System.nanoTime() + timeout.toNanos();
     while (!condition.getAsBoolean()) {
