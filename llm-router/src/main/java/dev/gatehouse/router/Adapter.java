@@ -1,0 +1,98 @@
+package dev.gatehouse.router;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.http.HttpRequest;
+import java.time.Clock;
+
+/**
+ * One provider wire format: translates an OpenAI request into the provider's HTTP request and the
+ * provider's answer (whole or streamed) back into OpenAI's shape. Adapters are stateless; everything
+ * about one call travels in {@link Call}.
+ */
+sealed interface Adapter permits OpenAiAdapter, AnthropicAdapter, GeminiAdapter, BedrockAdapter {
+
+  /**
+   * One call on one route, as an adapter sees it.
+   *
+   * @param provider the provider called
+   * @param model the provider's model name
+   * @param request the client's OpenAI request (never modified by an adapter)
+   * @param stream whether the provider is asked to stream
+   * @param created epoch seconds, for the {@code created} field of translated answers
+   */
+  record Call(ProviderState provider, String model, ObjectNode request, boolean stream, long created) {}
+
+  /** A translated non-streaming answer and its usage. */
+  record Translated(ObjectNode response, Usage usage) {}
+
+  /**
+   * The provider's request body for {@code call}, computed once per route (retries reuse it).
+   *
+   * @throws RouterException 400 when the request cannot be expressed in this wire format
+   */
+  byte[] body(Call call);
+
+  /** The HTTP request of one attempt with {@code key}; the router adds the timeout and sends it. */
+  HttpRequest.Builder request(Call call, KeyState key, byte[] body);
+
+  /** Translates a 2xx non-streaming body. */
+  Translated response(Call call, byte[] body) throws IOException;
+
+  /**
+   * Reads the provider's stream to its end, feeding {@code out}; returns when the provider has said it
+   * is done (or the body ended, which {@link StreamState#end()} then judges).
+   *
+   * @throws Failure when the provider reports an error inside the stream
+   */
+  void stream(Call call, InputStream body, StreamState out) throws IOException, Failure;
+
+  static Adapter of(ProviderKind kind, Clock clock) {
+    return switch (kind) {
+      case ANTHROPIC -> new AnthropicAdapter();
+      case GEMINI -> new GeminiAdapter();
+      case BEDROCK -> new BedrockAdapter(clock);
+      case OPENAI, AZURE, OPENAI_COMPATIBLE, VLLM, OLLAMA, GROQ, MISTRAL, TOGETHER, OPENROUTER, DEEPSEEK -> new OpenAiAdapter(kind);
+    };
+  }
+
+  /** A URI path segment, percent-encoded (model names may hold {@code :} or {@code /}). */
+  static String segment(String s) {
+    StringBuilder sb = new StringBuilder();
+    for (byte b : s.getBytes(java.nio.charset.StandardCharsets.UTF_8)) {
+      int c = b & 0xff;
+      if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~') {
+        sb.append((char) c);
+      } else {
+        sb.append('%').append(Character.toUpperCase(Character.forDigit(c >> 4, 16)))
+            .append(Character.toUpperCase(Character.forDigit(c & 0xf, 16)));
+      }
+    }
+    return sb.toString();
+  }
+
+  /** A random id such as {@code call_3kT9…}: 24 characters of base62 after the prefix. */
+  static String randomId(String prefix) {
+    java.util.concurrent.ThreadLocalRandom r = java.util.concurrent.ThreadLocalRandom.current();
+    String alphabet = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    StringBuilder sb = new StringBuilder(prefix);
+    for (int i = 0; i < 24; i++) {
+      sb.append(alphabet.charAt(r.nextInt(alphabet.length())));
+    }
+    return sb.toString();
+  }
+
+  /** A {@code data:} URL's media type and base64 payload; null when {@code url} is not one. */
+  static String[] dataUrl(String url) {
+    if (url == null || !url.startsWith("data:")) {
+      return null;
+    }
+    int comma = url.indexOf(',');
+    int semi = url.indexOf(";base64");
+    if (comma < 0 || semi < 0 || semi > comma) {
+      return null;
+    }
+    return new String[] {url.substring(5, semi), url.substring(comma + 1)};
+  }
+}

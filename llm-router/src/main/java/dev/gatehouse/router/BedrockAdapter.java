@@ -1,0 +1,414 @@
+package dev.gatehouse.router;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.router.Attempt.Outcome;
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import software.amazon.awssdk.http.ContentStreamProvider;
+import software.amazon.awssdk.http.SdkHttpMethod;
+import software.amazon.awssdk.http.SdkHttpRequest;
+import software.amazon.awssdk.http.auth.aws.signer.AwsV4FamilyHttpSigner;
+import software.amazon.awssdk.http.auth.aws.signer.AwsV4HttpSigner;
+import software.amazon.awssdk.http.auth.spi.signer.HttpSigner;
+import software.amazon.awssdk.http.auth.spi.signer.SignedRequest;
+import software.amazon.awssdk.identity.spi.AwsCredentialsIdentity;
+import software.amazon.awssdk.identity.spi.AwsSessionCredentialsIdentity;
+import software.amazon.eventstream.HeaderValue;
+import software.amazon.eventstream.Message;
+import software.amazon.eventstream.MessageDecoder;
+
+/**
+ * Amazon Bedrock's Converse API ({@code /model/{id}/converse} and {@code /converse-stream}). Requests are
+ * signed with SigV4 by the AWS SDK's own signer, or carry a Bedrock API key as a bearer token; streamed
+ * answers arrive as AWS event-stream frames, decoded (CRCs checked) by the AWS event-stream library.
+ * Turns of the same role are merged, tool calls become {@code toolUse} and tool messages
+ * {@code toolResult} blocks, and {@code maxTokens} defaults like Anthropic's.
+ */
+final class BedrockAdapter implements Adapter {
+  private static final AwsV4HttpSigner SIGNER = AwsV4HttpSigner.create();
+
+  private final Clock clock;
+
+  BedrockAdapter(Clock clock) {
+    this.clock = clock;
+  }
+
+  @Override
+  public byte[] body(Call call) {
+    ObjectNode req = call.request();
+    int n = req.path("n").asInt(1);
+    if (n != 1) {
+      throw RouterException.badRequest("n", "n: " + n + " (expected: 1; Bedrock returns one choice)");
+    }
+    ObjectNode out = Json.object();
+    ArrayNode system = Json.array();
+    ArrayNode messages = Json.array();
+    String lastRole = null;
+    ArrayNode last = null;
+    JsonNode msgs = req.path("messages");
+    for (int i = 0; i < msgs.size(); i++) {
+      JsonNode m = msgs.get(i);
+      String role = m.path("role").asText("");
+      String where = "messages[" + i + "]";
+      ArrayNode blocks = Json.array();
+      switch (role) {
+        case "system", "developer" -> {
+          String text = Json.contentText(m.get("content"));
+          if (!text.isEmpty()) {
+            system.addObject().put("text", text);
+          }
+          continue;
+        }
+        case "user" -> userBlocks(m.get("content"), blocks, where + ".content");
+        case "assistant" -> {
+          String text = Json.contentText(m.get("content"));
+          if (!text.isEmpty()) {
+            blocks.addObject().put("text", text);
+          }
+          JsonNode calls = m.path("tool_calls");
+          for (int j = 0; j < calls.size(); j++) {
+            JsonNode c = calls.get(j);
+            ObjectNode use = blocks.addObject().putObject("toolUse");
+            use.put("toolUseId", c.path("id").asText(""));
+            use.put("name", c.path("function").path("name").asText(""));
+            use.set("input", Json.arguments(c.path("function").get("arguments"), where + ".tool_calls[" + j + "].function.arguments"));
+          }
+        }
+        case "tool" -> {
+          ObjectNode result = blocks.addObject().putObject("toolResult");
+          result.put("toolUseId", m.path("tool_call_id").asText(""));
+          result.putArray("content").addObject().put("text", Json.contentText(m.get("content")));
+        }
+        default -> throw RouterException.badRequest(where + ".role",
+            where + ".role: '" + role + "' (expected: system, developer, user, assistant or tool)");
+      }
+      if (blocks.isEmpty()) {
+        continue;
+      }
+      String turn = role.equals("assistant") ? "assistant" : "user";
+      if (turn.equals(lastRole)) {
+        last.addAll(blocks);
+      } else {
+        ObjectNode msg = messages.addObject();
+        msg.put("role", turn);
+        last = msg.putArray("content");
+        last.addAll(blocks);
+        lastRole = turn;
+      }
+    }
+    out.set("messages", messages);
+    if (!system.isEmpty()) {
+      out.set("system", system);
+    }
+    ObjectNode inference = out.putObject("inferenceConfig");
+    JsonNode max = req.hasNonNull("max_completion_tokens") ? req.get("max_completion_tokens") : req.get("max_tokens");
+    inference.put("maxTokens", max != null && max.canConvertToInt() && max.asInt() > 0 ? max.asInt()
+        : call.provider().config.defaultMaxTokens());
+    if (req.hasNonNull("temperature")) {
+      inference.set("temperature", req.get("temperature"));
+    }
+    if (req.hasNonNull("top_p")) {
+      inference.set("topP", req.get("top_p"));
+    }
+    JsonNode stop = req.get("stop");
+    if (stop != null && stop.isTextual()) {
+      inference.putArray("stopSequences").add(stop.textValue());
+    } else if (stop != null && stop.isArray() && !stop.isEmpty()) {
+      inference.set("stopSequences", stop);
+    }
+    if (req.hasNonNull("top_k")) {
+      out.putObject("additionalModelRequestFields").set("top_k", req.get("top_k"));
+    }
+    tools(req, out);
+    return Json.bytes(out);
+  }
+
+  private static void userBlocks(JsonNode content, ArrayNode into, String where) {
+    if (content == null || content.isNull()) {
+      return;
+    }
+    if (content.isTextual()) {
+      if (!content.textValue().isEmpty()) {
+        into.addObject().put("text", content.textValue());
+      }
+      return;
+    }
+    if (!content.isArray()) {
+      throw RouterException.badRequest(where, where + ": " + content.getNodeType() + " (expected: a string or an array of parts)");
+    }
+    for (int j = 0; j < content.size(); j++) {
+      JsonNode part = content.get(j);
+      String type = part.path("type").asText("text");
+      switch (type) {
+        case "text" -> {
+          String text = part.path("text").asText("");
+          if (!text.isEmpty()) {
+            into.addObject().put("text", text);
+          }
+        }
+        case "image_url" -> {
+          JsonNode iu = part.get("image_url");
+          String url = iu != null && iu.isTextual() ? iu.asText() : part.path("image_url").path("url").asText("");
+          String[] data = Adapter.dataUrl(url);
+          if (data == null || !data[0].startsWith("image/")) {
+            throw RouterException.badRequest(where + "[" + j + "].image_url",
+                where + "[" + j + "].image_url: Bedrock takes images inline only (expected: a data:image/...;base64 URL)");
+          }
+          ObjectNode img = into.addObject().putObject("image");
+          img.put("format", data[0].substring(6).replace("jpg", "jpeg"));
+          img.putObject("source").put("bytes", data[1]);
+        }
+        default -> throw RouterException.badRequest(where + "[" + j + "].type",
+            where + "[" + j + "].type: '" + type + "' is not supported by Bedrock (expected: text or image_url)");
+      }
+    }
+  }
+
+  private static void tools(ObjectNode req, ObjectNode out) {
+    JsonNode tools = req.path("tools");
+    JsonNode choice = req.get("tool_choice");
+    if (!tools.isArray() || tools.isEmpty() || (choice != null && choice.isTextual() && choice.textValue().equals("none"))) {
+      // Converse has no "none": not offering the tools is the same.
+      return;
+    }
+    ObjectNode config = out.putObject("toolConfig");
+    ArrayNode list = config.putArray("tools");
+    for (int i = 0; i < tools.size(); i++) {
+      JsonNode t = tools.get(i);
+      if (!t.path("type").asText("function").equals("function")) {
+        throw RouterException.badRequest("tools[" + i + "].type",
+            "tools[" + i + "].type: '" + t.path("type").asText() + "' (expected: function)");
+      }
+      JsonNode fn = t.path("function");
+      ObjectNode spec = list.addObject().putObject("toolSpec");
+      spec.put("name", fn.path("name").asText(""));
+      if (fn.hasNonNull("description")) {
+        spec.put("description", fn.get("description").asText());
+      }
+      JsonNode params = fn.get("parameters");
+      spec.putObject("inputSchema").set("json", params != null && params.isObject() ? params
+          : Json.object().put("type", "object").set("properties", Json.object()));
+    }
+    if (choice != null && choice.isTextual()) {
+      config.putObject("toolChoice").putObject(choice.textValue().equals("required") ? "any" : "auto");
+    } else if (choice != null && choice.isObject()) {
+      config.putObject("toolChoice").putObject("tool").put("name", choice.path("function").path("name").asText(""));
+    }
+  }
+
+  @Override
+  public HttpRequest.Builder request(Call call, KeyState key, byte[] body) {
+    ProviderConfig cfg = call.provider().config;
+    URI uri = URI.create(key.baseUrl + "/model/" + Adapter.segment(call.model()) + (call.stream() ? "/converse-stream" : "/converse"));
+    String accept = call.stream() ? "application/vnd.amazon.eventstream" : "application/json";
+    HttpRequest.Builder b = HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    if (key.secret().isPresent()) {
+      // A Bedrock API key: a bearer token, no signature.
+      return b.header("Content-Type", "application/json").header("Accept", accept)
+          .header("Authorization", "Bearer " + key.secret().get());
+    }
+    String id = cfg.accessKeyId().orElseThrow();
+    String secret = cfg.secretAccessKey().orElseThrow();
+    Optional<String> token = cfg.sessionToken();
+    AwsCredentialsIdentity identity = token.isPresent()
+        ? AwsSessionCredentialsIdentity.create(id, secret, token.get())
+        : AwsCredentialsIdentity.create(id, secret);
+    SdkHttpRequest unsigned = SdkHttpRequest.builder()
+        .uri(uri)
+        .method(SdkHttpMethod.POST)
+        .putHeader("Content-Type", "application/json")
+        .putHeader("Accept", accept)
+        .build();
+    SignedRequest signed = SIGNER.sign(r -> r
+        .identity(identity)
+        .request(unsigned)
+        .payload(ContentStreamProvider.fromByteArrayUnsafe(body))
+        .putProperty(AwsV4FamilyHttpSigner.SERVICE_SIGNING_NAME, "bedrock")
+        .putProperty(AwsV4HttpSigner.REGION_NAME, cfg.region().orElseThrow())
+        .putProperty(HttpSigner.SIGNING_CLOCK, clock));
+    for (Map.Entry<String, List<String>> h : signed.request().headers().entrySet()) {
+      // The JDK client sets Host itself, from the same URI the signature covers.
+      if (!h.getKey().equalsIgnoreCase("host")) {
+        for (String v : h.getValue()) {
+          b.header(h.getKey(), v);
+        }
+      }
+    }
+    return b;
+  }
+
+  @Override
+  public Translated response(Call call, byte[] body) throws IOException {
+    ObjectNode r = Json.parseObject(body);
+    StringBuilder text = new StringBuilder();
+    ArrayNode calls = Json.array();
+    for (JsonNode block : r.path("output").path("message").path("content")) {
+      if (block.has("text")) {
+        text.append(block.get("text").asText());
+      } else if (block.has("toolUse")) {
+        JsonNode use = block.get("toolUse");
+        ObjectNode c = calls.addObject();
+        c.put("id", use.path("toolUseId").asText());
+        c.put("type", "function");
+        ObjectNode fn = c.putObject("function");
+        fn.put("name", use.path("name").asText());
+        fn.put("arguments", Json.text(use.path("input").isObject() ? use.get("input") : Json.object()));
+      }
+    }
+    String finish = finishReason(r.path("stopReason").asText(null));
+    if (!calls.isEmpty() && finish.equals("stop")) {
+      finish = "tool_calls";
+    }
+    Usage usage = usage(r.path("usage"));
+    ObjectNode out = Json.object();
+    out.put("id", Adapter.randomId("chatcmpl-"));
+    out.put("object", "chat.completion");
+    out.put("created", call.created());
+    out.put("model", call.model());
+    ObjectNode choice = out.putArray("choices").addObject();
+    choice.put("index", 0);
+    ObjectNode msg = choice.putObject("message");
+    msg.put("role", "assistant");
+    if (text.isEmpty() && !calls.isEmpty()) {
+      msg.putNull("content");
+    } else {
+      msg.put("content", text.toString());
+    }
+    if (!calls.isEmpty()) {
+      msg.set("tool_calls", calls);
+    }
+    msg.putNull("refusal");
+    choice.putNull("logprobs");
+    choice.put("finish_reason", finish);
+    out.set("usage", usage.toOpenAi());
+    return new Translated(out, usage);
+  }
+
+  static String finishReason(String stopReason) {
+    if (stopReason == null) {
+      return "stop";
+    }
+    return switch (stopReason) {
+      case "max_tokens", "model_context_window_exceeded" -> "length";
+      case "tool_use" -> "tool_calls";
+      case "guardrail_intervened", "content_filtered" -> "content_filter";
+      default -> "stop";
+    };
+  }
+
+  /** Converse counts cache reads and writes apart from {@code inputTokens}, as Anthropic does. */
+  private static Usage usage(JsonNode u) {
+    long read = u.path("cacheReadInputTokens").asLong(0);
+    long write = u.path("cacheWriteInputTokens").asLong(0);
+    return Usage.of(u.path("inputTokens").asLong(0) + read + write, u.path("outputTokens").asLong(0), read, write);
+  }
+
+  @Override
+  public void stream(Call call, InputStream body, StreamState out) throws IOException, Failure {
+    MessageDecoder decoder = new MessageDecoder();
+    Map<Integer, Integer> toolByBlock = new HashMap<>();
+    int nextTool = 0;
+    boolean stopped = false;
+    byte[] buf = new byte[8192];
+    int n;
+    while ((n = body.read(buf, 0, buf.length)) >= 0) {
+      try {
+        decoder.feed(buf, 0, n);
+      } catch (RuntimeException corrupt) {
+        throw new IOException("Bedrock sent a corrupt event-stream frame");
+      }
+      for (Message m : decoder.getDecodedMessages()) {
+        String messageType = header(m, ":message-type");
+        if (messageType.equals("exception") || messageType.equals("error")) {
+          throw exception(m, messageType);
+        }
+        ObjectNode p = m.getPayload().length == 0 ? Json.object() : Json.parseObject(m.getPayload());
+        switch (header(m, ":event-type")) {
+          case "contentBlockStart" -> {
+            JsonNode use = p.path("start").path("toolUse");
+            if (use.isObject()) {
+              int t = nextTool++;
+              toolByBlock.put(p.path("contentBlockIndex").asInt(), t);
+              out.toolStart(0, t, use.path("toolUseId").asText(), use.path("name").asText());
+            }
+          }
+          case "contentBlockDelta" -> {
+            JsonNode delta = p.path("delta");
+            if (delta.has("text")) {
+              out.text(0, delta.get("text").asText());
+            } else if (delta.has("toolUse")) {
+              Integer t = toolByBlock.get(p.path("contentBlockIndex").asInt());
+              if (t != null) {
+                out.toolArguments(0, t, delta.path("toolUse").path("input").asText(""));
+              }
+            }
+          }
+          case "contentBlockStop" -> {
+            Integer t = toolByBlock.get(p.path("contentBlockIndex").asInt());
+            if (t != null && !out.hasArguments(0, t)) {
+              out.toolArguments(0, t, "{}");
+            }
+          }
+          case "messageStop" -> {
+            out.finish(0, finishReason(p.path("stopReason").asText(null)));
+            stopped = true;
+          }
+          case "metadata" -> {
+            out.usage(usage(p.path("usage")));
+            if (stopped) {
+              out.complete();
+              return;
+            }
+          }
+          default -> {
+            // messageStart: the role is implied
+          }
+        }
+      }
+    }
+    if (stopped) {
+      out.complete();
+    }
+  }
+
+  private static String header(Message m, String name) {
+    HeaderValue v = m.getHeaders().get(name);
+    return v == null ? "" : v.getString();
+  }
+
+  private static Failure exception(Message m, String messageType) {
+    String type = messageType.equals("error") ? header(m, ":error-code") : header(m, ":exception-type");
+    String message = messageType.equals("error") ? header(m, ":error-message") : "";
+    if (message.isEmpty() && m.getPayload().length > 0) {
+      try {
+        JsonNode p = Json.MAPPER.readTree(new String(m.getPayload(), StandardCharsets.UTF_8));
+        message = p.path("message").asText(p.path("Message").asText(""));
+      } catch (IOException ignored) {
+        // only the type is known
+      }
+    }
+    String t = type.toLowerCase(Locale.ROOT);
+    Outcome outcome = t.contains("throttl") ? Outcome.RATE_LIMITED
+        : t.contains("validation") ? Outcome.CLIENT_ERROR
+        : t.contains("accessdenied") ? Outcome.KEY_REJECTED
+        : Outcome.SERVER_ERROR;
+    int status = switch (outcome) {
+      case RATE_LIMITED -> 429;
+      case CLIENT_ERROR -> 400;
+      case KEY_REJECTED -> 403;
+      default -> 500;
+    };
+    return Failure.inStream(outcome, status, type, message.isEmpty() ? type : message);
+  }
+}

@@ -1,0 +1,598 @@
+package dev.gatehouse.router;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.router.Adapter.Call;
+import dev.gatehouse.router.Adapter.Translated;
+import dev.gatehouse.router.Attempt.Outcome;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpConnectTimeoutException;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.net.http.HttpTimeoutException;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.DoubleSupplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The router: resolves the request's model to an ordered list of targets (the model, then the
+ * request's, the caller's and the provider's fallbacks), and walks it. On each target it picks a key by
+ * weight, sends the translated request, and on failure decides by the failure's kind: a client error
+ * ends the call; a rejected key is cooled down and the next key tried at once; a 429 cools the key for
+ * its {@code Retry-After} and retries (another key at once, or the same after waiting, if the wait is
+ * within {@code max_delay}); 5xx, connection errors, timeouts and a full concurrency limit are retried
+ * after an exponential backoff with jitter, up to {@code max_attempts}; then the next target is tried.
+ * A stream is committed to its route once its first chunk reached the client.
+ */
+final class DefaultRouter implements Router {
+  private static final Logger log = LoggerFactory.getLogger(DefaultRouter.class);
+  private static final int MAX_BODY = 32 * 1024 * 1024;
+  private static final int MAX_ERROR_BODY = 64 * 1024;
+
+  /** What the router takes from its surroundings; tests pass a fake clock, sleeper and random source. */
+  record Env(Clock clock, Sleeper sleeper, DoubleSupplier random) {
+    static Env system() {
+      return new Env(Clock.systemUTC(), Sleeper.SYSTEM, () -> ThreadLocalRandom.current().nextDouble());
+    }
+  }
+
+  /** One candidate: a provider and the model to ask it for. */
+  private record Target(ProviderState provider, String model) {
+    String name() {
+      return provider.name + "/" + model;
+    }
+  }
+
+  /** One exchange with a provider, non-streaming or streaming. */
+  private interface Exchange<T> {
+    /** Runs one attempt; returns the value and the latency sample (latency or time to first byte, ms). */
+    Sample<T> run(Call call, KeyState key, byte[] body, Route route, int attempt) throws Failure;
+  }
+
+  private record Sample<T>(T value, double millis) {}
+
+  private record Success<T>(T value, Route route, List<Attempt> tried) {}
+
+  private final RouterConfig config;
+  private final Env env;
+  private final Map<String, ProviderState> providers;
+  private final Pricing pricing;
+  private final Redactor redactor;
+  private final ExecutorService executor;
+  private volatile boolean closed;
+
+  DefaultRouter(RouterConfig config, Env env) {
+    this.config = config;
+    this.env = env;
+    this.executor = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("llm-router-", 0).factory());
+    Map<String, ProviderState> ps = new LinkedHashMap<>();
+    List<String> secrets = new ArrayList<>();
+    config.providers().forEach((name, pc) -> {
+      ps.put(name, new ProviderState(name, pc, Adapter.of(pc.kind(), env.clock()), executor));
+      pc.keys().forEach(k -> secrets.add(k.value()));
+      pc.accessKeyId().ifPresent(secrets::add);
+      pc.secretAccessKey().ifPresent(secrets::add);
+      pc.sessionToken().ifPresent(secrets::add);
+    });
+    this.providers = Map.copyOf(ps);
+    this.pricing = new Pricing(config.prices());
+    this.redactor = new Redactor(secrets);
+  }
+
+  // ---- the public API
+
+  @Override
+  public ChatResult complete(ObjectNode request, RouteOptions options) {
+    List<Target> targets = plan(request, options);
+    Success<Translated> s = execute(targets, request, false, (call, key, body, route, attempt) -> {
+      long start = System.nanoTime();
+      Translated t = completeOnce(call, key, body, start);
+      return new Sample<>(t, (System.nanoTime() - start) / 1e6);
+    });
+    Usage usage = s.value().usage();
+    return new ChatResult(s.value().response(), s.route(), usage, pricing.cost(s.route(), usage), s.tried().size(), s.tried());
+  }
+
+  @Override
+  public StreamResult stream(ObjectNode request, RouteOptions options, ChunkSink sink) {
+    if (sink == null) {
+      throw new IllegalArgumentException("sink: null (expected: a ChunkSink)");
+    }
+    List<Target> targets = plan(request, options);
+    boolean includeUsage = request.path("stream_options").path("include_usage").asBoolean(false);
+    try {
+      Success<StreamState> s = execute(targets, request, true, (call, key, body, route, attempt) ->
+          streamOnce(call, key, body, sink, includeUsage, route, attempt));
+      StreamState st = s.value();
+      Usage usage = st.usage();
+      return new StreamResult(st.assembled(), s.route(), usage, pricing.cost(s.route(), usage), s.tried().size(), s.tried(),
+          st.chunks());
+    } catch (StreamState.SinkAbort abort) {
+      throw abort.original();
+    }
+  }
+
+  @Override
+  public List<ModelInfo> models() {
+    List<ModelInfo> list = new ArrayList<>();
+    config.aliases().forEach((alias, target) -> list.add(new ModelInfo(alias,
+        target.contains("/") ? target.substring(0, target.indexOf('/')) : target, Optional.of(target))));
+    for (Map.Entry<String, ProviderConfig> e : config.providers().entrySet()) {
+      Set<String> names = new TreeSet<>(e.getValue().models());
+      names.addAll(e.getValue().deployments().keySet());
+      ProviderState p = providers.get(e.getKey());
+      p.keys.forEach(k -> names.addAll(k.literalModels()));
+      for (String m : names) {
+        list.add(new ModelInfo(e.getKey() + "/" + m, e.getKey(), Optional.empty()));
+      }
+    }
+    return List.copyOf(list);
+  }
+
+  @Override
+  public void close() {
+    closed = true;
+    providers.values().forEach(ProviderState::close);
+    executor.shutdownNow();
+  }
+
+  // ---- planning
+
+  private List<Target> plan(ObjectNode request, RouteOptions options) {
+    if (closed) {
+      throw new RouterException(503, "api_error", "router_closed", "the router was closed (a config reload replaced it)",
+          Optional.empty(), List.of(), Optional.empty());
+    }
+    if (request == null) {
+      throw RouterException.badRequest(null, "request: missing (expected: a chat.completions JSON object)");
+    }
+    if (options == null) {
+      options = RouteOptions.defaults();
+    }
+    JsonNode messages = request.get("messages");
+    if (messages == null || !messages.isArray() || messages.isEmpty()) {
+      throw RouterException.badRequest("messages", "messages: " + (messages == null ? "missing" : messages.getNodeType().toString().toLowerCase(java.util.Locale.ROOT))
+          + " (expected: a non-empty array of messages)");
+    }
+    for (int i = 0; i < messages.size(); i++) {
+      if (!messages.get(i).isObject() || !messages.get(i).path("role").isTextual()) {
+        throw RouterException.badRequest("messages[" + i + "]", "messages[" + i + "]: no role (expected: an object with a role)");
+      }
+    }
+    List<String> requested = new ArrayList<>();
+    JsonNode fb = request.remove("fallbacks");
+    if (fb != null && !fb.isNull()) {
+      if (fb.isTextual()) {
+        requested.add(fb.textValue());
+      } else if (fb.isArray()) {
+        for (int i = 0; i < fb.size(); i++) {
+          if (!fb.get(i).isTextual() || fb.get(i).textValue().isBlank()) {
+            throw RouterException.badRequest("fallbacks", "fallbacks[" + i + "]: " + fb.get(i) + " (expected: a model name)");
+          }
+          requested.add(fb.get(i).textValue());
+        }
+      } else {
+        throw RouterException.badRequest("fallbacks", "fallbacks: " + fb.getNodeType() + " (expected: an array of model names)");
+      }
+    }
+    String model;
+    if (options.forcedModel().isPresent()) {
+      model = options.forcedModel().get();
+    } else {
+      JsonNode m = request.get("model");
+      if (m == null || !m.isTextual() || m.textValue().isBlank()) {
+        throw RouterException.badRequest("model", "model: " + (m == null ? "missing" : m.toString())
+            + " (expected: an alias or provider/model, as GET /v1/models lists)");
+      }
+      model = m.textValue().strip();
+    }
+    Target primary = resolve(model).orElseThrow(() -> RouterException.modelNotFound("model '" + model
+        + "' does not exist (expected: one of the configured aliases " + config.aliases().keySet()
+        + ", or provider/model with provider one of " + config.providers().keySet() + ")"));
+    Map<String, Target> targets = new LinkedHashMap<>();
+    targets.put(primary.name(), primary);
+    for (int i = 0; i < requested.size(); i++) {
+      String name = requested.get(i);
+      Target t = resolve(name).orElseThrow(() -> RouterException.badRequest("fallbacks",
+          "fallbacks: model '" + name + "' does not exist (expected: an alias or provider/model)"));
+      targets.putIfAbsent(t.name(), t);
+    }
+    List<String> configured = new ArrayList<>(options.fallbacks());
+    configured.addAll(primary.provider().config.fallbacks());
+    for (String name : configured) {
+      Optional<Target> t = resolve(name);
+      if (t.isPresent()) {
+        targets.putIfAbsent(t.get().name(), t.get());
+      } else {
+        log.warn("fallback '{}' names no configured provider or alias; skipped", name);
+      }
+    }
+    List<Target> allowed = new ArrayList<>();
+    for (Target t : targets.values()) {
+      if (options.allowed().test(t.name())) {
+        allowed.add(t);
+      }
+    }
+    if (allowed.isEmpty()) {
+      throw new RouterException(403, "permission_error", "model_not_allowed",
+          "model '" + primary.name() + "' is not allowed for this caller", Optional.of("model"), List.of(), Optional.empty());
+    }
+    List<Target> served = new ArrayList<>();
+    for (Target t : allowed) {
+      if (t.provider().serves(t.model())) {
+        served.add(t);
+      }
+    }
+    if (served.isEmpty()) {
+      Target t = allowed.get(0);
+      throw RouterException.modelNotFound("model '" + t.name() + "' is not available: no key of provider '"
+          + t.provider().name + "' may call it (expected: a model in a key's models allow-list)");
+    }
+    return served;
+  }
+
+  /** An alias, {@code provider/model}, or a bare model name that exactly one provider lists. */
+  private Optional<Target> resolve(String name) {
+    String target = config.aliases().getOrDefault(name, name);
+    int slash = target.indexOf('/');
+    if (slash > 0 && slash < target.length() - 1) {
+      ProviderState p = providers.get(target.substring(0, slash));
+      if (p != null) {
+        return Optional.of(new Target(p, target.substring(slash + 1)));
+      }
+    }
+    if (slash < 0) {
+      Target found = null;
+      for (ProviderState p : providers.values()) {
+        if (p.config.models().contains(name) || p.config.deployments().containsKey(name)) {
+          if (found != null) {
+            return Optional.empty();
+          }
+          found = new Target(p, name);
+        }
+      }
+      return Optional.ofNullable(found);
+    }
+    return Optional.empty();
+  }
+
+  // ---- the retry loop
+
+  private <T> Success<T> execute(List<Target> targets, ObjectNode request, boolean stream, Exchange<T> exchange) {
+    List<Attempt> tried = new ArrayList<>();
+    Failure[] last = new Failure[1];
+    Route[] lastRoute = new Route[1];
+    for (Target target : targets) {
+      Optional<Success<T>> s = route(target, request, stream, exchange, tried, last, lastRoute, Optional.empty());
+      if (s.isPresent()) {
+        return s.get();
+      }
+    }
+    if (tried.isEmpty()) {
+      // Every key of every target is cooling down. Rather than fail without asking anyone, probe the
+      // key that has been failing (not one rate-limited or rejected) and recovers first.
+      long now = env.clock().millis();
+      for (Target target : targets) {
+        Optional<KeyState> probe = target.provider().probe(target.model(), now);
+        if (probe.isPresent()) {
+          Optional<Success<T>> s = route(target, request, stream, exchange, tried, last, lastRoute, probe);
+          if (s.isPresent()) {
+            return s.get();
+          }
+          break;
+        }
+      }
+    }
+    if (last[0] != null) {
+      throw last[0].toException(lastRoute[0], tried);
+    }
+    throw unavailable(targets);
+  }
+
+  private <T> Optional<Success<T>> route(Target target, ObjectNode request, boolean stream, Exchange<T> exchange,
+      List<Attempt> tried, Failure[] last, Route[] lastRoute, Optional<KeyState> forced) {
+    ProviderState p = target.provider();
+    ProviderConfig.Retry retry = p.config.retry();
+    long cooldown = p.config.cooldown().toMillis();
+    Call call = new Call(p, target.model(), request, stream, env.clock().instant().getEpochSecond());
+    byte[] body = null;
+    Set<KeyState> excluded = new HashSet<>();
+    int attempts = 0;
+    int waits = 0;
+    int maxAttempts = forced.isPresent() ? 1 : retry.maxAttempts();
+    Duration backoff = null;
+    while (attempts < maxAttempts) {
+      long now = env.clock().millis();
+      Optional<KeyState> picked = forced.isPresent() ? forced : p.pick(target.model(), excluded, now, stream, env.random());
+      if (picked.isEmpty()) {
+        OptionalLong next = p.nextAvailable(target.model(), excluded);
+        long wait = next.isPresent() ? next.getAsLong() - now : Long.MAX_VALUE;
+        if (wait <= retry.maxDelay().toMillis() && waits++ < maxAttempts) {
+          sleep(Duration.ofMillis(Math.max(wait, 1)));
+          backoff = null;
+          continue;
+        }
+        return Optional.empty();
+      }
+      KeyState key = picked.get();
+      forced = Optional.empty();
+      if (backoff != null) {
+        sleep(backoff);
+        backoff = null;
+      }
+      if (body == null) {
+        body = p.adapter.body(call);
+      }
+      Route route = new Route(p.name, target.model(), key.id);
+      long start = System.nanoTime();
+      try {
+        Sample<T> sample = exchange.run(call, key, body, route, tried.size() + 1);
+        key.succeeded(sample.millis(), stream);
+        tried.add(new Attempt(route, Outcome.OK, 200, Optional.empty(), elapsed(start)));
+        return Optional.of(new Success<>(sample.value(), route, tried));
+      } catch (Failure f) {
+        String safe = redactor.scrub(f.getMessage());
+        Failure failure = new Failure(f.outcome, f.status, f.code, safe, f.retryAfter);
+        tried.add(new Attempt(route, f.outcome, f.status, Optional.of(safe), elapsed(start)));
+        last[0] = failure;
+        lastRoute[0] = route;
+        log.info("llm attempt failed: {} key={} outcome={} status={}: {}", route.target(), key.id, f.outcome, f.status, safe);
+        long after = env.clock().millis();
+        switch (f.outcome) {
+          case CLIENT_ERROR -> throw failure.toException(route, tried);
+          case STREAM_BROKEN -> {
+            key.failed(after, cooldown);
+            throw failure.toException(route, tried);
+          }
+          case KEY_REJECTED -> {
+            key.coolDown(after + cooldown, KeyState.Cooling.REJECTED);
+            excluded.add(key);
+          }
+          case RATE_LIMITED -> {
+            attempts++;
+            long pause = f.retryAfter.map(Duration::toMillis).orElse(backoff(retry, attempts).toMillis());
+            key.coolDown(after + pause, KeyState.Cooling.RATE_LIMITED);
+          }
+          case SERVER_ERROR, CONNECTION_FAILED, TIMEOUT -> {
+            attempts++;
+            key.failed(after, cooldown);
+            backoff = f.retryAfter.filter(d -> d.compareTo(retry.maxDelay()) <= 0).orElse(backoff(retry, attempts));
+          }
+          case BUSY -> {
+            attempts++;
+            backoff = backoff(retry, attempts);
+          }
+          case OK -> throw new IllegalStateException("a failure with outcome OK");
+        }
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** {@code base * 2^(n-1)} capped at {@code max}, with jitter: a uniform draw from its upper half. */
+  private Duration backoff(ProviderConfig.Retry retry, int attempt) {
+    long base = retry.baseDelay().toMillis();
+    long cap = retry.maxDelay().toMillis();
+    long exp = attempt >= 30 ? cap : Math.min(cap, base << Math.max(0, attempt - 1));
+    long jittered = exp / 2 + (long) (env.random().getAsDouble() * (exp - exp / 2));
+    return Duration.ofMillis(Math.max(1, jittered));
+  }
+
+  private void sleep(Duration d) {
+    try {
+      env.sleeper().sleep(d);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw cancelled();
+    }
+  }
+
+  private static RouterException cancelled() {
+    return new RouterException(503, "api_error", "cancelled", "the call was cancelled", Optional.empty(), List.of(), Optional.empty());
+  }
+
+  private RouterException unavailable(List<Target> targets) {
+    long now = env.clock().millis();
+    long earliest = Long.MAX_VALUE;
+    boolean limited = false;
+    boolean rejected = false;
+    for (Target t : targets) {
+      for (KeyState k : t.provider().keys) {
+        if (k.allows(t.model())) {
+          earliest = Math.min(earliest, k.coolUntil());
+          limited |= k.cooling(now) == KeyState.Cooling.RATE_LIMITED;
+          rejected |= k.cooling(now) == KeyState.Cooling.REJECTED;
+        }
+      }
+    }
+    String names = String.join(", ", targets.stream().map(Target::name).toList());
+    if (limited) {
+      return new RouterException(429, "rate_limit_error", "rate_limit_exceeded",
+          names + ": every key is rate limited", Optional.empty(), List.of(),
+          earliest == Long.MAX_VALUE ? Optional.empty() : Optional.of(Duration.ofMillis(Math.max(0, earliest - now))));
+    }
+    if (rejected) {
+      return new RouterException(502, "api_error", "provider_auth_failed",
+          names + ": every key was recently refused by the provider", Optional.empty(), List.of(), Optional.empty());
+    }
+    return new RouterException(503, "api_error", "no_available_key",
+        names + ": every key is cooling down after failures", Optional.empty(), List.of(), Optional.empty());
+  }
+
+  private static Duration elapsed(long startNanos) {
+    return Duration.ofNanos(System.nanoTime() - startNanos);
+  }
+
+  // ---- one exchange
+
+  private HttpRequest build(Call call, KeyState key, byte[] body) {
+    ProviderState p = call.provider();
+    HttpRequest.Builder b = p.adapter.request(call, key, body);
+    p.config.headers().forEach(b::header);
+    HttpRequest r = b.timeout(p.config.timeouts().total()).build();
+    URI uri = r.uri();
+    // Plain-http servers (vLLM, Ollama, test fakes) get HTTP/1.1 without an h2c upgrade offer.
+    return "http".equalsIgnoreCase(uri.getScheme())
+        ? HttpRequest.newBuilder(r, (n, v) -> true).version(HttpClient.Version.HTTP_1_1).build()
+        : r;
+  }
+
+  private Translated completeOnce(Call call, KeyState key, byte[] body, long start) throws Failure {
+    ProviderState p = call.provider();
+    ProviderConfig.Timeouts timeouts = p.config.timeouts();
+    acquire(p);
+    long deadline = start + timeouts.total().toNanos();
+    BodyStream bs = new BodyStream(deadline, deadline);
+    try {
+      HttpResponse<BodyStream> response = send(p, build(call, key, body), bs, deadline, "no answer within the total timeout of " + Failure.human(timeouts.total()));
+      rejectErrors(response, bs);
+      byte[] bytes;
+      try {
+        bytes = bs.readAll(MAX_BODY);
+      } catch (IOException e) {
+        throw readFailure(e, "the answer");
+      }
+      try {
+        return p.adapter.response(call, bytes);
+      } catch (IOException e) {
+        throw Failure.inStream(Outcome.SERVER_ERROR, response.statusCode(), "bad_response",
+            "the provider's answer could not be read: " + e.getMessage());
+      }
+    } finally {
+      bs.close();
+      p.release();
+    }
+  }
+
+  private Sample<StreamState> streamOnce(Call call, KeyState key, byte[] body, ChunkSink sink, boolean includeUsage,
+      Route route, int attempt) throws Failure {
+    ProviderState p = call.provider();
+    ProviderConfig.Timeouts timeouts = p.config.timeouts();
+    acquire(p);
+    long start = System.nanoTime();
+    long total = start + timeouts.total().toNanos();
+    long firstByte = start + timeouts.firstByte().toNanos();
+    BodyStream bs = new BodyStream(firstByte, total);
+    StreamState state = new StreamState(sink, route, attempt, includeUsage, Adapter.randomId("chatcmpl-"), call.model(),
+        call.created());
+    try {
+      HttpResponse<BodyStream> response = send(p, build(call, key, body), bs, Math.min(firstByte, total),
+          "no first byte within the first-byte timeout of " + Failure.human(timeouts.firstByte()));
+      rejectErrors(response, bs);
+      try {
+        p.adapter.stream(call, bs, state);
+        state.end();
+      } catch (Failure f) {
+        throw state.delivered() ? broken(f) : f;
+      } catch (IOException e) {
+        Failure f = readFailure(e, "the stream");
+        throw state.delivered() ? broken(f) : f;
+      }
+      long ttft = bs.firstByteAt() == 0 ? System.nanoTime() : bs.firstByteAt();
+      return new Sample<>(state, (ttft - start) / 1e6);
+    } finally {
+      bs.close();
+      p.release();
+    }
+  }
+
+  private static Failure broken(Failure f) {
+    return new Failure(Outcome.STREAM_BROKEN, f.status, f.code, f.getMessage(), Optional.empty());
+  }
+
+  private static void acquire(ProviderState p) throws Failure {
+    try {
+      if (!p.acquire()) {
+        throw Failure.busy(p.config.maxConcurrency());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw cancelled();
+    }
+  }
+
+  private HttpResponse<BodyStream> send(ProviderState p, HttpRequest request, BodyStream bs, long deadline, String late)
+      throws Failure {
+    CompletableFuture<HttpResponse<BodyStream>> f = p.client.sendAsync(request, info -> bs);
+    try {
+      return f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      f.cancel(true);
+      throw Failure.timeout(late);
+    } catch (InterruptedException e) {
+      f.cancel(true);
+      Thread.currentThread().interrupt();
+      throw cancelled();
+    } catch (ExecutionException e) {
+      Throwable c = e.getCause();
+      if (c instanceof HttpConnectTimeoutException) {
+        throw Failure.timeout("could not connect within the connect timeout of " + Failure.human(p.config.timeouts().connect()));
+      }
+      if (c instanceof HttpTimeoutException) {
+        throw Failure.timeout(late);
+      }
+      throw Failure.connection("could not reach the provider (" + describe(c) + ")");
+    }
+  }
+
+  private void rejectErrors(HttpResponse<BodyStream> response, BodyStream bs) throws Failure {
+    int status = response.statusCode();
+    if (status >= 200 && status < 300) {
+      return;
+    }
+    byte[] error;
+    try {
+      error = bs.readPrefix(MAX_ERROR_BODY);
+    } catch (IOException e) {
+      error = new byte[0];
+    }
+    throw Failure.fromResponse(status, response.headers(), error, redactor, env.clock());
+  }
+
+  private static Failure readFailure(IOException e, String what) {
+    if (e instanceof HttpTimeoutException) {
+      return Failure.timeout(e.getMessage());
+    }
+    if (e instanceof InterruptedIOException) {
+      throw cancelled();
+    }
+    return Failure.connection(what + " broke off (" + describe(e) + ")");
+  }
+
+  private static String describe(Throwable t) {
+    if (t == null) {
+      return "unknown error";
+    }
+    String m = t.getMessage();
+    return t.getClass().getSimpleName() + (m == null || m.isBlank() ? "" : ": " + m);
+  }
+
+  /** Test hook: the whole chain of a target name, as {@link #plan} builds it. */
+  List<String> targets(ObjectNode request, RouteOptions options) {
+    Set<String> names = new LinkedHashSet<>();
+    plan(request, options).forEach(t -> names.add(t.name()));
+    return List.copyOf(names);
+  }
+}

@@ -1,0 +1,50 @@
+package dev.gatehouse.router;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gatehouse.router.RouterConfig.Price;
+import java.math.BigDecimal;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/** The price table: the most specific match wins, configured prices before defaults, cache tokens priced apart. */
+@Timeout(10)
+class PricingTest {
+  final Pricing defaults = new Pricing(Map.of());
+
+  static Route route(String target) {
+    int slash = target.indexOf('/');
+    return new Route(target.substring(0, slash), target.substring(slash + 1), "k");
+  }
+
+  @Test
+  void theMostSpecificDefaultWins() {
+    assertEquals(Price.of("0.15", "0.60", "0.075"), defaults.price(route("openai/gpt-4o-mini-2024-07-18")).orElseThrow());
+    assertEquals(Price.of("2.50", "10.00", "1.25"), defaults.price(route("azure/gpt-4o")).orElseThrow());
+    assertEquals(Price.of("3.00", "15.00", "0.30", "3.75"),
+        defaults.price(route("bedrock/us.anthropic.claude-sonnet-4-20250514-v1:0")).orElseThrow());
+    assertEquals(Price.of("5.00", "25.00", "0.50", "6.25"), defaults.price(route("anthropic/claude-opus-4-5")).orElseThrow());
+    assertTrue(defaults.price(route("local/my-finetune")).isEmpty());
+  }
+
+  @Test
+  void configuredPricesComeFirst() {
+    Pricing p = new Pricing(Map.of("openai/*", Price.of("1", "1"), "openai/gpt-4o", Price.of("9", "9")));
+    assertEquals(Price.of("9", "9"), p.price(route("openai/gpt-4o")).orElseThrow());
+    assertEquals(Price.of("1", "1"), p.price(route("openai/gpt-4o-mini")).orElseThrow(), "a configured glob beats a default");
+    assertEquals(Price.of("0.30", "2.50", "0.075"), p.price(route("gemini/gemini-2.5-flash")).orElseThrow());
+  }
+
+  @Test
+  void costPricesFreshCachedWrittenAndOutputTokensApart() {
+    Price price = Price.of("3", "15", "0.30", "3.75");
+    // 1,000,000 prompt tokens of which 600,000 cached and 100,000 written, 100,000 out
+    Usage u = Usage.of(1_000_000, 100_000, 600_000, 100_000);
+    // 300k * 3 + 600k * 0.30 + 100k * 3.75 + 100k * 15 = 0.9 + 0.18 + 0.375 + 1.5
+    assertEquals(new BigDecimal("2.955"), price.cost(u));
+    assertEquals(BigDecimal.ZERO, defaults.cost(route("local/x"), u));
+    assertEquals(new BigDecimal("10"), Price.of("5", "5").cost(Usage.of(1_000_000, 1_000_000, 0, 0)));
+  }
+}
