@@ -25,6 +25,40 @@ final class AuditRecorder implements AutoCloseable {
 
   private final AuditStore store;
   private final GatewayMetrics metrics;
+  /** (chain, tool call id) → the model step that proposed it, so the tool step gets it as parent. */
+  private final Links proposals = new Links();
+  /** (chain, tool call id) → the tool step that ran it, so the next model step gets it as parent. */
+  private final Links executions = new Links();
+
+  /** A bounded map of recent links (oldest forgotten first); chains older than that lose no data, only parents. */
+  private static final class Links {
+    private static final int MAX = 100_000;
+    private final java.util.concurrent.locks.ReentrantLock lock = new java.util.concurrent.locks.ReentrantLock();
+    private final java.util.LinkedHashMap<String, String> map = new java.util.LinkedHashMap<>(1024, 0.75f, false) {
+      @Override
+      protected boolean removeEldestEntry(java.util.Map.Entry<String, String> eldest) {
+        return size() > MAX;
+      }
+    };
+
+    void put(String chain, String callId, String stepId) {
+      lock.lock();
+      try {
+        map.put(chain + '\u0000' + callId, stepId);
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    Optional<String> get(String chain, String callId) {
+      lock.lock();
+      try {
+        return Optional.ofNullable(map.get(chain + '\u0000' + callId));
+      } finally {
+        lock.unlock();
+      }
+    }
+  }
   private volatile AuditSettings settings;
   private volatile AuditRedaction redaction;
   private volatile List<Pattern> capture;
@@ -101,9 +135,10 @@ final class AuditRecorder implements AutoCloseable {
       default -> inv.params();
     };
     JsonNode cleanArgs = redaction.apply(args);
+    String stepId = AuditStep.newId();
     AuditStep.Builder b = AuditStep.builder()
         .chainId(inv.chainId())
-        .stepId(AuditStep.newId())
+        .stepId(stepId)
         .kind(switch (inv.kind()) {
           case TOOL -> AuditKind.TOOL;
           case RESOURCE -> AuditKind.RESOURCE;
@@ -120,7 +155,11 @@ final class AuditRecorder implements AutoCloseable {
         .durationMicros(micros)
         .argsDigest(AuditStep.digest(cleanArgs));
     inv.principal().tenant().ifPresent(b::tenant);
-    inv.toolCallId().ifPresent(b::toolCallId);
+    inv.toolCallId().ifPresent(id -> {
+      b.toolCallId(id);
+      proposals.get(inv.chainId(), id).ifPresent(b::parentStepId); // model → tool
+      executions.put(inv.chainId(), id, stepId);
+    });
     decision.ifPresent(d -> {
       b.rule(d.ruleId());
       b.reason(d.reason());
@@ -139,6 +178,74 @@ final class AuditRecorder implements AutoCloseable {
       b.argsPayload(Json.write(cleanArgs));
     }
     return append(b.build());
+  }
+
+  /** One model call, as the chat endpoint saw it. */
+  record ModelCall(dev.gatehouse.identity.Principal principal, String chainId, String source, String action,
+      Optional<Decision> decision, String outcome, int status, Instant started, long micros, long tokensIn, long tokensOut,
+      java.math.BigDecimal costUsd, JsonNode request, JsonNode response, List<String> toolResultIds,
+      List<String> proposedCallIds, Optional<String> reason) {}
+
+  /**
+   * Records a model call; returns its step id. Its parent is the tool step that produced the last tool
+   * result it was given (tool → model); the tool calls it proposes will get it as parent.
+   */
+  String model(ModelCall m, CompletableFuture<Void>[] committed) {
+    String stepId = AuditStep.newId();
+    for (String id : m.proposedCallIds()) {
+      proposals.put(m.chainId(), id, stepId);
+    }
+    if (store == null) {
+      committed[0] = CompletableFuture.completedFuture(null);
+      return stepId;
+    }
+    boolean keep = m.decision().filter(d -> d instanceof Decision.Allow)
+        .map(d -> capture.stream().anyMatch(p -> p.matcher(d.ruleId()).matches())).orElse(false);
+    JsonNode cleanRequest = redaction.apply(m.request());
+    AuditStep.Builder b = AuditStep.builder()
+        .chainId(m.chainId())
+        .stepId(stepId)
+        .kind(AuditKind.LLM)
+        .source(m.source())
+        .principal(m.principal().subject(), m.principal().issuer())
+        .action(m.action())
+        .decision(m.decision().map(d -> switch (d) {
+          case Decision.Allow a -> "allow";
+          case Decision.Deny x -> "deny";
+          case Decision.Limited l -> "rate_limited";
+        }).orElse("allow"))
+        .outcome(m.outcome())
+        .status(m.status())
+        .startedAt(m.started())
+        .durationMicros(m.micros())
+        .tokens(m.tokensIn(), m.tokensOut())
+        .costUsd(m.costUsd())
+        .argsDigest(AuditStep.digest(cleanRequest));
+    m.principal().tenant().ifPresent(b::tenant);
+    m.decision().ifPresent(d -> {
+      b.rule(d.ruleId());
+      b.reason(d.reason());
+    });
+    m.reason().ifPresent(b::reason);
+    for (int i = m.toolResultIds().size() - 1; i >= 0; i--) {
+      Optional<String> parent = executions.get(m.chainId(), m.toolResultIds().get(i));
+      if (parent.isPresent()) {
+        b.parentStepId(parent.get());
+        break;
+      }
+    }
+    if (m.response() != null) {
+      JsonNode cleanResponse = redaction.apply(m.response());
+      b.resultDigest(AuditStep.digest(cleanResponse));
+      if (keep) {
+        b.resultPayload(Json.write(cleanResponse));
+      }
+    }
+    if (keep) {
+      b.argsPayload(Json.write(cleanRequest));
+    }
+    committed[0] = append(b.build());
+    return stepId;
   }
 
   /** Records a refused credential: who is unknown, so the step names the endpoint and the reason. */

@@ -298,6 +298,28 @@ final class AuditStore implements AutoCloseable {
     });
   }
 
+  /**
+   * What a principal's model calls cost since {@code since}: the sum of {@code cost_usd} of its
+   * {@code llm} steps. Budgets read it once per principal and day, so they survive a restart.
+   */
+  java.math.BigDecimal spentSince(String subject, String issuer, Instant since) {
+    return read(c -> {
+      try (PreparedStatement p = c.prepareStatement(
+          "SELECT cost_usd FROM steps WHERE subject = ? AND issuer = ? AND kind = 'llm' AND started_at >= ?")) {
+        p.setString(1, subject);
+        p.setString(2, issuer);
+        p.setLong(3, since.getEpochSecond() * 1_000_000L + since.getNano() / 1000);
+        java.math.BigDecimal sum = java.math.BigDecimal.ZERO;
+        try (var rs = p.executeQuery()) {
+          while (rs.next()) {
+            sum = sum.add(new java.math.BigDecimal(rs.getString(1)));
+          }
+        }
+        return sum;
+      }
+    });
+  }
+
   /** One page of steps matching {@code q}, newest first; see {@link AuditQuery} for the cursor. */
   AuditPage steps(AuditQuery q) {
     StringBuilder sql = new StringBuilder("SELECT " + AuditChain.COLUMNS + " FROM steps WHERE 1 = 1");

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.policy.PolicyEngine;
 import dev.gatehouse.registry.Json;
 import dev.gatehouse.registry.ToolRegistry;
+import dev.gatehouse.router.Router;
 import dev.gatehouse.registry.UpstreamStatus;
 import java.net.URI;
 import java.nio.ByteBuffer;
@@ -52,6 +53,8 @@ public final class Gateway implements AutoCloseable {
   private volatile EdgeAuth auth;
   private final GatewayMetrics metrics = new GatewayMetrics();
   private final AuditRecorder audit;
+  private volatile Router router;
+  private final Budgets budgets;
   private volatile boolean stopping;
 
   private Gateway(GatewayConfig config, Optional<Path> configFile) {
@@ -72,6 +75,10 @@ public final class Gateway implements AutoCloseable {
     McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet(), () -> auth);
     AdminHandler admin = new AdminHandler(dispatcher, registry, () -> auth, () -> httpPolicy);
     ExecuteHandler execute = new ExecuteHandler(registry, pipeline, () -> auth, () -> httpPolicy);
+    this.router = Router.create(config.router());
+    this.budgets = new Budgets(java.time.Clock.systemUTC(), () -> audit.store());
+    ChatHandler chat = new ChatHandler(() -> router, () -> this.config, dispatcher, registry, pipeline, () -> auth,
+        () -> httpPolicy, () -> audit, budgets, metrics);
     AuditHandler auditApi = new AuditHandler(() -> audit, () -> auth, () -> httpPolicy);
 
     QueuedThreadPool threads = new QueuedThreadPool();
@@ -102,6 +109,8 @@ public final class Gateway implements AutoCloseable {
           } else {
             McpHttpHandler.writeJson(response, callback, 200, auth.metadata(request, resource), null);
           }
+        } else if (path.equals(ChatHandler.COMPLETIONS) || path.equals(ChatHandler.MODELS)) {
+          chat.handle(request, response, callback, path);
         } else if (path.equals(ExecuteHandler.PATH)) {
           execute.handle(request, response, callback);
         } else if (path.startsWith(AuditHandler.PREFIX)) {
@@ -177,6 +186,20 @@ public final class Gateway implements AutoCloseable {
       if (!next.audit().store().equals(current.audit().store()) || next.audit().enabled() != current.audit().enabled()) {
         log.warn("config reload: audit.store / audit.enabled changes take effect after a restart");
       }
+    }
+    if (!next.router().equals(current.router())) {
+      Router old = router;
+      router = Router.create(next.router());
+      // Calls still running on the old router finish; it is closed a little later.
+      Thread.ofVirtual().start(() -> {
+        try {
+          Thread.sleep(java.time.Duration.ofMinutes(10));
+        } catch (InterruptedException ignored) {
+          // closing now
+        }
+        old.close();
+      });
+      log.info("config reload: {} model providers", next.providers().size());
     }
     if (!next.policies().equals(current.policies())) {
       dispatcher.policy(dispatcher.policy().reconfigure(next.policies()));
@@ -295,6 +318,7 @@ public final class Gateway implements AutoCloseable {
       log.warn("HTTP server stop: {}", e.toString());
     }
     registry.close();
+    router.close();
     audit.close(); // flushes every queued step before the process ends
     auth.close();
     metrics.close();

@@ -5,6 +5,8 @@ import dev.gatehouse.identity.IdentityConfig;
 import dev.gatehouse.policy.PolicyEngine;
 import dev.gatehouse.policy.PolicyRule;
 import dev.gatehouse.registry.UpstreamConfig;
+import dev.gatehouse.router.ProviderConfig;
+import dev.gatehouse.router.RouterConfig;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -25,7 +27,11 @@ public record GatewayConfig(
     @JsonProperty("identity") IdentityConfig identity,
     @JsonProperty("policies") List<PolicyRule> policies,
     @JsonProperty("access") AccessSettings access,
-    @JsonProperty("audit") AuditSettings audit) {
+    @JsonProperty("audit") AuditSettings audit,
+    @JsonProperty("providers") Map<String, ProviderConfig> providers,
+    @JsonProperty("aliases") Map<String, String> aliases,
+    @JsonProperty("prices") Map<String, RouterConfig.Price> prices,
+    @JsonProperty("agent_mode") List<AgentModeSettings> agentMode) {
 
   public GatewayConfig {
     server = server == null ? ServerSettings.defaults() : server;
@@ -34,39 +40,62 @@ public record GatewayConfig(
     policies = policies == null ? List.of() : List.copyOf(policies);
     access = access == null ? AccessSettings.defaults() : access;
     audit = audit == null ? AuditSettings.defaults() : audit;
+    providers = providers == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(providers));
+    aliases = aliases == null ? Map.of() : Map.copyOf(aliases);
+    prices = prices == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(prices));
+    agentMode = agentMode == null ? List.of() : List.copyOf(agentMode);
+    router(providers, aliases, prices); // validates aliases against providers now, with the file's line
     // Compiles every rule (globs, regexes, CEL) now, so a bad policy is a config error with its line.
     PolicyEngine.create(policies);
   }
 
   /** Built-in defaults: loopback on port 8080, no upstreams, no identity, no policies. */
   public static GatewayConfig defaults() {
-    return new GatewayConfig(null, null, null, null, null, null);
+    return new GatewayConfig(null, null, null, null, null, null, null, null, null, null);
   }
 
   /** This config with other server settings, e.g. after command-line overrides. */
   public GatewayConfig withServer(ServerSettings server) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode);
   }
 
   /** This config with another set of upstreams (in iteration order). */
   public GatewayConfig withUpstreams(Map<String, UpstreamConfig> upstreams) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode);
   }
 
   public GatewayConfig withIdentity(IdentityConfig identity) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode);
   }
 
   public GatewayConfig withPolicies(List<PolicyRule> policies) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode);
   }
 
   public GatewayConfig withAccess(AccessSettings access) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode);
   }
 
   public GatewayConfig withAudit(AuditSettings audit) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode);
+  }
+
+  public GatewayConfig withProviders(Map<String, ProviderConfig> providers) {
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode);
+  }
+
+  public GatewayConfig withAgentMode(List<AgentModeSettings> agentMode) {
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode);
+  }
+
+  /** The model router's part of the config. */
+  public RouterConfig router() {
+    return router(providers, aliases, prices);
+  }
+
+  private static RouterConfig router(Map<String, ProviderConfig> providers, Map<String, String> aliases,
+      Map<String, RouterConfig.Price> prices) {
+    return RouterConfig.of(providers).withAliases(aliases).withPrices(prices);
   }
 
   // Messages start with the entry's path so ConfigLoader can point at the offending key.

@@ -108,6 +108,18 @@ final class GatewayMetrics implements AutoCloseable {
         .register(registry).increment();
   }
 
+  /** One model call: counted by model and outcome, timed, tokens and cost summed. */
+  void model(String model, String outcome, long micros, dev.gatehouse.router.Usage usage, java.math.BigDecimal cost) {
+    Counter.builder("gatehouse.model.calls").description("Model calls by provider/model and outcome")
+        .tags("model", model, "outcome", outcome).register(registry).increment();
+    Timer.builder("gatehouse.model.duration").description("Model call time through the gateway")
+        .tags("model", model).publishPercentileHistogram().register(registry).record(micros, TimeUnit.MICROSECONDS);
+    Counter.builder("gatehouse.model.tokens").tags("model", model, "direction", "in").register(registry).increment(usage.promptTokens());
+    Counter.builder("gatehouse.model.tokens").tags("model", model, "direction", "out").register(registry).increment(usage.completionTokens());
+    Counter.builder("gatehouse.model.cost.usd").description("Model spend in USD").tags("model", model).register(registry)
+        .increment(cost.doubleValue());
+  }
+
   void auditCommitted(int steps, long micros) {
     Counter.builder("gatehouse.audit.steps").description("Audit steps committed").register(registry).increment(steps);
     Timer.builder("gatehouse.audit.commit.duration").description("Time to commit one batch of audit steps")

@@ -183,17 +183,17 @@ class ConfigLoaderTest {
   @ValueSource(strings = {"", "\n\n", "# only a comment\n", "---\n", "~\n"})
   void emptyFileIsAnError(String text) {
     assertEquals(
-        "config error in gatehouse.yaml: the file is empty (expected: a map with the sections server, upstreams, identity, policies, access, audit)",
+        "config error in gatehouse.yaml: the file is empty (expected: a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode)",
         error(text).getMessage());
   }
 
   @Test
   void topLevelThatIsNotAMapIsAnError() {
     assertEquals(
-        "config error at the top level (line 1, column 1): expected a map with the sections server, upstreams, identity, policies, access, audit, got a list",
+        "config error at the top level (line 1, column 1): expected a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, got a list",
         error(lines("- server", "- upstreams")).getMessage());
     assertEquals(
-        "config error at the top level (line 1, column 1): expected a map with the sections server, upstreams, identity, policies, access, audit, got a string",
+        "config error at the top level (line 1, column 1): expected a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, got a string",
         error("hello\n").getMessage());
   }
 
@@ -263,7 +263,7 @@ class ConfigLoaderTest {
   @Test
   void unknownTopLevelAndServerKeysAreNamed() {
     assertEquals(
-        "config error at the top level (line 1, column 1): unknown key 'servers' (expected one of: server, upstreams, identity, policies, access, audit)",
+        "config error at the top level (line 1, column 1): unknown key 'servers' (expected one of: server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode)",
         error(lines("servers: {}")).getMessage());
     assertEquals(
         "config error at server (line 2, column 3): unknown key 'allowedOrigins' (expected one of: host, port, "

@@ -117,6 +117,29 @@ final class DefaultPolicyEngine implements PolicyEngine {
   }
 
   @Override
+  public java.util.Optional<Budget> budget(Principal principal, Action action) {
+    Budget tightest = null;
+    CelCondition.Vars vars = null;
+    for (CompiledRule r : compiled) {
+      var limits = r.rule.limits();
+      if (limits.budgetUsdPerDay().isEmpty() || !r.when.matches(principal)) {
+        continue;
+      }
+      if (r.condition != null) {
+        vars = vars == null ? new CelCondition.Vars(principal, action) : vars;
+        if (r.condition.evaluate(vars, false).state() != State.TRUE) {
+          continue;
+        }
+      }
+      java.math.BigDecimal usd = limits.budgetUsdPerDay().get();
+      if (tightest == null || usd.compareTo(tightest.usdPerDay()) < 0) {
+        tightest = new Budget(r.id, usd, limits.budgetFallbackModel());
+      }
+    }
+    return java.util.Optional.ofNullable(tightest);
+  }
+
+  @Override
   public boolean active() {
     return !compiled.isEmpty();
   }

@@ -52,6 +52,16 @@ public interface PolicyEngine {
   Decision decide(Principal principal, Action action);
 
   /**
+   * The tightest daily USD budget among the rules that apply to {@code principal} for {@code action}
+   * (usually a {@link Action.Model}), with that rule's fallback model if it names one. The caller
+   * counts the spend; this module only says what the cap is.
+   */
+  java.util.Optional<Budget> budget(Principal principal, Action action);
+
+  /** A daily spending cap and what to do when it is reached. */
+  record Budget(String ruleId, java.math.BigDecimal usdPerDay, java.util.Optional<String> fallbackModel) {}
+
+  /**
    * Whether to list the action to this principal: allow/deny patterns, {@code when} and conditions
    * only. Argument constraints are not checked (a tool with constraints stays visible), no token is
    * taken, and a condition is evaluated with {@code args} unknown: one that depends on the arguments

@@ -340,9 +340,15 @@ public record PolicyRule(
    * @param budgetUsdPerDay spend per principal and day; accepted and kept for the model router,
    *     <em>not</em> enforced by this module (it sees no cost)
    */
-  public record Limits(OptionalInt requestsPerMinute, Map<String, Integer> toolsPerMinute, Optional<BigDecimal> budgetUsdPerDay) {
+  public record Limits(OptionalInt requestsPerMinute, Map<String, Integer> toolsPerMinute, Optional<BigDecimal> budgetUsdPerDay,
+      Optional<String> budgetFallbackModel) {
 
-    private static final Limits NONE = new Limits(OptionalInt.empty(), Map.of(), Optional.empty());
+    private static final Limits NONE = new Limits(OptionalInt.empty(), Map.of(), Optional.empty(), Optional.empty());
+
+    /** As before budget fallbacks existed: no fallback model. */
+    public Limits(OptionalInt requestsPerMinute, Map<String, Integer> toolsPerMinute, Optional<BigDecimal> budgetUsdPerDay) {
+      this(requestsPerMinute, toolsPerMinute, budgetUsdPerDay, Optional.empty());
+    }
 
     public Limits {
       requestsPerMinute = requestsPerMinute == null ? OptionalInt.empty() : requestsPerMinute;
@@ -365,17 +371,23 @@ public record PolicyRule(
       if (budgetUsdPerDay.isPresent() && budgetUsdPerDay.get().signum() < 0) {
         throw new IllegalArgumentException("budget_usd_per_day: " + budgetUsdPerDay.get() + " (expected: >= 0)");
       }
+      budgetFallbackModel = budgetFallbackModel == null ? Optional.empty() : budgetFallbackModel.filter(m -> !m.isBlank());
+      if (budgetFallbackModel.isPresent() && budgetUsdPerDay.isEmpty()) {
+        throw new IllegalArgumentException("budget_fallback_model: set without budget_usd_per_day (expected: both)");
+      }
     }
 
     @JsonCreator
     static Limits fromConfig(
         @JsonProperty("requests_per_minute") Integer requestsPerMinute,
         @JsonProperty("tools_per_minute") Map<String, Integer> toolsPerMinute,
-        @JsonProperty("budget_usd_per_day") BigDecimal budgetUsdPerDay) {
+        @JsonProperty("budget_usd_per_day") BigDecimal budgetUsdPerDay,
+        @JsonProperty("budget_fallback_model") String budgetFallbackModel) {
       return new Limits(
           requestsPerMinute == null ? OptionalInt.empty() : OptionalInt.of(requestsPerMinute),
           toolsPerMinute,
-          Optional.ofNullable(budgetUsdPerDay));
+          Optional.ofNullable(budgetUsdPerDay),
+          Optional.ofNullable(budgetFallbackModel));
     }
 
     /** No limits. */
