@@ -4,7 +4,6 @@ import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import java.util.List;
-import java.util.regex.Pattern;
 
 /**
  * One entry of the {@code agent_mode:} list: for model calls allowed by the policy rules it names,
@@ -43,18 +42,10 @@ public record AgentModeSettings(List<String> rules, List<String> offerTools, Lis
   }
 
   boolean appliesTo(String ruleId) {
-    return rules.stream().anyMatch(g -> glob(g).matcher(ruleId).matches());
+    return rules.stream().anyMatch(g -> Globs.matches(g, ruleId));
   }
 
   boolean autoExecutes(String tool) {
-    return autoExecute.stream().anyMatch(g -> glob(g).matcher(tool).matches());
-  }
-
-  static Pattern glob(String g) {
-    StringBuilder re = new StringBuilder();
-    for (char c : g.toCharArray()) {
-      re.append(c == '*' ? ".*" : c == '?' ? "." : Pattern.quote(String.valueOf(c)));
-    }
-    return Pattern.compile(re.toString());
+    return autoExecute.stream().anyMatch(g -> Globs.matches(g, tool));
   }
 }

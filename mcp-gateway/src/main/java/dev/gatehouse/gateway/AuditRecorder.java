@@ -10,7 +10,6 @@ import java.time.temporal.ChronoUnit;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
-import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -61,7 +60,7 @@ final class AuditRecorder implements AutoCloseable {
   }
   private volatile AuditSettings settings;
   private volatile AuditRedaction redaction;
-  private volatile List<Pattern> capture;
+  private volatile List<String> capture;
 
   private AuditRecorder(AuditStore store, AuditSettings settings, GatewayMetrics metrics) {
     this.store = store;
@@ -98,19 +97,11 @@ final class AuditRecorder implements AutoCloseable {
   void settings(AuditSettings next) {
     this.settings = next;
     this.redaction = AuditRedaction.of(next.redact());
-    this.capture = next.capture().stream().map(AuditRecorder::glob).toList();
+    this.capture = next.capture();
   }
 
   Optional<AuditStore> store() {
     return Optional.ofNullable(store);
-  }
-
-  private static Pattern glob(String g) {
-    StringBuilder re = new StringBuilder();
-    for (char c : g.toCharArray()) {
-      re.append(c == '*' ? ".*" : c == '?' ? "." : Pattern.quote(String.valueOf(c)));
-    }
-    return Pattern.compile(re.toString());
   }
 
   /**
@@ -129,7 +120,7 @@ final class AuditRecorder implements AutoCloseable {
       case Decision.Limited l -> "rate_limited";
     }).orElse("allow");
     boolean keep = decision.filter(d -> d instanceof Decision.Allow)
-        .map(d -> capture.stream().anyMatch(p -> p.matcher(d.ruleId()).matches())).orElse(false);
+        .map(d -> capture.stream().anyMatch(g -> Globs.matches(g, d.ruleId()))).orElse(false);
     JsonNode args = switch (inv.kind()) {
       case TOOL, PROMPT -> inv.params().path("arguments");
       default -> inv.params();
@@ -200,7 +191,7 @@ final class AuditRecorder implements AutoCloseable {
       return stepId;
     }
     boolean keep = m.decision().filter(d -> d instanceof Decision.Allow)
-        .map(d -> capture.stream().anyMatch(p -> p.matcher(d.ruleId()).matches())).orElse(false);
+        .map(d -> capture.stream().anyMatch(g -> Globs.matches(g, d.ruleId()))).orElse(false);
     JsonNode cleanRequest = redaction.apply(m.request());
     AuditStep.Builder b = AuditStep.builder()
         .chainId(m.chainId())

@@ -36,7 +36,6 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
-import java.util.regex.Pattern;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.io.Content;
@@ -229,13 +228,13 @@ final class ChatHandler {
     if (patterns.isEmpty() || patterns.stream().allMatch(String::isBlank)) {
       return;
     }
-    List<Pattern> globs = patterns.stream().filter(s -> !s.isBlank()).map(AgentModeSettings::glob).toList();
+    List<String> globs = patterns.stream().filter(s -> !s.isBlank()).map(String::trim).toList();
     ArrayNode tools = body.get("tools") instanceof ArrayNode t ? t : body.putArray("tools");
     Set<String> present = new HashSet<>();
     tools.forEach(t -> present.add(t.path("function").path("name").asText()));
     PolicyEngine policy = dispatcher.policy();
     for (FederatedCatalog.Entry e : registry.catalog().tools()) {
-      if (present.contains(e.name()) || globs.stream().noneMatch(g -> g.matcher(e.name()).matches())) {
+      if (present.contains(e.name()) || globs.stream().noneMatch(g -> Globs.matches(g, e.name()))) {
         continue;
       }
       if (policy.active() && !policy.visible(caller, new Action.Tool(e.server(), e.name(), null))) {
