@@ -1,5 +1,6 @@
 package dev.gatehouse.router;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
@@ -81,6 +82,54 @@ sealed interface Adapter permits OpenAiAdapter, AnthropicAdapter, GeminiAdapter,
       sb.append(alphabet.charAt(r.nextInt(alphabet.length())));
     }
     return sb.toString();
+  }
+
+  /** Refuses {@code n} other than 1, for a format that returns one choice. */
+  static void oneChoice(ObjectNode req, String provider) {
+    int n = req.path("n").asInt(1);
+    if (n != 1) {
+      throw RouterException.badRequest("n", "n: " + n + " (expected: 1; " + provider + " returns one choice)");
+    }
+  }
+
+  /**
+   * The request's {@code max_completion_tokens}, else its {@code max_tokens}, when a positive int; else the
+   * provider's {@code default_max_tokens}, for a format that requires a limit.
+   */
+  static int maxTokens(Call call) {
+    ObjectNode req = call.request();
+    JsonNode max = req.hasNonNull("max_completion_tokens") ? req.get("max_completion_tokens") : req.get("max_tokens");
+    return max != null && max.canConvertToInt() && max.asInt() > 0 ? max.asInt() : call.provider().config.defaultMaxTokens();
+  }
+
+  /** The request's {@code stop} (a string or a non-empty array) as the array {@code field} of {@code into}. */
+  static void stopSequences(ObjectNode req, ObjectNode into, String field) {
+    JsonNode stop = req.get("stop");
+    if (stop != null && stop.isTextual()) {
+      into.putArray(field).add(stop.textValue());
+    } else if (stop != null && stop.isArray() && !stop.isEmpty()) {
+      into.set(field, stop);
+    }
+  }
+
+  /**
+   * Tool {@code i} of the request's {@code tools} as a new object holding its {@code name} and
+   * {@code description}, which every format's declaration starts with; the schema is the format's.
+   *
+   * @throws RouterException 400 when the tool is not a function
+   */
+  static ObjectNode declaration(JsonNode tool, int i) {
+    if (!tool.path("type").asText("function").equals("function")) {
+      throw RouterException.badRequest("tools[" + i + "].type",
+          "tools[" + i + "].type: '" + tool.path("type").asText() + "' (expected: function)");
+    }
+    JsonNode fn = tool.path("function");
+    ObjectNode d = Json.object();
+    d.put("name", fn.path("name").asText(""));
+    if (fn.hasNonNull("description")) {
+      d.put("description", fn.get("description").asText());
+    }
+    return d;
   }
 
   /** A {@code data:} URL's media type and base64 payload; null when {@code url} is not one. */

@@ -26,90 +26,30 @@ final class AnthropicAdapter implements Adapter {
   @Override
   public byte[] body(Call call) {
     ObjectNode req = call.request();
-    int n = req.path("n").asInt(1);
-    if (n != 1) {
-      throw RouterException.badRequest("n", "n: " + n + " (expected: 1; Anthropic returns one choice)");
-    }
+    Adapter.oneChoice(req, "Anthropic");
     ObjectNode out = Json.object();
     out.put("model", call.model());
-    ArrayNode system = Json.array();
-    boolean systemBlocks = false;
-    ArrayNode messages = Json.array();
-    String lastRole = null;
-    ArrayNode last = null;
-    JsonNode msgs = req.path("messages");
-    for (int i = 0; i < msgs.size(); i++) {
-      JsonNode m = msgs.get(i);
-      String role = m.path("role").asText("");
-      String where = "messages[" + i + "]";
-      ArrayNode blocks = Json.array();
-      switch (role) {
-        case "system", "developer" -> {
-          systemBlocks |= textBlocks(m.get("content"), system, where + ".content");
-          continue;
-        }
-        case "user" -> userBlocks(m.get("content"), blocks, where + ".content");
-        case "assistant" -> {
-          textBlocks(m.get("content"), blocks, where + ".content");
-          JsonNode calls = m.path("tool_calls");
-          for (int j = 0; j < calls.size(); j++) {
-            JsonNode c = calls.get(j);
-            ObjectNode use = blocks.addObject();
-            use.put("type", "tool_use");
-            use.put("id", c.path("id").asText(""));
-            use.put("name", c.path("function").path("name").asText(""));
-            use.set("input", Json.arguments(c.path("function").get("arguments"), where + ".tool_calls[" + j + "].function.arguments"));
-          }
-        }
-        case "tool" -> {
-          ObjectNode result = blocks.addObject();
-          result.put("type", "tool_result");
-          result.put("tool_use_id", m.path("tool_call_id").asText(""));
-          result.put("content", Json.contentText(m.get("content")));
-        }
-        default -> throw RouterException.badRequest(where + ".role",
-            where + ".role: '" + role + "' (expected: system, developer, user, assistant or tool)");
-      }
-      if (blocks.isEmpty()) {
-        continue;
-      }
-      String turn = role.equals("assistant") ? "assistant" : "user";
-      if (turn.equals(lastRole)) {
-        last.addAll(blocks);
-      } else {
-        ObjectNode msg = messages.addObject();
-        msg.put("role", turn);
-        last = msg.putArray("content");
-        last.addAll(blocks);
-        lastRole = turn;
-      }
-    }
-    if (!system.isEmpty()) {
-      if (systemBlocks) {
-        out.set("system", system);
+    Blocks blocks = new Blocks();
+    ArrayNode messages = Turns.of(req.path("messages"), "assistant", "content", blocks);
+    if (!blocks.system.isEmpty()) {
+      if (blocks.systemCached) {
+        out.set("system", blocks.system);
       } else {
         StringBuilder sb = new StringBuilder();
-        for (JsonNode b : system) {
+        for (JsonNode b : blocks.system) {
           sb.append(sb.isEmpty() ? "" : "\n\n").append(b.path("text").asText());
         }
         out.put("system", sb.toString());
       }
     }
     out.set("messages", messages);
-    JsonNode max = req.hasNonNull("max_completion_tokens") ? req.get("max_completion_tokens") : req.get("max_tokens");
-    out.put("max_tokens", max != null && max.canConvertToInt() && max.asInt() > 0 ? max.asInt()
-        : call.provider().config.defaultMaxTokens());
+    out.put("max_tokens", Adapter.maxTokens(call));
     for (String f : new String[] {"temperature", "top_p", "top_k"}) {
       if (req.hasNonNull(f)) {
         out.set(f, req.get(f));
       }
     }
-    JsonNode stop = req.get("stop");
-    if (stop != null && stop.isTextual()) {
-      out.putArray("stop_sequences").add(stop.textValue());
-    } else if (stop != null && stop.isArray() && !stop.isEmpty()) {
-      out.set("stop_sequences", stop);
-    }
+    Adapter.stopSequences(req, out, "stop_sequences");
     if (req.hasNonNull("user")) {
       out.putObject("metadata").put("user_id", req.get("user").asText());
     }
@@ -131,17 +71,9 @@ final class AnthropicAdapter implements Adapter {
     ArrayNode list = out.putArray("tools");
     for (int i = 0; i < tools.size(); i++) {
       JsonNode t = tools.get(i);
-      if (!t.path("type").asText("function").equals("function")) {
-        throw RouterException.badRequest("tools[" + i + "].type",
-            "tools[" + i + "].type: '" + t.path("type").asText() + "' (expected: function)");
-      }
-      JsonNode fn = t.path("function");
-      ObjectNode tool = list.addObject();
-      tool.put("name", fn.path("name").asText(""));
-      if (fn.hasNonNull("description")) {
-        tool.put("description", fn.get("description").asText());
-      }
-      JsonNode params = fn.get("parameters");
+      ObjectNode tool = Adapter.declaration(t, i);
+      list.add(tool);
+      JsonNode params = t.path("function").get("parameters");
       if (params instanceof ObjectNode p) {
         tool.set("input_schema", p);
       } else {
@@ -179,7 +111,7 @@ final class AnthropicAdapter implements Adapter {
     }
   }
 
-  /** Text parts as text blocks (keeping a part's {@code cache_control}); true if any part had one. */
+  /** Text and refusal parts as text blocks (keeping a part's {@code cache_control}); true if any part had one. */
   private static boolean textBlocks(JsonNode content, ArrayNode into, String where) {
     boolean cache = false;
     if (content == null || content.isNull()) {
@@ -187,7 +119,7 @@ final class AnthropicAdapter implements Adapter {
     }
     if (content.isTextual()) {
       if (!content.textValue().isEmpty()) {
-        into.addObject().put("type", "text").put("text", content.textValue());
+        textBlock(content.textValue(), null, into);
       }
       return false;
     }
@@ -199,34 +131,45 @@ final class AnthropicAdapter implements Adapter {
       if (type.equals("text") || type.equals("refusal")) {
         String text = part.path(type.equals("text") ? "text" : "refusal").asText("");
         if (!text.isEmpty()) {
-          ObjectNode b = into.addObject().put("type", "text").put("text", text);
-          if (part.has("cache_control")) {
-            b.set("cache_control", part.get("cache_control"));
-            cache = true;
-          }
+          cache |= textBlock(text, part, into);
         }
       }
     }
     return cache;
   }
 
-  private static void userBlocks(JsonNode content, ArrayNode into, String where) {
-    if (content == null || content.isNull() || content.isTextual()) {
-      textBlocks(content, into, where);
-      return;
+  /** One text block, with {@code part}'s {@code cache_control} if it has one (then true). */
+  private static boolean textBlock(String text, JsonNode part, ArrayNode into) {
+    ObjectNode b = into.addObject().put("type", "text").put("text", text);
+    if (part != null && part.has("cache_control")) {
+      b.set("cache_control", part.get("cache_control"));
+      return true;
     }
-    if (!content.isArray()) {
-      throw RouterException.badRequest(where, where + ": " + content.getNodeType() + " (expected: a string or an array of parts)");
+    return false;
+  }
+
+  /**
+   * Messages API blocks: typed text blocks that keep a part's {@code cache_control}, system text kept
+   * apart for the top-level {@code system}, {@code tool_use} and {@code tool_result} blocks.
+   */
+  private static final class Blocks implements Turns.Format {
+    final ArrayNode system = Json.array();
+    /** Whether a system part carried {@code cache_control}: then {@code system} must stay blocks. */
+    boolean systemCached;
+
+    @Override
+    public void system(JsonNode content, String where) {
+      systemCached |= textBlocks(content, system, where);
     }
-    for (int j = 0; j < content.size(); j++) {
-      JsonNode part = content.get(j);
-      String type = part.path("type").asText("text");
+
+    @Override
+    public void userText(String text, JsonNode part, ArrayNode into) {
+      textBlock(text, part, into);
+    }
+
+    @Override
+    public void userPart(JsonNode part, String type, ArrayNode into, String where) {
       switch (type) {
-        case "text" -> {
-          ArrayNode one = Json.array();
-          one.add(part);
-          textBlocks(one, into, where);
-        }
         case "image_url" -> {
           JsonNode iu = part.get("image_url");
           String url = iu != null && iu.isTextual() ? iu.asText() : part.path("image_url").path("url").asText("");
@@ -246,15 +189,37 @@ final class AnthropicAdapter implements Adapter {
         case "file" -> {
           String[] data = Adapter.dataUrl(part.path("file").path("file_data").asText(""));
           if (data == null) {
-            throw RouterException.badRequest(where + "[" + j + "]", where + "[" + j + "].file: no file_data (expected: a base64 data: URL)");
+            throw RouterException.badRequest(where, where + ".file: no file_data (expected: a base64 data: URL)");
           }
           ObjectNode doc = into.addObject();
           doc.put("type", "document");
           doc.putObject("source").put("type", "base64").put("media_type", data[0]).put("data", data[1]);
         }
-        default -> throw RouterException.badRequest(where + "[" + j + "].type",
-            where + "[" + j + "].type: '" + type + "' is not supported by Anthropic (expected: text, image_url or file)");
+        default -> throw RouterException.badRequest(where + ".type",
+            where + ".type: '" + type + "' is not supported by Anthropic (expected: text, image_url or file)");
       }
+    }
+
+    @Override
+    public void assistantText(JsonNode content, ArrayNode into, String where) {
+      textBlocks(content, into, where);
+    }
+
+    @Override
+    public void toolCall(String id, String name, ObjectNode arguments, ArrayNode into) {
+      ObjectNode use = into.addObject();
+      use.put("type", "tool_use");
+      use.put("id", id);
+      use.put("name", name);
+      use.set("input", arguments);
+    }
+
+    @Override
+    public void toolResult(String toolCallId, JsonNode message, ArrayNode into, String where) {
+      ObjectNode result = into.addObject();
+      result.put("type", "tool_result");
+      result.put("tool_use_id", toolCallId);
+      result.put("content", Json.contentText(message.get("content")));
     }
   }
 
@@ -277,44 +242,18 @@ final class AnthropicAdapter implements Adapter {
     for (JsonNode block : r.path("content")) {
       switch (block.path("type").asText()) {
         case "text" -> text.append(block.path("text").asText(""));
-        case "tool_use" -> {
-          ObjectNode c = calls.addObject();
-          c.put("id", block.path("id").asText());
-          c.put("type", "function");
-          ObjectNode fn = c.putObject("function");
-          fn.put("name", block.path("name").asText());
-          fn.put("arguments", Json.text(block.path("input").isObject() ? block.get("input") : Json.object()));
-        }
+        case "tool_use" -> ChatCompletion.toolCall(calls, block.path("id").asText(), block.path("name").asText(),
+            Json.text(block.path("input").isObject() ? block.get("input") : Json.object()));
         default -> {
           // thinking and server-tool blocks have no OpenAI counterpart
         }
       }
     }
     Usage usage = usage(r.path("usage"), 0, 0, 0, 0);
-    String finish = finishReason(r.path("stop_reason").asText(null));
-    if (!calls.isEmpty() && finish.equals("stop")) {
-      finish = "tool_calls";
-    }
-    ObjectNode out = Json.object();
-    out.put("id", r.path("id").asText(Adapter.randomId("chatcmpl-")));
-    out.put("object", "chat.completion");
-    out.put("created", call.created());
-    out.put("model", r.path("model").asText(call.model()));
-    ObjectNode choice = out.putArray("choices").addObject();
-    choice.put("index", 0);
-    ObjectNode msg = choice.putObject("message");
-    msg.put("role", "assistant");
-    if (text.isEmpty() && !calls.isEmpty()) {
-      msg.putNull("content");
-    } else {
-      msg.put("content", text.toString());
-    }
-    if (!calls.isEmpty()) {
-      msg.set("tool_calls", calls);
-    }
-    msg.putNull("refusal");
-    choice.putNull("logprobs");
-    choice.put("finish_reason", finish);
+    ObjectNode out = ChatCompletion.envelope("chat.completion", r.path("id").asText(Adapter.randomId("chatcmpl-")),
+        call.created(), r.path("model").asText(call.model()));
+    ChatCompletion.choice(out.putArray("choices"), 0, text, calls, "",
+        ChatCompletion.finishReason(finishReason(r.path("stop_reason").asText(null)), !calls.isEmpty()));
     out.set("usage", usage.toOpenAi());
     return new Translated(out, usage);
   }

@@ -47,86 +47,22 @@ final class BedrockAdapter implements Adapter {
   @Override
   public byte[] body(Call call) {
     ObjectNode req = call.request();
-    int n = req.path("n").asInt(1);
-    if (n != 1) {
-      throw RouterException.badRequest("n", "n: " + n + " (expected: 1; Bedrock returns one choice)");
-    }
+    Adapter.oneChoice(req, "Bedrock");
     ObjectNode out = Json.object();
-    ArrayNode system = Json.array();
-    ArrayNode messages = Json.array();
-    String lastRole = null;
-    ArrayNode last = null;
-    JsonNode msgs = req.path("messages");
-    for (int i = 0; i < msgs.size(); i++) {
-      JsonNode m = msgs.get(i);
-      String role = m.path("role").asText("");
-      String where = "messages[" + i + "]";
-      ArrayNode blocks = Json.array();
-      switch (role) {
-        case "system", "developer" -> {
-          String text = Json.contentText(m.get("content"));
-          if (!text.isEmpty()) {
-            system.addObject().put("text", text);
-          }
-          continue;
-        }
-        case "user" -> userBlocks(m.get("content"), blocks, where + ".content");
-        case "assistant" -> {
-          String text = Json.contentText(m.get("content"));
-          if (!text.isEmpty()) {
-            blocks.addObject().put("text", text);
-          }
-          JsonNode calls = m.path("tool_calls");
-          for (int j = 0; j < calls.size(); j++) {
-            JsonNode c = calls.get(j);
-            ObjectNode use = blocks.addObject().putObject("toolUse");
-            use.put("toolUseId", c.path("id").asText(""));
-            use.put("name", c.path("function").path("name").asText(""));
-            use.set("input", Json.arguments(c.path("function").get("arguments"), where + ".tool_calls[" + j + "].function.arguments"));
-          }
-        }
-        case "tool" -> {
-          ObjectNode result = blocks.addObject().putObject("toolResult");
-          result.put("toolUseId", m.path("tool_call_id").asText(""));
-          result.putArray("content").addObject().put("text", Json.contentText(m.get("content")));
-        }
-        default -> throw RouterException.badRequest(where + ".role",
-            where + ".role: '" + role + "' (expected: system, developer, user, assistant or tool)");
-      }
-      if (blocks.isEmpty()) {
-        continue;
-      }
-      String turn = role.equals("assistant") ? "assistant" : "user";
-      if (turn.equals(lastRole)) {
-        last.addAll(blocks);
-      } else {
-        ObjectNode msg = messages.addObject();
-        msg.put("role", turn);
-        last = msg.putArray("content");
-        last.addAll(blocks);
-        lastRole = turn;
-      }
-    }
-    out.set("messages", messages);
-    if (!system.isEmpty()) {
-      out.set("system", system);
+    Blocks blocks = new Blocks();
+    out.set("messages", Turns.of(req.path("messages"), "assistant", "content", blocks));
+    if (!blocks.system.isEmpty()) {
+      out.set("system", blocks.system);
     }
     ObjectNode inference = out.putObject("inferenceConfig");
-    JsonNode max = req.hasNonNull("max_completion_tokens") ? req.get("max_completion_tokens") : req.get("max_tokens");
-    inference.put("maxTokens", max != null && max.canConvertToInt() && max.asInt() > 0 ? max.asInt()
-        : call.provider().config.defaultMaxTokens());
+    inference.put("maxTokens", Adapter.maxTokens(call));
     if (req.hasNonNull("temperature")) {
       inference.set("temperature", req.get("temperature"));
     }
     if (req.hasNonNull("top_p")) {
       inference.set("topP", req.get("top_p"));
     }
-    JsonNode stop = req.get("stop");
-    if (stop != null && stop.isTextual()) {
-      inference.putArray("stopSequences").add(stop.textValue());
-    } else if (stop != null && stop.isArray() && !stop.isEmpty()) {
-      inference.set("stopSequences", stop);
-    }
+    Adapter.stopSequences(req, inference, "stopSequences");
     if (req.hasNonNull("top_k")) {
       out.putObject("additionalModelRequestFields").set("top_k", req.get("top_k"));
     }
@@ -134,44 +70,39 @@ final class BedrockAdapter implements Adapter {
     return Json.bytes(out);
   }
 
-  private static void userBlocks(JsonNode content, ArrayNode into, String where) {
-    if (content == null || content.isNull()) {
-      return;
-    }
-    if (content.isTextual()) {
-      if (!content.textValue().isEmpty()) {
-        into.addObject().put("text", content.textValue());
+  /** Converse content blocks: untyped {@code text}, inline {@code image}, {@code toolUse} and {@code toolResult}. */
+  private static final class Blocks extends Turns.PlainText {
+    @Override
+    public void userPart(JsonNode part, String type, ArrayNode into, String where) {
+      if (!type.equals("image_url")) {
+        throw RouterException.badRequest(where + ".type",
+            where + ".type: '" + type + "' is not supported by Bedrock (expected: text or image_url)");
       }
-      return;
-    }
-    if (!content.isArray()) {
-      throw RouterException.badRequest(where, where + ": " + content.getNodeType() + " (expected: a string or an array of parts)");
-    }
-    for (int j = 0; j < content.size(); j++) {
-      JsonNode part = content.get(j);
-      String type = part.path("type").asText("text");
-      switch (type) {
-        case "text" -> {
-          String text = part.path("text").asText("");
-          if (!text.isEmpty()) {
-            into.addObject().put("text", text);
-          }
-        }
-        case "image_url" -> {
-          JsonNode iu = part.get("image_url");
-          String url = iu != null && iu.isTextual() ? iu.asText() : part.path("image_url").path("url").asText("");
-          String[] data = Adapter.dataUrl(url);
-          if (data == null || !data[0].startsWith("image/")) {
-            throw RouterException.badRequest(where + "[" + j + "].image_url",
-                where + "[" + j + "].image_url: Bedrock takes images inline only (expected: a data:image/...;base64 URL)");
-          }
-          ObjectNode img = into.addObject().putObject("image");
-          img.put("format", data[0].substring(6).replace("jpg", "jpeg"));
-          img.putObject("source").put("bytes", data[1]);
-        }
-        default -> throw RouterException.badRequest(where + "[" + j + "].type",
-            where + "[" + j + "].type: '" + type + "' is not supported by Bedrock (expected: text or image_url)");
+      JsonNode iu = part.get("image_url");
+      String url = iu != null && iu.isTextual() ? iu.asText() : part.path("image_url").path("url").asText("");
+      String[] data = Adapter.dataUrl(url);
+      if (data == null || !data[0].startsWith("image/")) {
+        throw RouterException.badRequest(where + ".image_url",
+            where + ".image_url: Bedrock takes images inline only (expected: a data:image/...;base64 URL)");
       }
+      ObjectNode img = into.addObject().putObject("image");
+      img.put("format", data[0].substring(6).replace("jpg", "jpeg"));
+      img.putObject("source").put("bytes", data[1]);
+    }
+
+    @Override
+    public void toolCall(String id, String name, ObjectNode arguments, ArrayNode into) {
+      ObjectNode use = into.addObject().putObject("toolUse");
+      use.put("toolUseId", id);
+      use.put("name", name);
+      use.set("input", arguments);
+    }
+
+    @Override
+    public void toolResult(String toolCallId, JsonNode message, ArrayNode into, String where) {
+      ObjectNode result = into.addObject().putObject("toolResult");
+      result.put("toolUseId", toolCallId);
+      result.putArray("content").addObject().put("text", Json.contentText(message.get("content")));
     }
   }
 
@@ -186,17 +117,9 @@ final class BedrockAdapter implements Adapter {
     ArrayNode list = config.putArray("tools");
     for (int i = 0; i < tools.size(); i++) {
       JsonNode t = tools.get(i);
-      if (!t.path("type").asText("function").equals("function")) {
-        throw RouterException.badRequest("tools[" + i + "].type",
-            "tools[" + i + "].type: '" + t.path("type").asText() + "' (expected: function)");
-      }
-      JsonNode fn = t.path("function");
-      ObjectNode spec = list.addObject().putObject("toolSpec");
-      spec.put("name", fn.path("name").asText(""));
-      if (fn.hasNonNull("description")) {
-        spec.put("description", fn.get("description").asText());
-      }
-      JsonNode params = fn.get("parameters");
+      ObjectNode spec = Adapter.declaration(t, i);
+      list.addObject().set("toolSpec", spec);
+      JsonNode params = t.path("function").get("parameters");
       spec.putObject("inputSchema").set("json", params != null && params.isObject() ? params
           : Json.object().put("type", "object").set("properties", Json.object()));
     }
@@ -258,39 +181,14 @@ final class BedrockAdapter implements Adapter {
         text.append(block.get("text").asText());
       } else if (block.has("toolUse")) {
         JsonNode use = block.get("toolUse");
-        ObjectNode c = calls.addObject();
-        c.put("id", use.path("toolUseId").asText());
-        c.put("type", "function");
-        ObjectNode fn = c.putObject("function");
-        fn.put("name", use.path("name").asText());
-        fn.put("arguments", Json.text(use.path("input").isObject() ? use.get("input") : Json.object()));
+        ChatCompletion.toolCall(calls, use.path("toolUseId").asText(), use.path("name").asText(),
+            Json.text(use.path("input").isObject() ? use.get("input") : Json.object()));
       }
     }
-    String finish = finishReason(r.path("stopReason").asText(null));
-    if (!calls.isEmpty() && finish.equals("stop")) {
-      finish = "tool_calls";
-    }
     Usage usage = usage(r.path("usage"));
-    ObjectNode out = Json.object();
-    out.put("id", Adapter.randomId("chatcmpl-"));
-    out.put("object", "chat.completion");
-    out.put("created", call.created());
-    out.put("model", call.model());
-    ObjectNode choice = out.putArray("choices").addObject();
-    choice.put("index", 0);
-    ObjectNode msg = choice.putObject("message");
-    msg.put("role", "assistant");
-    if (text.isEmpty() && !calls.isEmpty()) {
-      msg.putNull("content");
-    } else {
-      msg.put("content", text.toString());
-    }
-    if (!calls.isEmpty()) {
-      msg.set("tool_calls", calls);
-    }
-    msg.putNull("refusal");
-    choice.putNull("logprobs");
-    choice.put("finish_reason", finish);
+    ObjectNode out = ChatCompletion.envelope("chat.completion", Adapter.randomId("chatcmpl-"), call.created(), call.model());
+    ChatCompletion.choice(out.putArray("choices"), 0, text, calls, "",
+        ChatCompletion.finishReason(finishReason(r.path("stopReason").asText(null)), !calls.isEmpty()));
     out.set("usage", usage.toOpenAi());
     return new Translated(out, usage);
   }

@@ -21,11 +21,11 @@ public record ChatResult(ObjectNode response, Route route, Usage usage, BigDecim
 
   /** The first choice's assistant message ({@code role}, {@code content}, {@code tool_calls}). */
   public ObjectNode message() {
-    return response.path("choices").path(0).get("message") instanceof ObjectNode m ? m : Json.object();
+    return ChatCompletion.firstMessage(response);
   }
 
   /** The first choice's {@code finish_reason}, such as {@code stop} or {@code tool_calls}. */
   public String finishReason() {
-    return response.path("choices").path(0).path("finish_reason").asText("stop");
+    return ChatCompletion.firstFinishReason(response);
   }
 }

@@ -31,75 +31,10 @@ final class GeminiAdapter implements Adapter {
   public byte[] body(Call call) {
     ObjectNode req = call.request();
     ObjectNode out = Json.object();
-    ArrayNode contents = Json.array();
-    ArrayNode systemParts = Json.array();
-    Map<String, String> names = new HashMap<>();
-    String lastRole = null;
-    ArrayNode last = null;
-    JsonNode msgs = req.path("messages");
-    for (int i = 0; i < msgs.size(); i++) {
-      JsonNode m = msgs.get(i);
-      String role = m.path("role").asText("");
-      String where = "messages[" + i + "]";
-      ArrayNode parts = Json.array();
-      switch (role) {
-        case "system", "developer" -> {
-          String text = Json.contentText(m.get("content"));
-          if (!text.isEmpty()) {
-            systemParts.addObject().put("text", text);
-          }
-          continue;
-        }
-        case "user" -> userParts(m.get("content"), parts, where + ".content");
-        case "assistant" -> {
-          String text = Json.contentText(m.get("content"));
-          if (!text.isEmpty()) {
-            parts.addObject().put("text", text);
-          }
-          JsonNode calls = m.path("tool_calls");
-          for (int j = 0; j < calls.size(); j++) {
-            JsonNode c = calls.get(j);
-            String name = c.path("function").path("name").asText("");
-            names.put(c.path("id").asText(""), name);
-            ObjectNode fc = parts.addObject().putObject("functionCall");
-            fc.put("name", name);
-            fc.set("args", Json.arguments(c.path("function").get("arguments"), where + ".tool_calls[" + j + "].function.arguments"));
-          }
-        }
-        case "tool" -> {
-          String id = m.path("tool_call_id").asText("");
-          String name = names.get(id);
-          if (name == null && m.hasNonNull("name")) {
-            name = m.get("name").asText();
-          }
-          if (name == null || name.isEmpty()) {
-            throw RouterException.badRequest(where + ".tool_call_id", where + ".tool_call_id: '" + id
-                + "' matches no tool call of an earlier assistant message (expected: the id of the call this result answers)");
-          }
-          ObjectNode fr = parts.addObject().putObject("functionResponse");
-          fr.put("name", name);
-          fr.set("response", toolResponse(Json.contentText(m.get("content"))));
-        }
-        default -> throw RouterException.badRequest(where + ".role",
-            where + ".role: '" + role + "' (expected: system, developer, user, assistant or tool)");
-      }
-      if (parts.isEmpty()) {
-        continue;
-      }
-      String turn = role.equals("assistant") ? "model" : "user";
-      if (turn.equals(lastRole)) {
-        last.addAll(parts);
-      } else {
-        ObjectNode c = contents.addObject();
-        c.put("role", turn);
-        last = c.putArray("parts");
-        last.addAll(parts);
-        lastRole = turn;
-      }
-    }
-    out.set("contents", contents);
-    if (!systemParts.isEmpty()) {
-      out.putObject("systemInstruction").set("parts", systemParts);
+    Parts parts = new Parts();
+    out.set("contents", Turns.of(req.path("messages"), "model", "parts", parts));
+    if (!parts.system.isEmpty()) {
+      out.putObject("systemInstruction").set("parts", parts.system);
     }
     ObjectNode gen = Json.object();
     copy(req, "temperature", gen, "temperature");
@@ -114,12 +49,7 @@ final class GeminiAdapter implements Adapter {
     } else {
       copy(req, "max_tokens", gen, "maxOutputTokens");
     }
-    JsonNode stop = req.get("stop");
-    if (stop != null && stop.isTextual()) {
-      gen.putArray("stopSequences").add(stop.textValue());
-    } else if (stop != null && stop.isArray() && !stop.isEmpty()) {
-      gen.set("stopSequences", stop);
-    }
+    Adapter.stopSequences(req, gen, "stopSequences");
     JsonNode format = req.path("response_format");
     switch (format.path("type").asText("")) {
       case "json_object" -> gen.put("responseMimeType", "application/json");
@@ -162,45 +92,54 @@ final class GeminiAdapter implements Adapter {
     return r;
   }
 
-  private static void userParts(JsonNode content, ArrayNode into, String where) {
-    if (content == null || content.isNull()) {
-      return;
-    }
-    if (content.isTextual()) {
-      if (!content.textValue().isEmpty()) {
-        into.addObject().put("text", content.textValue());
+  /**
+   * Gemini parts: {@code text}, {@code inlineData} or {@code fileData}, and {@code functionCall} and
+   * {@code functionResponse}, the latter named after the call it answers (Gemini matches them by name).
+   */
+  private static final class Parts extends Turns.PlainText {
+    /** Function names by tool-call id, from the assistant messages so far. */
+    final Map<String, String> names = new HashMap<>();
+
+    @Override
+    public void userPart(JsonNode part, String type, ArrayNode into, String where) {
+      if (!type.equals("image_url") && !type.equals("file")) {
+        throw RouterException.badRequest(where + ".type",
+            where + ".type: '" + type + "' is not supported by Gemini (expected: text, image_url or file)");
       }
-      return;
-    }
-    if (!content.isArray()) {
-      throw RouterException.badRequest(where, where + ": " + content.getNodeType() + " (expected: a string or an array of parts)");
-    }
-    for (int j = 0; j < content.size(); j++) {
-      JsonNode part = content.get(j);
-      String type = part.path("type").asText("text");
-      switch (type) {
-        case "text" -> {
-          String text = part.path("text").asText("");
-          if (!text.isEmpty()) {
-            into.addObject().put("text", text);
-          }
-        }
-        case "image_url", "file" -> {
-          String url = type.equals("file") ? part.path("file").path("file_data").asText("")
-              : part.get("image_url") != null && part.get("image_url").isTextual() ? part.get("image_url").asText()
-              : part.path("image_url").path("url").asText("");
-          String[] data = Adapter.dataUrl(url);
-          if (data != null) {
-            into.addObject().putObject("inlineData").put("mimeType", data[0]).put("data", data[1]);
-          } else if (!url.isEmpty()) {
-            into.addObject().putObject("fileData").put("mimeType", mimeOf(url)).put("fileUri", url);
-          } else {
-            throw RouterException.badRequest(where + "[" + j + "]", where + "[" + j + "]: no URL (expected: a data: or https URL)");
-          }
-        }
-        default -> throw RouterException.badRequest(where + "[" + j + "].type",
-            where + "[" + j + "].type: '" + type + "' is not supported by Gemini (expected: text, image_url or file)");
+      String url = type.equals("file") ? part.path("file").path("file_data").asText("")
+          : part.get("image_url") != null && part.get("image_url").isTextual() ? part.get("image_url").asText()
+          : part.path("image_url").path("url").asText("");
+      String[] data = Adapter.dataUrl(url);
+      if (data != null) {
+        into.addObject().putObject("inlineData").put("mimeType", data[0]).put("data", data[1]);
+      } else if (!url.isEmpty()) {
+        into.addObject().putObject("fileData").put("mimeType", mimeOf(url)).put("fileUri", url);
+      } else {
+        throw RouterException.badRequest(where, where + ": no URL (expected: a data: or https URL)");
       }
+    }
+
+    @Override
+    public void toolCall(String id, String name, ObjectNode arguments, ArrayNode into) {
+      names.put(id, name);
+      ObjectNode fc = into.addObject().putObject("functionCall");
+      fc.put("name", name);
+      fc.set("args", arguments);
+    }
+
+    @Override
+    public void toolResult(String toolCallId, JsonNode message, ArrayNode into, String where) {
+      String name = names.get(toolCallId);
+      if (name == null && message.hasNonNull("name")) {
+        name = message.get("name").asText();
+      }
+      if (name == null || name.isEmpty()) {
+        throw RouterException.badRequest(where + ".tool_call_id", where + ".tool_call_id: '" + toolCallId
+            + "' matches no tool call of an earlier assistant message (expected: the id of the call this result answers)");
+      }
+      ObjectNode fr = into.addObject().putObject("functionResponse");
+      fr.put("name", name);
+      fr.set("response", toolResponse(Json.contentText(message.get("content"))));
     }
   }
 
@@ -229,17 +168,9 @@ final class GeminiAdapter implements Adapter {
     ArrayNode decls = out.putArray("tools").addObject().putArray("functionDeclarations");
     for (int i = 0; i < tools.size(); i++) {
       JsonNode t = tools.get(i);
-      if (!t.path("type").asText("function").equals("function")) {
-        throw RouterException.badRequest("tools[" + i + "].type",
-            "tools[" + i + "].type: '" + t.path("type").asText() + "' (expected: function)");
-      }
-      JsonNode fn = t.path("function");
-      ObjectNode d = decls.addObject();
-      d.put("name", fn.path("name").asText(""));
-      if (fn.hasNonNull("description")) {
-        d.put("description", fn.get("description").asText());
-      }
-      JsonNode params = fn.get("parameters");
+      ObjectNode d = Adapter.declaration(t, i);
+      decls.add(d);
+      JsonNode params = t.path("function").get("parameters");
       if (params != null && params.isObject() && !params.path("properties").isEmpty()) {
         d.set("parameters", schema(params));
       }
@@ -327,11 +258,9 @@ final class GeminiAdapter implements Adapter {
   @Override
   public Translated response(Call call, byte[] body) throws IOException {
     ObjectNode r = Json.parseObject(body);
-    ObjectNode out = Json.object();
-    out.put("id", r.hasNonNull("responseId") ? r.get("responseId").asText() : Adapter.randomId("chatcmpl-"));
-    out.put("object", "chat.completion");
-    out.put("created", call.created());
-    out.put("model", r.path("modelVersion").asText(call.model()));
+    ObjectNode out = ChatCompletion.envelope("chat.completion",
+        r.hasNonNull("responseId") ? r.get("responseId").asText() : Adapter.randomId("chatcmpl-"),
+        call.created(), r.path("modelVersion").asText(call.model()));
     ArrayNode choices = out.putArray("choices");
     JsonNode candidates = r.path("candidates");
     for (int i = 0; i < candidates.size(); i++) {
@@ -341,39 +270,19 @@ final class GeminiAdapter implements Adapter {
       for (JsonNode part : cand.path("content").path("parts")) {
         if (part.has("functionCall")) {
           JsonNode fc = part.get("functionCall");
-          ObjectNode c = calls.addObject();
-          c.put("id", fc.hasNonNull("id") ? fc.get("id").asText() : Adapter.randomId("call_"));
-          c.put("type", "function");
-          ObjectNode fn = c.putObject("function");
-          fn.put("name", fc.path("name").asText());
-          fn.put("arguments", Json.text(fc.path("args").isObject() ? fc.get("args") : Json.object()));
+          ChatCompletion.toolCall(calls, fc.hasNonNull("id") ? fc.get("id").asText() : Adapter.randomId("call_"),
+              fc.path("name").asText(), Json.text(fc.path("args").isObject() ? fc.get("args") : Json.object()));
         } else if (part.has("text") && !part.path("thought").asBoolean(false)) {
           text.append(part.get("text").asText());
         }
       }
-      ObjectNode choice = choices.addObject();
-      choice.put("index", cand.path("index").asInt(i));
-      ObjectNode msg = choice.putObject("message");
-      msg.put("role", "assistant");
-      if (text.isEmpty() && !calls.isEmpty()) {
-        msg.putNull("content");
-      } else {
-        msg.put("content", text.toString());
-      }
-      if (!calls.isEmpty()) {
-        msg.set("tool_calls", calls);
-      }
-      msg.putNull("refusal");
-      choice.putNull("logprobs");
-      choice.put("finish_reason", finishReason(cand.path("finishReason").asText(null), !calls.isEmpty()));
+      ChatCompletion.choice(choices, cand.path("index").asInt(i), text, calls, "",
+          finishReason(cand.path("finishReason").asText(null), !calls.isEmpty()));
     }
     if (choices.isEmpty()) {
       // The prompt itself was blocked (promptFeedback.blockReason): no candidate at all.
-      ObjectNode choice = choices.addObject();
-      choice.put("index", 0);
-      choice.putObject("message").put("role", "assistant").put("content", "").putNull("refusal");
-      choice.putNull("logprobs");
-      choice.put("finish_reason", r.path("promptFeedback").has("blockReason") ? "content_filter" : "stop");
+      ChatCompletion.choice(choices, 0, "", Json.array(), "",
+          r.path("promptFeedback").has("blockReason") ? "content_filter" : "stop");
     }
     Usage usage = usage(r.path("usageMetadata"));
     out.set("usage", usage.toOpenAi());

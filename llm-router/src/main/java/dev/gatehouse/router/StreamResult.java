@@ -24,11 +24,11 @@ public record StreamResult(ObjectNode response, Route route, Usage usage, BigDec
 
   /** The first choice's assembled assistant message ({@code role}, {@code content}, {@code tool_calls}). */
   public ObjectNode message() {
-    return response.path("choices").path(0).get("message") instanceof ObjectNode m ? m : Json.object();
+    return ChatCompletion.firstMessage(response);
   }
 
   /** The first choice's {@code finish_reason}. */
   public String finishReason() {
-    return response.path("choices").path(0).path("finish_reason").asText("stop");
+    return ChatCompletion.firstFinishReason(response);
   }
 }

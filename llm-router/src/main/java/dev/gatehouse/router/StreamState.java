@@ -291,11 +291,7 @@ final class StreamState {
     if (includeUsage) {
       ObjectNode u = usageChunk;
       if (u == null) {
-        u = Json.object();
-        u.put("id", id);
-        u.put("object", "chat.completion.chunk");
-        u.put("created", created);
-        u.put("model", model);
+        u = ChatCompletion.envelope("chat.completion.chunk", id, created, model);
         u.putArray("choices");
         u.set("usage", usageJson != null ? usageJson : usage.toOpenAi());
       } else {
@@ -310,53 +306,26 @@ final class StreamState {
 
   /** The whole answer as the {@code chat.completion} a non-streaming call returns. */
   ObjectNode assembled() {
-    ObjectNode r = Json.object();
-    r.put("id", id);
-    r.put("object", "chat.completion");
-    r.put("created", created);
-    r.put("model", model);
+    ObjectNode r = ChatCompletion.envelope("chat.completion", id, created, model);
     ArrayNode out = r.putArray("choices");
     if (choices.isEmpty()) {
       choice(0);
     }
     for (Map.Entry<Integer, Choice> e : choices.entrySet()) {
       Choice c = e.getValue();
-      ObjectNode ch = out.addObject();
-      ch.put("index", e.getKey());
-      ObjectNode msg = ch.putObject("message");
-      msg.put("role", "assistant");
-      if (c.content.isEmpty() && !c.tools.isEmpty()) {
-        msg.putNull("content");
-      } else {
-        msg.put("content", c.content.toString());
+      ArrayNode calls = Json.array();
+      for (ToolCall t : c.tools.values()) {
+        ChatCompletion.toolCall(calls, t.id, t.name, t.arguments.isEmpty() ? "{}" : t.arguments.toString());
       }
-      if (!c.tools.isEmpty()) {
-        ArrayNode calls = msg.putArray("tool_calls");
-        for (ToolCall t : c.tools.values()) {
-          ObjectNode call = calls.addObject();
-          call.put("id", t.id);
-          call.put("type", "function");
-          ObjectNode fn = call.putObject("function");
-          fn.put("name", t.name);
-          fn.put("arguments", t.arguments.isEmpty() ? "{}" : t.arguments.toString());
-        }
-      }
-      if (c.refusal.isEmpty()) {
-        msg.putNull("refusal");
-      } else {
-        msg.put("refusal", c.refusal.toString());
-      }
-      ch.putNull("logprobs");
-      ch.put("finish_reason", passthrough ? (c.finish == null ? "stop" : c.finish) : finishReason(c));
+      ChatCompletion.choice(out, e.getKey(), c.content, calls, c.refusal,
+          passthrough ? (c.finish == null ? "stop" : c.finish) : finishReason(c));
     }
     r.set("usage", usageJson != null ? usageJson.deepCopy() : usage.toOpenAi());
     return r;
   }
 
   private static String finishReason(Choice c) {
-    String reason = c.finish == null ? "stop" : c.finish;
-    // A tool call is a tool call whatever the provider called its stop.
-    return !c.tools.isEmpty() && reason.equals("stop") ? "tool_calls" : reason;
+    return ChatCompletion.finishReason(c.finish, !c.tools.isEmpty());
   }
 
   private Choice choice(int index) {
@@ -374,11 +343,7 @@ final class StreamState {
   }
 
   private void emit(int index, ObjectNode delta, String finish) {
-    ObjectNode c = Json.object();
-    c.put("id", id);
-    c.put("object", "chat.completion.chunk");
-    c.put("created", created);
-    c.put("model", model);
+    ObjectNode c = ChatCompletion.envelope("chat.completion.chunk", id, created, model);
     ObjectNode ch = c.putArray("choices").addObject();
     ch.put("index", index);
     ch.set("delta", delta);
