@@ -41,9 +41,11 @@ final class DefaultAuthenticator implements Authenticator {
   private final ExecutorService refresher;
   private final ScheduledThreadPoolExecutor scheduler;
   private final AtomicBoolean closed = new AtomicBoolean();
+  private final Clock clock;
 
   private DefaultAuthenticator(IdentityConfig config, Clock clock, FetchSettings settings) {
     this.config = config;
+    this.clock = clock;
     this.apiKeys = new ApiKeyStore(config.apiKeys(), clock);
     boolean fetches = config.issuers().stream().anyMatch(i -> !i.hmac());
     this.fetcher = fetches ? new HttpFetcher(settings) : null;
@@ -138,7 +140,40 @@ final class DefaultAuthenticator implements Authenticator {
     return token;
   }
 
+  /**
+   * Tokens verified recently, so a client sending the same access token on every request pays for
+   * the signature check once (RS256 ~50 µs, ES256 ~450 µs on a small machine), not every time. An
+   * entry lives until the token's exp (minus nothing: exp is checked on every hit) but at most
+   * {@link #CACHE_TTL}, so a key removed from the issuer's JWKS stops being honoured within that time.
+   */
+  private record Verified(Principal principal, long notAfterMillis) {}
+
+  static final java.time.Duration CACHE_TTL = java.time.Duration.ofMinutes(5);
+  private static final int CACHE_MAX = 10_000;
+  private final java.util.concurrent.ConcurrentHashMap<String, Verified> verified = new java.util.concurrent.ConcurrentHashMap<>();
+
   private Principal jwt(String token) throws Rejected {
+    long now = clock.millis();
+    Verified hit = verified.get(token);
+    if (hit != null) {
+      if (now < hit.notAfterMillis()) {
+        return hit.principal();
+      }
+      verified.remove(token, hit);
+    }
+    Principal p = verifyJwt(token);
+    Object exp = p.claims().get("exp");
+    if (exp instanceof Number n) {
+      long notAfter = Math.min(n.longValue() * 1000, now + CACHE_TTL.toMillis());
+      if (verified.size() >= CACHE_MAX) {
+        verified.clear(); // cheap and rare: a burst of distinct tokens just re-verifies
+      }
+      verified.put(token, new Verified(p, notAfter));
+    }
+    return p;
+  }
+
+  private Principal verifyJwt(String token) throws Rejected {
     if (token.length() > maxTokenChars) {
       throw new Rejected(Reason.TOO_LARGE, "token larger than " + maxTokenChars + " bytes");
     }

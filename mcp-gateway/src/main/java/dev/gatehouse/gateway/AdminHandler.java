@@ -101,9 +101,10 @@ final class AdminHandler {
 
   private void explain(Request request, Response response, Callback callback, EdgeAuth edge) throws IOException {
     JsonNode body;
-    try (InputStream in = Content.Source.asInputStream(request)) {
-      byte[] bytes = in.readNBytes((int) Math.min(1 << 20, http.get().maxRequestBytes()) + 1);
-      body = Json.MAPPER.readTree(bytes);
+    try {
+      body = Json.MAPPER.readTree(Bodies.read(request, Math.min(1 << 20, http.get().maxRequestBytes())));
+    } catch (Bodies.TooLarge e) {
+      throw new BadRequest(e.getMessage());
     } catch (JsonProcessingException e) {
       throw new BadRequest("body is not JSON: " + e.getOriginalMessage());
     }

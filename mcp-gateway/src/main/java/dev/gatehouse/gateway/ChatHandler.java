@@ -555,16 +555,11 @@ final class ChatHandler {
   }
 
   private static ObjectNode read(Request request, HttpPolicy p) throws IOException {
-    long max = p.maxRequestBytes();
-    if (request.getLength() > max) {
-      throw new Refused(413, "invalid_request_error", "request_too_large", "Request body exceeds " + max + " bytes (server.max_request_bytes)");
-    }
     byte[] bytes;
-    try (InputStream in = Content.Source.asInputStream(request)) {
-      bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
-    }
-    if (bytes.length > max) {
-      throw new Refused(413, "invalid_request_error", "request_too_large", "Request body exceeds " + max + " bytes (server.max_request_bytes)");
+    try {
+      bytes = Bodies.read(request, p.maxRequestBytes());
+    } catch (Bodies.TooLarge e) {
+      throw new Refused(413, "invalid_request_error", "request_too_large", e.getMessage());
     }
     try {
       if (Json.MAPPER.readTree(bytes) instanceof ObjectNode o) {

@@ -60,33 +60,49 @@ final class GatewayMetrics implements AutoCloseable {
     Gauge.builder(name, value, v -> v.get().doubleValue()).description(description).register(registry);
   }
 
+  /** The meters of one label set, built once: builder lookups on every call cost microseconds. */
+  private record CallKey(Invocation.Kind kind, String server, String name, String outcome, String source) {}
+
+  private record CallMeters(Counter calls, Timer total, Timer upstream, Timer overhead) {}
+
+  private final java.util.Map<CallKey, CallMeters> callMeters = new java.util.concurrent.ConcurrentHashMap<>();
+
   /** One finished pipeline call: totals by outcome, and time split into upstream and gateway. */
   void call(Invocation inv, String outcome, long totalNanos, long upstreamNanos) {
-    String kind = inv.kind().name().toLowerCase();
-    Counter.builder("gatehouse.calls")
-        .description("Calls through the pipeline by kind, server, tool/prompt/resource name and outcome")
-        .tags("kind", kind, "server", inv.server(), "name", nameLabel(inv), "outcome", outcome, "source", inv.source())
-        .register(registry).increment();
-    Timer.builder("gatehouse.call.duration")
-        .description("End-to-end time of a call through the gateway")
-        .tags("kind", kind, "server", inv.server(), "outcome", outcome)
-        .publishPercentileHistogram()
-        .serviceLevelObjectives(Duration.ofMillis(1), Duration.ofMillis(10), Duration.ofMillis(100), Duration.ofSeconds(1))
-        .register(registry).record(totalNanos, TimeUnit.NANOSECONDS);
+    CallMeters m = callMeters.computeIfAbsent(new CallKey(inv.kind(), inv.server(), nameLabel(inv), outcome, inv.source()), this::meters);
+    m.calls().increment();
+    m.total().record(totalNanos, TimeUnit.NANOSECONDS);
     if (upstreamNanos > 0) {
-      Timer.builder("gatehouse.upstream.duration")
-          .description("Time spent waiting for the upstream server")
-          .tags("kind", kind, "server", inv.server())
-          .publishPercentileHistogram()
-          .register(registry).record(upstreamNanos, TimeUnit.NANOSECONDS);
+      m.upstream().record(upstreamNanos, TimeUnit.NANOSECONDS);
     }
-    Timer.builder("gatehouse.overhead.duration")
-        .description("Time the gateway itself added to a call (total minus upstream)")
-        .tags("kind", kind)
-        .publishPercentileHistogram()
-        .minimumExpectedValue(Duration.ofNanos(1000))
-        .maximumExpectedValue(Duration.ofSeconds(1))
-        .register(registry).record(Math.max(0, totalNanos - upstreamNanos), TimeUnit.NANOSECONDS);
+    m.overhead().record(Math.max(0, totalNanos - upstreamNanos), TimeUnit.NANOSECONDS);
+  }
+
+  private CallMeters meters(CallKey k) {
+    String kind = k.kind().name().toLowerCase();
+    return new CallMeters(
+        Counter.builder("gatehouse.calls")
+            .description("Calls through the pipeline by kind, server, tool/prompt/resource name and outcome")
+            .tags("kind", kind, "server", k.server(), "name", k.name(), "outcome", k.outcome(), "source", k.source())
+            .register(registry),
+        Timer.builder("gatehouse.call.duration")
+            .description("End-to-end time of a call through the gateway")
+            .tags("kind", kind, "server", k.server(), "outcome", k.outcome())
+            .publishPercentileHistogram()
+            .serviceLevelObjectives(Duration.ofMillis(1), Duration.ofMillis(10), Duration.ofMillis(100), Duration.ofSeconds(1))
+            .register(registry),
+        Timer.builder("gatehouse.upstream.duration")
+            .description("Time spent waiting for the upstream server")
+            .tags("kind", kind, "server", k.server())
+            .publishPercentileHistogram()
+            .register(registry),
+        Timer.builder("gatehouse.overhead.duration")
+            .description("Time the gateway itself added to a call (total minus upstream)")
+            .tags("kind", kind)
+            .publishPercentileHistogram()
+            .minimumExpectedValue(Duration.ofNanos(1000))
+            .maximumExpectedValue(Duration.ofSeconds(1))
+            .register(registry));
   }
 
   private static String nameLabel(Invocation inv) {

@@ -477,20 +477,14 @@ final class McpHttpHandler {
 
   /** Reads and parses the body within the size limit; on failure answers and returns null. */
   private static JsonNode readJson(Request request, Response response, Callback callback, HttpPolicy p) throws IOException {
-    long max = p.maxRequestBytes();
-    long declared = request.getLength();
-    if (declared > max) {
-      reject(response, callback, 413, McpException.INVALID_REQUEST,
-          "Request body of " + declared + " bytes exceeds the limit of " + max + " bytes (server.max_request_bytes)");
-      return null;
-    }
     byte[] bytes;
-    try (InputStream in = Content.Source.asInputStream(request)) {
-      bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
-    }
-    if (bytes.length > max) {
-      reject(response, callback, 413, McpException.INVALID_REQUEST,
-          "Request body exceeds the limit of " + max + " bytes (server.max_request_bytes)");
+    try {
+      bytes = Bodies.read(request, p.maxRequestBytes());
+    } catch (Bodies.TooLarge e) {
+      reject(response, callback, 413, McpException.INVALID_REQUEST, e.getMessage());
+      return null;
+    } catch (IOException e) {
+      reject(response, callback, 400, McpException.INVALID_REQUEST, "Bad Request: the body could not be read (" + e.getMessage() + ")");
       return null;
     }
     JsonNode node;

@@ -27,6 +27,12 @@ final class StreamableHttpTransport implements Transport {
   static final String SESSION_HEADER = "Mcp-Session-Id";
   static final String VERSION_HEADER = "MCP-Protocol-Version";
   private static final int MAX_BODY_BYTES = 32 * 1024 * 1024;
+  /**
+   * Requests in flight to one upstream at once. Bounds the connections the HTTP client opens (it
+   * opens one per request in flight, and its pool degrades when it holds thousands); callers beyond
+   * it wait for a slot within their own call timeout.
+   */
+  static final int MAX_IN_FLIGHT = 128;
 
   private final String name;
   private final URI url;
@@ -39,6 +45,7 @@ final class StreamableHttpTransport implements Transport {
   private volatile String protocolVersion;
   private volatile Thread getStream;
   private volatile InputStream getBody;
+  private final java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(MAX_IN_FLIGHT);
 
   StreamableHttpTransport(String name, UpstreamConfig.StreamableHttp config, HttpClient http) {
     this.name = name;
@@ -85,51 +92,106 @@ final class StreamableHttpTransport implements Transport {
         .header("Accept", "application/json, text/event-stream")
         .POST(HttpRequest.BodyPublishers.ofByteArray(Json.bytes(message)))
         .build();
-    HttpResponse<InputStream> resp;
     try {
-      resp = http.send(req, HttpResponse.BodyHandlers.ofInputStream());
+      if (!inFlight.tryAcquire(requestTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+        throw new IOException("more than " + MAX_IN_FLIGHT + " requests in flight to " + url + " for " + requestTimeout.toSeconds() + " s");
+      }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       throw new IOException("interrupted", e);
-    } catch (HttpTimeoutException e) {
-      throw new IOException("no response from " + url + " within " + requestTimeout.toSeconds() + " s", e);
     }
-    int status = resp.statusCode();
-    resp.headers().firstValue(SESSION_HEADER).ifPresent(s -> {
-      if (sessionId == null) {
-        sessionId = s;
+    boolean streaming = false;
+    try {
+      HttpResponse<Body> resp;
+      try {
+        resp = http.send(req, StreamableHttpTransport::body);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IOException("interrupted", e);
+      } catch (HttpTimeoutException e) {
+        throw new IOException("no response from " + url + " within " + requestTimeout.toSeconds() + " s", e);
       }
-    });
-    if (status == 404 && sessionId != null) {
-      drain(resp.body());
-      throw new McpException.SessionExpired(name);
+      int status = resp.statusCode();
+      resp.headers().firstValue(SESSION_HEADER).ifPresent(sid -> {
+        if (sessionId == null) {
+          sessionId = sid;
+        }
+      });
+      Body body = resp.body();
+      if (status == 404 && sessionId != null) {
+        body.discard();
+        throw new McpException.SessionExpired(name);
+      }
+      if (status == 202 || status == 204) {
+        body.discard();
+        return;
+      }
+      if (status / 100 != 2) {
+        String text = body.text(2048);
+        throw new IOException("HTTP " + status + " from " + url + (text.isBlank() ? "" : ": " + text.strip()));
+      }
+      switch (body) {
+        case Body.Stream stream -> {
+          // Read the stream on its own thread: the caller only needed the hand-over. The slot is held
+          // until the stream ends, since the connection is busy until then.
+          streaming = true;
+          Thread.ofVirtual().name("mcp-post-" + name).start(() -> {
+            try {
+              readEvents(stream.in(), id, false);
+            } finally {
+              inFlight.release();
+            }
+          });
+        }
+        case Body.Bytes bytes -> {
+          if (bytes.data().length > MAX_BODY_BYTES) {
+            throw new IOException("response from " + url + " is larger than " + MAX_BODY_BYTES + " bytes");
+          }
+          if (bytes.data().length > 0) {
+            deliver(Json.MAPPER.readTree(bytes.data()), id);
+          }
+        }
+        case Body.Other other -> throw new IOException("unexpected Content-Type '" + other.type() + "' from " + url);
+      }
+    } finally {
+      if (!streaming) {
+        inFlight.release();
+      }
     }
-    if (status == 202 || status == 204) {
-      drain(resp.body());
-      return;
+  }
+
+  /** A response body as the Content-Type calls for: bytes for JSON (read whole, exact size), a stream for SSE. */
+  private sealed interface Body {
+    record Bytes(byte[] data) implements Body {}
+
+    record Stream(InputStream in) implements Body {}
+
+    record Other(String type) implements Body {}
+
+    default void discard() {
+      if (this instanceof Stream s) {
+        drain(s.in());
+      }
     }
-    if (status / 100 != 2) {
-      String body = readLimited(resp.body(), 2048);
-      throw new IOException("HTTP " + status + " from " + url + (body.isBlank() ? "" : ": " + body.strip()));
+
+    default String text(int max) {
+      return switch (this) {
+        case Bytes b -> new String(b.data(), 0, Math.min(max, b.data().length), java.nio.charset.StandardCharsets.UTF_8);
+        case Stream s -> readLimited(s.in(), max);
+        case Other o -> "";
+      };
     }
-    String type = resp.headers().firstValue("Content-Type").orElse("");
-    InputStream body = resp.body();
+  }
+
+  private static HttpResponse.BodySubscriber<Body> body(HttpResponse.ResponseInfo info) {
+    String type = info.headers().firstValue("Content-Type").orElse("");
     if (type.startsWith("text/event-stream")) {
-      // Read the stream on its own thread: the caller only needed the hand-over.
-      Thread.ofVirtual().name("mcp-post-" + name).start(() -> readEvents(body, id, false));
-    } else if (type.startsWith("application/json")) {
-      byte[] bytes = body.readNBytes(MAX_BODY_BYTES + 1);
-      body.close();
-      if (bytes.length > MAX_BODY_BYTES) {
-        throw new IOException("response from " + url + " is larger than " + MAX_BODY_BYTES + " bytes");
-      }
-      if (bytes.length > 0) {
-        deliver(Json.MAPPER.readTree(bytes), id);
-      }
-    } else {
-      drain(body);
-      throw new IOException("unexpected Content-Type '" + type + "' from " + url);
+      return HttpResponse.BodySubscribers.mapping(HttpResponse.BodySubscribers.ofInputStream(), Body.Stream::new);
     }
+    if (type.startsWith("application/json") || info.statusCode() / 100 != 2) {
+      return HttpResponse.BodySubscribers.mapping(HttpResponse.BodySubscribers.ofByteArray(), Body.Bytes::new);
+    }
+    return HttpResponse.BodySubscribers.replacing(new Body.Other(type));
   }
 
   private void deliver(JsonNode node, JsonNode relatedId) {
