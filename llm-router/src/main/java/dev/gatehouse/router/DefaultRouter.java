@@ -90,7 +90,7 @@ final class DefaultRouter implements Router {
     Map<String, ProviderState> ps = new LinkedHashMap<>();
     List<String> secrets = new ArrayList<>();
     config.providers().forEach((name, pc) -> {
-      ps.put(name, new ProviderState(name, pc, Adapter.of(pc.kind(), env.clock()), executor));
+      ps.put(name, new ProviderState(name, pc, Adapter.of(pc.kind(), env.clock())));
       pc.keys().forEach(k -> secrets.add(k.value()));
       pc.accessKeyId().ifPresent(secrets::add);
       pc.secretAccessKey().ifPresent(secrets::add);

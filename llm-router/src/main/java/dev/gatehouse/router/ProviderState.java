@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
-import java.util.concurrent.Executor;
 import java.util.concurrent.Semaphore;
 import java.util.function.DoubleSupplier;
 
@@ -23,14 +22,16 @@ final class ProviderState {
   final List<KeyState> keys;
   private final Optional<Semaphore> slots;
 
-  ProviderState(String name, ProviderConfig config, Adapter adapter, Executor executor) {
+  ProviderState(String name, ProviderConfig config, Adapter adapter) {
     this.name = name;
     this.config = config;
     this.adapter = adapter;
     this.client = HttpClient.newBuilder()
         .connectTimeout(config.timeouts().connect())
         .followRedirects(HttpClient.Redirect.NEVER)
-        .executor(executor)
+        // Plain-http providers (vLLM, Ollama, mocks) get HTTP/1.1 directly: HTTP/2 over cleartext
+        // would first try an Upgrade on every new connection. https negotiates h2 by ALPN.
+        .version("https".equalsIgnoreCase(config.effectiveBaseUrl().getScheme()) ? HttpClient.Version.HTTP_2 : HttpClient.Version.HTTP_1_1)
         .build();
     this.slots = config.maxConcurrency() > 0 ? Optional.of(new Semaphore(config.maxConcurrency())) : Optional.empty();
     URI base = config.effectiveBaseUrl();
