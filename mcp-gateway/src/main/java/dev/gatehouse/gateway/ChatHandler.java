@@ -22,7 +22,6 @@ import dev.gatehouse.router.RouterException;
 import dev.gatehouse.router.StreamResult;
 import dev.gatehouse.router.Usage;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.math.BigDecimal;
 import java.nio.ByteBuffer;

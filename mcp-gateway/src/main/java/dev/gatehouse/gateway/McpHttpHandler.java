@@ -8,7 +8,6 @@ import dev.gatehouse.identity.Principal;
 import dev.gatehouse.registry.Json;
 import dev.gatehouse.registry.McpException;
 import java.io.IOException;
-import java.io.InputStream;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
