@@ -175,7 +175,7 @@ final class BenchRun {
     }
     if (o.jfr()) {
       notes.add("The gateway ran with Java Flight Recorder (settings=profile), which costs a little CPU: "
-          + o.work().resolve("gateway.jfr") + "; summarise it with `java -jar bench/target/gatehouse-bench.jar jfr-top FILE`.");
+          + o.work().resolve("<gateway>.jfr") + " (one file per gateway process); summarise it with `java -jar bench/target/gatehouse-bench.jar jfr-top FILE`.");
     }
     return new Report.Run(stamp, started, Instant.now(), o, machine, results, jmh, audit, notes);
   }
@@ -193,8 +193,8 @@ final class BenchRun {
     Path log = o.work().resolve(name + ".log");
     List<String> cmd = new ArrayList<>(List.of(javaBin.toString()));
     cmd.addAll(o.gatewayJvmOpts());
-    if (o.jfr() && governed) {
-      cmd.add("-XX:StartFlightRecording=filename=" + o.work().toAbsolutePath().resolve("gateway.jfr") + ",settings=profile,dumponexit=true");
+    if (o.jfr()) {
+      cmd.add("-XX:StartFlightRecording=filename=" + o.work().toAbsolutePath().resolve(name + ".jfr") + ",settings=profile,dumponexit=true");
     }
     cmd.addAll(List.of("-jar", gatewayJar.toString(), "--config", config.toString()));
     URI base = URI.create("http://127.0.0.1:" + port);

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
-import java.net.http.HttpRequest;
 import java.time.Clock;
 
 /**
@@ -35,8 +34,8 @@ sealed interface Adapter permits OpenAiAdapter, AnthropicAdapter, GeminiAdapter,
    */
   byte[] body(Call call);
 
-  /** The HTTP request of one attempt with {@code key}; the router adds the timeout and sends it. */
-  HttpRequest.Builder request(Call call, KeyState key, byte[] body);
+  /** The request head of one attempt with {@code key}; the router adds the body and timeouts, and sends it. */
+  Outbound request(Call call, KeyState key, byte[] body);
 
   /** Translates a 2xx non-streaming body. */
   Translated response(Call call, byte[] body) throws IOException;

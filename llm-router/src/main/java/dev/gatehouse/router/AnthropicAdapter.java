@@ -7,7 +7,6 @@ import dev.gatehouse.router.Attempt.Outcome;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpRequest;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -224,9 +223,8 @@ final class AnthropicAdapter implements Adapter {
   }
 
   @Override
-  public HttpRequest.Builder request(Call call, KeyState key, byte[] body) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(key.baseUrl + "/v1/messages"))
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+  public Outbound request(Call call, KeyState key, byte[] body) {
+    Outbound b = new Outbound(URI.create(key.baseUrl + "/v1/messages"))
         .header("Content-Type", "application/json")
         .header("Accept", call.stream() ? "text/event-stream" : "application/json")
         .header("anthropic-version", VERSION);

@@ -7,7 +7,6 @@ import dev.gatehouse.router.Attempt.Outcome;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.time.Clock;
 import java.util.HashMap;
@@ -131,11 +130,11 @@ final class BedrockAdapter implements Adapter {
   }
 
   @Override
-  public HttpRequest.Builder request(Call call, KeyState key, byte[] body) {
+  public Outbound request(Call call, KeyState key, byte[] body) {
     ProviderConfig cfg = call.provider().config;
     URI uri = URI.create(key.baseUrl + "/model/" + Adapter.segment(call.model()) + (call.stream() ? "/converse-stream" : "/converse"));
     String accept = call.stream() ? "application/vnd.amazon.eventstream" : "application/json";
-    HttpRequest.Builder b = HttpRequest.newBuilder(uri).POST(HttpRequest.BodyPublishers.ofByteArray(body));
+    Outbound b = new Outbound(uri);
     if (key.secret().isPresent()) {
       // A Bedrock API key: a bearer token, no signature.
       return b.header("Content-Type", "application/json").header("Accept", accept)
@@ -161,7 +160,7 @@ final class BedrockAdapter implements Adapter {
         .putProperty(AwsV4HttpSigner.REGION_NAME, cfg.region().orElseThrow())
         .putProperty(HttpSigner.SIGNING_CLOCK, clock));
     for (Map.Entry<String, List<String>> h : signed.request().headers().entrySet()) {
-      // The JDK client sets Host itself, from the same URI the signature covers.
+      // The HTTP client sets Host itself, from the same URI the signature covers.
       if (!h.getKey().equalsIgnoreCase("host")) {
         for (String v : h.getValue()) {
           b.header(h.getKey(), v);

@@ -4,35 +4,46 @@ import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.InterruptedIOException;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
-import java.nio.ByteBuffer;
-import java.util.Iterator;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionStage;
-import java.util.concurrent.Flow;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.client.Result;
+import org.eclipse.jetty.io.Content;
 
 /**
- * A response body read as an {@link InputStream} whose every read is bounded by a deadline: until the
- * first byte arrives, the earlier of the first-byte and total deadlines, then the total one. A blocked
- * {@code read} on the JDK's own body stream cannot be bounded; this one polls a queue fed by the HTTP
- * client, one buffer list at a time, so a provider that stalls mid-stream cannot hold a thread forever.
+ * One provider exchange as the router reads it: the response head, then the body as an
+ * {@link InputStream} whose every read is bounded by a deadline: until the first byte arrives, the
+ * earlier of the first-byte and total deadlines, then the total one. The HTTP client hands over one
+ * chunk at a time and delivers the next only when this one is read (back-pressure), so a slow reader
+ * never buffers a provider's whole answer, and a provider that stalls cannot hold a thread forever.
  */
-final class BodyStream extends InputStream implements HttpResponse.BodySubscriber<BodyStream> {
+final class BodyStream extends InputStream implements Response.Listener {
   private static final Object END = new Object();
 
   private record Broken(Throwable cause) {}
 
+  private record Piece(Content.Chunk chunk, Runnable demand) {}
+
+  /** A deadline passed while waiting for the provider. */
+  static final class Timeout extends IOException {
+    private static final long serialVersionUID = 1L;
+
+    Timeout(String message) {
+      super(message);
+    }
+  }
+
+  private final CompletableFuture<Response> head = new CompletableFuture<>();
   private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
   private final long firstByteDeadline;
   private final long totalDeadline;
-  private volatile Flow.Subscription subscription;
+  private volatile Request request;
   private volatile boolean closed;
-  private Iterator<ByteBuffer> pending;
-  private ByteBuffer current;
+  private Piece current;
   private boolean gotByte;
   private long firstByteAt;
   private boolean done;
@@ -43,34 +54,64 @@ final class BodyStream extends InputStream implements HttpResponse.BodySubscribe
     this.totalDeadline = totalDeadline;
   }
 
-  @Override
-  public CompletionStage<BodyStream> getBody() {
-    return CompletableFuture.completedStage(this);
+  /** Sends {@code r} with this stream as its response listener. */
+  void send(Request r) {
+    this.request = r;
+    r.send(this);
   }
 
-  @Override
-  public void onSubscribe(Flow.Subscription s) {
-    subscription = s;
-    if (closed) {
-      s.cancel();
-    } else {
-      s.request(1);
+  /**
+   * Waits for the response head until {@code deadline} ({@link System#nanoTime()} terms).
+   *
+   * @throws Timeout when it does not come in time
+   * @throws ExecutionException with the client's failure (connect refused or timed out, reset)
+   */
+  Response head(long deadline) throws Timeout, ExecutionException, InterruptedException {
+    try {
+      return head.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      close();
+      throw new Timeout("no response head in time");
+    } catch (InterruptedException e) {
+      close();
+      throw e;
     }
   }
 
   @Override
-  public void onNext(List<ByteBuffer> item) {
-    queue.add(item);
+  public void onHeaders(Response response) {
+    head.complete(response);
   }
 
   @Override
-  public void onError(Throwable t) {
-    queue.add(new Broken(t));
+  public void onContent(Response response, Content.Chunk chunk, Runnable demander) {
+    if (!chunk.hasRemaining() || closed) {
+      demander.run();
+      return;
+    }
+    chunk.retain();
+    queue.add(new Piece(chunk, demander));
+    if (closed) {
+      drainQueue();
+    }
   }
 
   @Override
-  public void onComplete() {
+  public void onSuccess(Response response) {
     queue.add(END);
+  }
+
+  @Override
+  public void onFailure(Response response, Throwable failure) {
+    queue.add(new Broken(failure));
+  }
+
+  @Override
+  public void onComplete(Result result) {
+    if (result.isFailed()) {
+      head.completeExceptionally(result.getFailure());
+      queue.add(new Broken(result.getFailure()));
+    }
   }
 
   /** When the first byte of the body was read ({@link System#nanoTime()}); 0 before. */
@@ -90,10 +131,12 @@ final class BodyStream extends InputStream implements HttpResponse.BodySubscribe
     if (len == 0) {
       return 0;
     }
-    while (current == null || !current.hasRemaining()) {
-      if (pending != null && pending.hasNext()) {
-        current = pending.next();
-        continue;
+    while (current == null || !current.chunk().hasRemaining()) {
+      if (current != null) {
+        Piece used = current;
+        current = null;
+        used.chunk().release();
+        used.demand().run();
       }
       if (done || closed) {
         return -1;
@@ -110,7 +153,7 @@ final class BodyStream extends InputStream implements HttpResponse.BodySubscribe
       }
       if (item == null) {
         close();
-        throw new HttpTimeoutException(gotByte || firstByteDeadline >= totalDeadline
+        throw new Timeout(gotByte || firstByteDeadline >= totalDeadline
             ? "the answer took longer than the total timeout"
             : "no first byte within the first-byte timeout");
       }
@@ -121,18 +164,16 @@ final class BodyStream extends InputStream implements HttpResponse.BodySubscribe
       if (item instanceof Broken broken) {
         done = true;
         Throwable c = broken.cause();
+        if (c instanceof TimeoutException) {
+          throw new Timeout("the answer took longer than the total timeout");
+        }
         throw c instanceof IOException io ? io : new IOException("the provider's answer broke off", c);
       }
-      @SuppressWarnings("unchecked")
-      List<ByteBuffer> buffers = (List<ByteBuffer>) item;
-      pending = buffers.iterator();
-      Flow.Subscription s = subscription;
-      if (s != null) {
-        s.request(1);
-      }
+      current = (Piece) item;
     }
-    int n = Math.min(len, current.remaining());
-    current.get(b, off, n);
+    java.nio.ByteBuffer buf = current.chunk().getByteBuffer();
+    int n = Math.min(len, buf.remaining());
+    buf.get(b, off, n);
     if (!gotByte) {
       gotByte = true;
       firstByteAt = System.nanoTime();
@@ -167,13 +208,30 @@ final class BodyStream extends InputStream implements HttpResponse.BodySubscribe
     return out.toByteArray();
   }
 
+  /** Stops the exchange unless it already ended; chunks not yet read are released. */
   @Override
   public void close() {
     if (!closed) {
       closed = true;
-      Flow.Subscription s = subscription;
-      if (s != null) {
-        s.cancel();
+      if (!done) {
+        Request r = request;
+        if (r != null) {
+          r.abort(new IOException("closed by the gateway before the answer ended"));
+        }
+      }
+      if (current != null) {
+        current.chunk().release();
+        current = null;
+      }
+      drainQueue();
+    }
+  }
+
+  private void drainQueue() {
+    Object item;
+    while ((item = queue.poll()) != null) {
+      if (item instanceof Piece p) {
+        p.chunk().release();
       }
     }
   }

@@ -7,12 +7,8 @@ import dev.gatehouse.router.Adapter.Translated;
 import dev.gatehouse.router.Attempt.Outcome;
 import java.io.IOException;
 import java.io.InterruptedIOException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpConnectTimeoutException;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -33,6 +29,10 @@ import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.function.DoubleSupplier;
+import org.eclipse.jetty.client.BytesRequestContent;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.http.HttpMethod;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -447,16 +447,19 @@ final class DefaultRouter implements Router {
 
   // ---- one exchange
 
-  private HttpRequest build(Call call, KeyState key, byte[] body) {
+  private Request build(Call call, KeyState key, byte[] body) {
     ProviderState p = call.provider();
-    HttpRequest.Builder b = p.adapter.request(call, key, body);
-    p.config.headers().forEach(b::header);
-    HttpRequest r = b.timeout(p.config.timeouts().total()).build();
-    URI uri = r.uri();
-    // Plain-http servers (vLLM, Ollama, test fakes) get HTTP/1.1 without an h2c upgrade offer.
-    return "http".equalsIgnoreCase(uri.getScheme())
-        ? HttpRequest.newBuilder(r, (n, v) -> true).version(HttpClient.Version.HTTP_1_1).build()
-        : r;
+    Outbound o = p.adapter.request(call, key, body);
+    return p.client.newRequest(o.uri)
+        .method(HttpMethod.POST)
+        .timeout(p.config.timeouts().total().toMillis(), TimeUnit.MILLISECONDS)
+        .headers(h -> {
+          for (int i = 0; i < o.headers.size(); i += 2) {
+            h.add(o.headers.get(i), o.headers.get(i + 1));
+          }
+          p.config.headers().forEach(h::add);
+        })
+        .body(new BytesRequestContent("application/json", body));
   }
 
   private Translated completeOnce(Call call, KeyState key, byte[] body, long start) throws Failure {
@@ -466,7 +469,7 @@ final class DefaultRouter implements Router {
     long deadline = start + timeouts.total().toNanos();
     BodyStream bs = new BodyStream(deadline, deadline);
     try {
-      HttpResponse<BodyStream> response = send(p, build(call, key, body), bs, deadline, "no answer within the total timeout of " + Failure.human(timeouts.total()));
+      Response response = send(p, build(call, key, body), bs, deadline, "no answer within the total timeout of " + Failure.human(timeouts.total()));
       rejectErrors(response, bs);
       byte[] bytes;
       try {
@@ -477,7 +480,7 @@ final class DefaultRouter implements Router {
       try {
         return p.adapter.response(call, bytes);
       } catch (IOException e) {
-        throw Failure.inStream(Outcome.SERVER_ERROR, response.statusCode(), "bad_response",
+        throw Failure.inStream(Outcome.SERVER_ERROR, response.getStatus(), "bad_response",
             "the provider's answer could not be read: " + e.getMessage());
       }
     } finally {
@@ -498,7 +501,7 @@ final class DefaultRouter implements Router {
     StreamState state = new StreamState(sink, route, attempt, includeUsage, Adapter.randomId("chatcmpl-"), call.model(),
         call.created());
     try {
-      HttpResponse<BodyStream> response = send(p, build(call, key, body), bs, Math.min(firstByte, total),
+      Response response = send(p, build(call, key, body), bs, Math.min(firstByte, total),
           "no first byte within the first-byte timeout of " + Failure.human(timeouts.firstByte()));
       rejectErrors(response, bs);
       try {
@@ -533,32 +536,29 @@ final class DefaultRouter implements Router {
     }
   }
 
-  private HttpResponse<BodyStream> send(ProviderState p, HttpRequest request, BodyStream bs, long deadline, String late)
-      throws Failure {
-    CompletableFuture<HttpResponse<BodyStream>> f = p.client.sendAsync(request, info -> bs);
+  private Response send(ProviderState p, Request request, BodyStream bs, long deadline, String late) throws Failure {
+    bs.send(request);
     try {
-      return f.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
-    } catch (TimeoutException e) {
-      f.cancel(true);
+      return bs.head(deadline);
+    } catch (BodyStream.Timeout e) {
       throw Failure.timeout(late);
     } catch (InterruptedException e) {
-      f.cancel(true);
       Thread.currentThread().interrupt();
       throw cancelled();
     } catch (ExecutionException e) {
       Throwable c = e.getCause();
-      if (c instanceof HttpConnectTimeoutException) {
+      if (c instanceof SocketTimeoutException || c instanceof java.net.ConnectException && String.valueOf(c.getMessage()).contains("imeout")) {
         throw Failure.timeout("could not connect within the connect timeout of " + Failure.human(p.config.timeouts().connect()));
       }
-      if (c instanceof HttpTimeoutException) {
+      if (c instanceof TimeoutException) {
         throw Failure.timeout(late);
       }
       throw Failure.connection("could not reach the provider (" + describe(c) + ")");
     }
   }
 
-  private void rejectErrors(HttpResponse<BodyStream> response, BodyStream bs) throws Failure {
-    int status = response.statusCode();
+  private void rejectErrors(Response response, BodyStream bs) throws Failure {
+    int status = response.getStatus();
     if (status >= 200 && status < 300) {
       return;
     }
@@ -568,11 +568,11 @@ final class DefaultRouter implements Router {
     } catch (IOException e) {
       error = new byte[0];
     }
-    throw Failure.fromResponse(status, response.headers(), error, redactor, env.clock());
+    throw Failure.fromResponse(status, response.getHeaders(), error, redactor, env.clock());
   }
 
   private static Failure readFailure(IOException e, String what) {
-    if (e instanceof HttpTimeoutException) {
+    if (e instanceof BodyStream.Timeout) {
       return Failure.timeout(e.getMessage());
     }
     if (e instanceof InterruptedIOException) {

@@ -2,13 +2,13 @@ package dev.gatehouse.router;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.router.Attempt.Outcome;
-import java.net.http.HttpHeaders;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.List;
 import java.util.Optional;
+import org.eclipse.jetty.http.HttpFields;
 
 /**
  * Why one attempt failed, classified so the router knows what to do next (retry, next key, next route,
@@ -48,7 +48,7 @@ final class Failure extends Exception {
   }
 
   /** Classifies an HTTP error response from its status, headers and (already read, bounded) body. */
-  static Failure fromResponse(int status, HttpHeaders headers, byte[] body, Redactor redactor, Clock clock) {
+  static Failure fromResponse(int status, HttpFields headers, byte[] body, Redactor redactor, Clock clock) {
     JsonNode json = null;
     try {
       json = Json.MAPPER.readTree(body);
@@ -74,7 +74,7 @@ final class Failure extends Exception {
         code = firstText(json.get("code"), json.get("type"));
       }
     }
-    String amzType = headers.firstValue("x-amzn-ErrorType").orElse("");
+    String amzType = Optional.ofNullable(headers.get("x-amzn-ErrorType")).orElse("");
     if (!amzType.isEmpty()) {
       int colon = amzType.indexOf(':');
       code = colon < 0 ? amzType : amzType.substring(0, colon);
@@ -113,8 +113,8 @@ final class Failure extends Exception {
   }
 
   /** {@code retry-after-ms} (OpenAI, Azure), else {@code retry-after} in seconds or as an HTTP date. */
-  static Optional<Duration> retryAfter(HttpHeaders headers, Clock clock) {
-    Optional<String> ms = headers.firstValue("retry-after-ms");
+  static Optional<Duration> retryAfter(HttpFields headers, Clock clock) {
+    Optional<String> ms = Optional.ofNullable(headers.get("retry-after-ms"));
     if (ms.isPresent()) {
       try {
         double v = Double.parseDouble(ms.get().strip());
@@ -125,7 +125,7 @@ final class Failure extends Exception {
         // fall through to retry-after
       }
     }
-    Optional<String> ra = headers.firstValue("retry-after");
+    Optional<String> ra = Optional.ofNullable(headers.get("retry-after"));
     if (ra.isEmpty()) {
       return Optional.empty();
     }

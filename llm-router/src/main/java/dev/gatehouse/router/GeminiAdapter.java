@@ -6,7 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpRequest;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Locale;
@@ -244,11 +243,10 @@ final class GeminiAdapter implements Adapter {
   }
 
   @Override
-  public HttpRequest.Builder request(Call call, KeyState key, byte[] body) {
+  public Outbound request(Call call, KeyState key, byte[] body) {
     String model = call.model().startsWith("models/") ? call.model().substring(7) : call.model();
     String path = "/v1beta/models/" + Adapter.segment(model) + (call.stream() ? ":streamGenerateContent?alt=sse" : ":generateContent");
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(key.baseUrl + path))
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+    Outbound b = new Outbound(URI.create(key.baseUrl + path))
         .header("Content-Type", "application/json")
         .header("Accept", call.stream() ? "text/event-stream" : "application/json");
     key.secret().ifPresent(s -> b.header("x-goog-api-key", s));

@@ -9,7 +9,6 @@ import dev.gatehouse.router.Attempt.Outcome;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpRequest;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -135,7 +134,7 @@ final class OpenAiAdapter implements Adapter {
   }
 
   @Override
-  public HttpRequest.Builder request(Call call, KeyState key, byte[] body) {
+  public Outbound request(Call call, KeyState key, byte[] body) {
     URI uri;
     if (kind == ProviderKind.AZURE) {
       ProviderConfig cfg = call.provider().config;
@@ -149,8 +148,7 @@ final class OpenAiAdapter implements Adapter {
     } else {
       uri = URI.create(key.baseUrl + "/chat/completions");
     }
-    HttpRequest.Builder b = HttpRequest.newBuilder(uri)
-        .POST(HttpRequest.BodyPublishers.ofByteArray(body))
+    Outbound b = new Outbound(uri)
         .header("Content-Type", "application/json")
         .header("Accept", call.stream() ? "text/event-stream" : "application/json");
     if (key.secret().isPresent()) {

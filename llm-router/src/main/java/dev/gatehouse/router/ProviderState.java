@@ -1,7 +1,6 @@
 package dev.gatehouse.router;
 
 import java.net.URI;
-import java.net.http.HttpClient;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -9,6 +8,13 @@ import java.util.OptionalLong;
 import java.util.Set;
 import java.util.concurrent.Semaphore;
 import java.util.function.DoubleSupplier;
+import org.eclipse.jetty.client.HttpClient;
+import org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.ClientConnector;
+import org.eclipse.jetty.util.ssl.SslContextFactory;
+import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
  * One configured provider at run time: its adapter, its HTTP client (with its connect timeout), its
@@ -26,13 +32,7 @@ final class ProviderState {
     this.name = name;
     this.config = config;
     this.adapter = adapter;
-    this.client = HttpClient.newBuilder()
-        .connectTimeout(config.timeouts().connect())
-        .followRedirects(HttpClient.Redirect.NEVER)
-        // Plain-http providers (vLLM, Ollama, mocks) get HTTP/1.1 directly: HTTP/2 over cleartext
-        // would first try an Upgrade on every new connection. https negotiates h2 by ALPN.
-        .version("https".equalsIgnoreCase(config.effectiveBaseUrl().getScheme()) ? HttpClient.Version.HTTP_2 : HttpClient.Version.HTTP_1_1)
-        .build();
+    this.client = client(name, config);
     this.slots = config.maxConcurrency() > 0 ? Optional.of(new Semaphore(config.maxConcurrency())) : Optional.empty();
     URI base = config.effectiveBaseUrl();
     List<KeyState> ks = new ArrayList<>();
@@ -48,6 +48,49 @@ final class ProviderState {
       ks.add(new KeyState(id, Optional.empty(), 1, List.of(), base));
     }
     this.keys = List.copyOf(ks);
+  }
+
+  /** Connections to one provider host at most when {@code max_concurrency} does not say. */
+  static final int DEFAULT_MAX_CONNECTIONS = 1024;
+
+  /** The threads every provider's client shares: they only move bytes and never block. */
+  private static final QueuedThreadPool POOL = startPool();
+
+  private static QueuedThreadPool startPool() {
+    QueuedThreadPool pool = new QueuedThreadPool(64, 2);
+    pool.setName("gatehouse-provider-http");
+    pool.setDaemon(true);
+    try {
+      pool.start();
+    } catch (Exception e) {
+      throw new IllegalStateException("could not start the provider HTTP threads", e);
+    }
+    return pool;
+  }
+
+  /**
+   * Jetty's HTTP/1.1 client with kept-alive connections: no redirects, no transparent gzip (bytes
+   * pass as the provider sent them), TLS verified against the JDK's trust store with host names
+   * checked, at most {@code max_concurrency} connections (else {@link #DEFAULT_MAX_CONNECTIONS}).
+   */
+  private static HttpClient client(String name, ProviderConfig config) {
+    ClientConnector connector = new ClientConnector();
+    connector.setConnectTimeout(config.timeouts().connect());
+    connector.setSslContextFactory(new SslContextFactory.Client());
+    HttpClient c = new HttpClient(new HttpClientTransportOverHTTP(connector));
+    c.setExecutor(POOL);
+    c.setFollowRedirects(false);
+    c.setMaxConnectionsPerDestination(config.maxConcurrency() > 0 ? config.maxConcurrency() : DEFAULT_MAX_CONNECTIONS);
+    c.setMaxRequestsQueuedPerDestination(65_536);
+    c.setIdleTimeout(60_000);
+    c.setUserAgentField(new HttpField(HttpHeader.USER_AGENT, "gatehouse"));
+    c.getContentDecoderFactories().clear();
+    try {
+      c.start();
+    } catch (Exception e) {
+      throw new IllegalStateException("provider '" + name + "': could not start its HTTP client: " + e.getMessage(), e);
+    }
+    return c;
   }
 
   /** Whether some key may call {@code model}. */
@@ -145,6 +188,10 @@ final class ProviderState {
   }
 
   void close() {
-    client.shutdownNow();
+    try {
+      client.stop();
+    } catch (Exception ignored) {
+      // stopping anyway
+    }
   }
 }

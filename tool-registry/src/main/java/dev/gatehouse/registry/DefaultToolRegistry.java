@@ -2,7 +2,6 @@ package dev.gatehouse.registry;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import java.net.http.HttpClient;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -20,7 +19,7 @@ final class DefaultToolRegistry implements ToolRegistry, Upstream.Events {
 
   private final String clientVersion;
   private final Listener listener;
-  private final HttpClient http;
+  private final UpstreamHttp http;
   private final ReentrantLock lock = new ReentrantLock();
   private volatile Map<String, Upstream> upstreams = Map.of();
   private volatile FederatedCatalog catalog = FederatedCatalog.empty();
@@ -30,13 +29,7 @@ final class DefaultToolRegistry implements ToolRegistry, Upstream.Events {
   DefaultToolRegistry(String clientVersion, Listener listener) {
     this.clientVersion = clientVersion;
     this.listener = listener;
-    this.http = HttpClient.newBuilder()
-        .version(HttpClient.Version.HTTP_1_1)
-        .followRedirects(HttpClient.Redirect.NEVER)
-        .connectTimeout(Duration.ofSeconds(10))
-        // The client's own executor, not a virtual thread per task: it hands every response stage to
-        // its executor, and a new virtual thread per hop measurably costs CPU on the hot path.
-        .build();
+    this.http = new UpstreamHttp("gatehouse/" + clientVersion);
   }
 
   @Override

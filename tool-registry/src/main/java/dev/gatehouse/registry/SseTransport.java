@@ -5,9 +5,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -15,6 +12,10 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.eclipse.jetty.client.BytesRequestContent;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpMethod;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,14 +29,14 @@ final class SseTransport implements Transport {
   private final String name;
   private final URI url;
   private final Map<String, String> headers;
-  private final HttpClient http;
+  private final UpstreamHttp http;
   private final Duration postTimeout;
   private final AtomicBoolean closed = new AtomicBoolean();
   private final CompletableFuture<URI> endpoint = new CompletableFuture<>();
   private volatile InputStream stream;
   private volatile Listener listener;
 
-  SseTransport(String name, UpstreamConfig.Sse config, HttpClient http) {
+  SseTransport(String name, UpstreamConfig.Sse config, UpstreamHttp http) {
     this.name = name;
     this.url = config.url();
     this.headers = config.headers();
@@ -46,23 +47,15 @@ final class SseTransport implements Transport {
   @Override
   public void start(Listener listener, Duration timeout) throws IOException {
     this.listener = listener;
-    HttpRequest.Builder b = HttpRequest.newBuilder(url).header("Accept", "text/event-stream").GET();
-    headers.forEach(b::setHeader);
-    HttpResponse<InputStream> resp;
-    try {
-      resp = http.sendAsync(b.build(), HttpResponse.BodyHandlers.ofInputStream())
-          .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted", e);
-    } catch (ExecutionException e) {
-      throw new IOException("GET " + url + " failed: " + e.getCause().getMessage(), e.getCause());
-    } catch (TimeoutException e) {
-      throw new IOException("GET " + url + ": no answer within " + timeout.toMillis() + " ms");
-    }
-    if (resp.statusCode() != 200) {
-      StreamableHttpTransport.drain(resp.body());
-      throw new IOException("GET " + url + " answered HTTP " + resp.statusCode() + " (expected: 200 and an event stream)");
+    // The event stream lives as long as the connection: no total timeout, and silence is normal.
+    Request get = http.newRequest(url).method(HttpMethod.GET).idleTimeout(0, TimeUnit.MILLISECONDS).headers(h -> {
+      headers.forEach(h::put);
+      h.put(HttpHeader.ACCEPT, "text/event-stream");
+    });
+    UpstreamHttp.Exchange resp = UpstreamHttp.exchange(get, timeout, "GET " + url);
+    if (resp.status() != 200) {
+      resp.discard();
+      throw new IOException("GET " + url + " answered HTTP " + resp.status() + " (expected: 200 and an event stream)");
     }
     stream = resp.body();
     Thread.ofVirtual().name("mcp-sse-" + name).start(this::readStream);
@@ -130,19 +123,14 @@ final class SseTransport implements Transport {
     if (target == null) {
       throw new IOException("no endpoint announced yet");
     }
-    HttpRequest.Builder b = HttpRequest.newBuilder(target)
-        .timeout(postTimeout)
-        .header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(Json.bytes(message)));
-    headers.forEach(b::setHeader);
-    try {
-      HttpResponse<String> resp = http.send(b.build(), HttpResponse.BodyHandlers.ofString());
-      if (resp.statusCode() / 100 != 2) {
-        throw new IOException("POST " + target.getPath() + " answered HTTP " + resp.statusCode());
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted", e);
+    Request post = http.newRequest(target).method(HttpMethod.POST)
+        .timeout(postTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        .headers(h -> headers.forEach(h::put))
+        .body(new BytesRequestContent("application/json", Json.bytes(message)));
+    UpstreamHttp.Exchange resp = UpstreamHttp.exchange(post, postTimeout, "POST " + target);
+    resp.discard();
+    if (resp.status() / 100 != 2) {
+      throw new IOException("POST " + target.getPath() + " answered HTTP " + resp.status());
     }
   }
 

@@ -6,14 +6,15 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.net.http.HttpTimeoutException;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import org.eclipse.jetty.client.BytesRequestContent;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpMethod;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,7 +38,11 @@ final class StreamableHttpTransport implements Transport {
   private final String name;
   private final URI url;
   private final Map<String, String> headers;
-  private final HttpClient http;
+  /** How long the server-initiated stream may stay silent before it is reopened. */
+  private static final Duration GET_IDLE = Duration.ofMinutes(5);
+  /** How long opening the server-initiated stream may take to get a response head. */
+  private static final Duration OPEN_TIMEOUT = Duration.ofSeconds(30);
+  private final UpstreamHttp http;
   private final Duration requestTimeout;
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile Listener listener;
@@ -47,7 +52,7 @@ final class StreamableHttpTransport implements Transport {
   private volatile InputStream getBody;
   private final java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(MAX_IN_FLIGHT);
 
-  StreamableHttpTransport(String name, UpstreamConfig.StreamableHttp config, HttpClient http) {
+  StreamableHttpTransport(String name, UpstreamConfig.StreamableHttp config, UpstreamHttp http) {
     this.name = name;
     this.url = config.url();
     this.headers = config.headers();
@@ -66,18 +71,18 @@ final class StreamableHttpTransport implements Transport {
     getStream = Thread.ofVirtual().name("mcp-get-" + name).start(this::runGetStream);
   }
 
-  private HttpRequest.Builder request() {
-    HttpRequest.Builder b = HttpRequest.newBuilder(url);
-    headers.forEach(b::setHeader);
+  private Request request(HttpMethod method) {
     String sid = sessionId;
-    if (sid != null) {
-      b.setHeader(SESSION_HEADER, sid);
-    }
     String v = protocolVersion;
-    if (v != null) {
-      b.setHeader(VERSION_HEADER, v);
-    }
-    return b;
+    return http.newRequest(url).method(method).headers(h -> {
+      headers.forEach(h::put);
+      if (sid != null) {
+        h.put(SESSION_HEADER, sid);
+      }
+      if (v != null) {
+        h.put(VERSION_HEADER, v);
+      }
+    });
   }
 
   @Override
@@ -86,14 +91,12 @@ final class StreamableHttpTransport implements Transport {
       throw new IOException("transport closed");
     }
     JsonNode id = message.has("method") ? message.get("id") : null;
-    HttpRequest req = request()
-        .timeout(requestTimeout)
-        .header("Content-Type", "application/json")
-        .header("Accept", "application/json, text/event-stream")
-        .POST(HttpRequest.BodyPublishers.ofByteArray(Json.bytes(message)))
-        .build();
+    Request req = request(HttpMethod.POST)
+        .timeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        .headers(h -> h.put(HttpHeader.ACCEPT, "application/json, text/event-stream"))
+        .body(new BytesRequestContent("application/json", Json.bytes(message)));
     try {
-      if (!inFlight.tryAcquire(requestTimeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+      if (!inFlight.tryAcquire(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
         throw new IOException("more than " + MAX_IN_FLIGHT + " requests in flight to " + url + " for " + requestTimeout.toSeconds() + " s");
       }
     } catch (InterruptedException e) {
@@ -102,96 +105,50 @@ final class StreamableHttpTransport implements Transport {
     }
     boolean streaming = false;
     try {
-      HttpResponse<Body> resp;
-      try {
-        resp = http.send(req, StreamableHttpTransport::body);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new IOException("interrupted", e);
-      } catch (HttpTimeoutException e) {
-        throw new IOException("no response from " + url + " within " + requestTimeout.toSeconds() + " s", e);
+      UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, requestTimeout, url.toString());
+      int status = resp.status();
+      String sid = resp.header(SESSION_HEADER);
+      if (sid != null && sessionId == null) {
+        sessionId = sid;
       }
-      int status = resp.statusCode();
-      resp.headers().firstValue(SESSION_HEADER).ifPresent(sid -> {
-        if (sessionId == null) {
-          sessionId = sid;
-        }
-      });
-      Body body = resp.body();
       if (status == 404 && sessionId != null) {
-        body.discard();
+        resp.discard();
         throw new McpException.SessionExpired(name);
       }
       if (status == 202 || status == 204) {
-        body.discard();
+        resp.discard();
         return;
       }
       if (status / 100 != 2) {
-        String text = body.text(2048);
+        String text = resp.text(2048);
         throw new IOException("HTTP " + status + " from " + url + (text.isBlank() ? "" : ": " + text.strip()));
       }
-      switch (body) {
-        case Body.Stream stream -> {
-          // Read the stream on its own thread: the caller only needed the hand-over. The slot is held
-          // until the stream ends, since the connection is busy until then.
-          streaming = true;
-          Thread.ofVirtual().name("mcp-post-" + name).start(() -> {
-            try {
-              readEvents(stream.in(), id, false);
-            } finally {
-              inFlight.release();
-            }
-          });
-        }
-        case Body.Bytes bytes -> {
-          if (bytes.data().length > MAX_BODY_BYTES) {
-            throw new IOException("response from " + url + " is larger than " + MAX_BODY_BYTES + " bytes");
+      String type = resp.contentType();
+      if (type.startsWith("text/event-stream")) {
+        // Read the stream on its own thread: the caller only needed the hand-over. The slot is held
+        // until the stream ends, since the connection is busy until then.
+        streaming = true;
+        Thread.ofVirtual().name("mcp-post-" + name).start(() -> {
+          try {
+            readEvents(resp.body(), id, false);
+          } finally {
+            inFlight.release();
           }
-          if (bytes.data().length > 0) {
-            deliver(Json.MAPPER.readTree(bytes.data()), id);
-          }
+        });
+      } else if (type.startsWith("application/json")) {
+        byte[] bytes = resp.bytes(MAX_BODY_BYTES, url.toString());
+        if (bytes.length > 0) {
+          deliver(Json.MAPPER.readTree(bytes), id);
         }
-        case Body.Other other -> throw new IOException("unexpected Content-Type '" + other.type() + "' from " + url);
+      } else {
+        resp.discard();
+        throw new IOException("unexpected Content-Type '" + type + "' from " + url);
       }
     } finally {
       if (!streaming) {
         inFlight.release();
       }
     }
-  }
-
-  /** A response body as the Content-Type calls for: bytes for JSON (read whole, exact size), a stream for SSE. */
-  private sealed interface Body {
-    record Bytes(byte[] data) implements Body {}
-
-    record Stream(InputStream in) implements Body {}
-
-    record Other(String type) implements Body {}
-
-    default void discard() {
-      if (this instanceof Stream s) {
-        drain(s.in());
-      }
-    }
-
-    default String text(int max) {
-      return switch (this) {
-        case Bytes b -> new String(b.data(), 0, Math.min(max, b.data().length), java.nio.charset.StandardCharsets.UTF_8);
-        case Stream s -> readLimited(s.in(), max);
-        case Other o -> "";
-      };
-    }
-  }
-
-  private static HttpResponse.BodySubscriber<Body> body(HttpResponse.ResponseInfo info) {
-    String type = info.headers().firstValue("Content-Type").orElse("");
-    if (type.startsWith("text/event-stream")) {
-      return HttpResponse.BodySubscribers.mapping(HttpResponse.BodySubscribers.ofInputStream(), Body.Stream::new);
-    }
-    if (type.startsWith("application/json") || info.statusCode() / 100 != 2) {
-      return HttpResponse.BodySubscribers.mapping(HttpResponse.BodySubscribers.ofByteArray(), Body.Bytes::new);
-    }
-    return HttpResponse.BodySubscribers.replacing(new Body.Other(type));
   }
 
   private void deliver(JsonNode node, JsonNode relatedId) {
@@ -233,18 +190,23 @@ final class StreamableHttpTransport implements Transport {
     long backoffMs = 500;
     while (!closed.get()) {
       try {
-        HttpRequest.Builder b = request().header("Accept", "text/event-stream").GET();
-        if (!lastEventId.isEmpty()) {
-          b.header("Last-Event-ID", lastEventId);
-        }
-        HttpResponse<InputStream> resp = http.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
-        int status = resp.statusCode();
+        String resume = lastEventId;
+        // No total timeout: the stream lives as long as the session. A stream silent for longer than
+        // GET_IDLE is closed and reopened (resuming from the last event id).
+        Request req = request(HttpMethod.GET).idleTimeout(GET_IDLE.toMillis(), TimeUnit.MILLISECONDS).headers(h -> {
+          h.put(HttpHeader.ACCEPT, "text/event-stream");
+          if (!resume.isEmpty()) {
+            h.put("Last-Event-ID", resume);
+          }
+        });
+        UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, OPEN_TIMEOUT, url.toString());
+        int status = resp.status();
         if (status == 405 || status == 404 && sessionId == null) {
-          drain(resp.body());
+          resp.discard();
           return; // no standalone stream offered
         }
         if (status == 404) {
-          drain(resp.body());
+          resp.discard();
           if (!closed.get()) {
             closed.set(true);
             listener.onClosed("session expired (HTTP 404 on GET stream)");
@@ -252,7 +214,7 @@ final class StreamableHttpTransport implements Transport {
           return;
         }
         if (status / 100 != 2) {
-          drain(resp.body());
+          resp.discard();
         } else {
           backoffMs = 500;
           getBody = resp.body();
@@ -261,7 +223,7 @@ final class StreamableHttpTransport implements Transport {
             lastEventId = last;
           }
         }
-      } catch (InterruptedException e) {
+      } catch (java.io.InterruptedIOException e) {
         return;
       } catch (IOException e) {
         log.debug("upstream '{}': GET stream failed: {}", name, e.toString());
@@ -299,8 +261,7 @@ final class StreamableHttpTransport implements Transport {
     if (sid != null) {
       // Tell the server the session is over; best effort, bounded.
       try {
-        HttpRequest del = request().timeout(Duration.ofSeconds(2)).DELETE().build();
-        http.sendAsync(del, HttpResponse.BodyHandlers.discarding());
+        request(HttpMethod.DELETE).timeout(2, TimeUnit.SECONDS).send(result -> {});
       } catch (RuntimeException e) {
         log.debug("upstream '{}': DELETE failed: {}", name, e.toString());
       }
@@ -309,21 +270,5 @@ final class StreamableHttpTransport implements Transport {
 
   Optional<String> sessionId() {
     return Optional.ofNullable(sessionId);
-  }
-
-  static void drain(InputStream in) {
-    try (in) {
-      in.skip(Long.MAX_VALUE);
-    } catch (IOException ignored) {
-      // nothing to keep
-    }
-  }
-
-  static String readLimited(InputStream in, int max) {
-    try (in) {
-      return new String(in.readNBytes(max), java.nio.charset.StandardCharsets.UTF_8);
-    } catch (IOException e) {
-      return "";
-    }
   }
 }

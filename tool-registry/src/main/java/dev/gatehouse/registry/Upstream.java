@@ -3,7 +3,6 @@ package dev.gatehouse.registry;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
-import java.net.http.HttpClient;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -36,7 +35,7 @@ final class Upstream {
 
   private final String name;
   private final UpstreamConfig config;
-  private final HttpClient http;
+  private final UpstreamHttp http;
   private final Events events;
   private final String clientVersion;
   private final ReentrantLock connectLock = new ReentrantLock();
@@ -51,7 +50,7 @@ final class Upstream {
   /** The connection being opened, so that stop() can abort a slow handshake without waiting. */
   private volatile Connection opening;
 
-  Upstream(String name, UpstreamConfig config, HttpClient http, Events events, String clientVersion) {
+  Upstream(String name, UpstreamConfig config, UpstreamHttp http, Events events, String clientVersion) {
     this.name = name;
     this.config = config;
     this.http = http;
