@@ -220,7 +220,7 @@ final class BenchRun {
   }
 
   /** The gateway's config: one Streamable HTTP upstream (the mock), one provider (the mock model). */
-  private static String config(int port, URI mock, boolean governed, String apiKey, Path store, boolean providers) {
+  private String config(int port, URI mock, boolean governed, String apiKey, Path store, boolean providers) {
     StringBuilder y = new StringBuilder();
     y.append("# Written by bench run: the gateway under test.\n");
     y.append("server:\n  host: 127.0.0.1\n  port: ").append(port).append('\n');
@@ -248,6 +248,9 @@ final class BenchRun {
               deny: { tools: ["*__delete_*", "*__drop_*"] }
           """);
       y.append("audit:\n  enabled: true\n");
+      if (!o.auditDurability().isEmpty()) {
+        y.append("  durability: ").append(o.auditDurability()).append("\n");
+      }
     } else {
       y.append("audit:\n  enabled: false\n");
     }

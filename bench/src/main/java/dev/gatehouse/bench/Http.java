@@ -40,8 +40,11 @@ final class Http implements AutoCloseable {
     client.start();
   }
 
-  /** One reply: status, body, and the {@link System#nanoTime()} of its first body byte and its end. */
-  record Reply(int status, byte[] body, String sessionId, long firstByteNanos, long endNanos, Throwable failure) {
+  /**
+   * One reply: status, body, and the {@link System#nanoTime()} of its first body byte, of the first
+   * model token (the first bytes of {@link #FIRST_TOKEN}; the end when none came) and of its end.
+   */
+  record Reply(int status, byte[] body, String sessionId, long firstByteNanos, long firstTokenNanos, long endNanos, Throwable failure) {
     boolean ok() {
       return failure == null && status == 200;
     }
@@ -77,6 +80,30 @@ final class Http implements AutoCloseable {
     send(client.newRequest(uri).method(HttpMethod.GET), headers, done);
   }
 
+  /** The mock model's first content delta, as both the mock and the gateway serialise it. */
+  static final byte[] FIRST_TOKEN = ("\"content\":\"" + MockUpstreams.MODEL_TEXT + "\"").getBytes(StandardCharsets.UTF_8);
+
+  /** A body buffer that can look for {@link #FIRST_TOKEN} in what it holds. */
+  private static final class Body extends ByteArrayOutputStream {
+    Body() {
+      super(256);
+    }
+
+    boolean holdsFirstToken(int from) {
+      byte[] m = FIRST_TOKEN;
+      outer:
+      for (int i = Math.max(0, from); i + m.length <= count; i++) {
+        for (int j = 0; j < m.length; j++) {
+          if (buf[i + j] != m[j]) {
+            continue outer;
+          }
+        }
+        return true;
+      }
+      return false;
+    }
+  }
+
   private void send(Request request, List<String[]> headers, Callback done) {
     request.timeout(TIMEOUT_SECONDS, TimeUnit.SECONDS);
     request.headers(h -> {
@@ -85,15 +112,18 @@ final class Http implements AutoCloseable {
       }
     });
     request.send(new Response.Listener() {
-      private final ByteArrayOutputStream body = new ByteArrayOutputStream(256);
+      private final Body body = new Body();
       private long firstByte;
+      private long firstToken;
 
       @Override
       public void onContent(Response response, ByteBuffer content) {
         int n = content.remaining();
+        long now = n > 0 ? System.nanoTime() : 0;
         if (n > 0 && firstByte == 0) {
-          firstByte = System.nanoTime();
+          firstByte = now;
         }
+        int before = body.size();
         if (content.hasArray()) {
           body.write(content.array(), content.arrayOffset() + content.position(), n);
           content.position(content.limit());
@@ -102,6 +132,9 @@ final class Http implements AutoCloseable {
           content.get(tmp);
           body.write(tmp, 0, n);
         }
+        if (n > 0 && firstToken == 0 && body.holdsFirstToken(before - FIRST_TOKEN.length + 1)) {
+          firstToken = now;
+        }
       }
 
       @Override
@@ -109,7 +142,7 @@ final class Http implements AutoCloseable {
         long end = System.nanoTime();
         Response r = result.getResponse();
         String sid = r == null ? null : r.getHeaders().get(MockUpstreams.MCP_SESSION);
-        done.done(new Reply(r == null ? 0 : r.getStatus(), body.toByteArray(), sid, firstByte == 0 ? end : firstByte, end,
+        done.done(new Reply(r == null ? 0 : r.getStatus(), body.toByteArray(), sid, firstByte == 0 ? end : firstByte, firstToken == 0 ? end : firstToken, end,
             result.getFailure()));
       }
     });
@@ -122,7 +155,7 @@ final class Http implements AutoCloseable {
     try {
       return f.get(TIMEOUT_SECONDS + 5, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-      return new Reply(0, new byte[0], null, 0, 0, e);
+      return new Reply(0, new byte[0], null, 0, 0, 0, e);
     }
   }
 
@@ -132,7 +165,7 @@ final class Http implements AutoCloseable {
     try {
       return f.get(TIMEOUT_SECONDS + 5, TimeUnit.SECONDS);
     } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-      return new Reply(0, new byte[0], null, 0, 0, e);
+      return new Reply(0, new byte[0], null, 0, 0, 0, e);
     }
   }
 

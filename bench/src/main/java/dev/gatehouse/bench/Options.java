@@ -30,6 +30,7 @@ record Options(
     Duration streamGap,
     int toolRounds,
     boolean jfr,
+    String auditDurability,
     String command) {
 
   static final List<Scenarios.Kind> DEFAULT_SCENARIOS = List.of(Scenarios.Kind.CHAT, Scenarios.Kind.CHAT_OFF, Scenarios.Kind.STREAM,
@@ -56,6 +57,7 @@ record Options(
         --stream-chunks N      content chunks of a streamed answer (default 8)
         --stream-gap D         pause between streamed chunks at the mock (default 1ms; 0s = back to back)
         --tool-rounds N        tool calls the mock model asks for before answering (default 2: 5 operations)
+        --audit-durability D   audit.durability of the governed gateway: queued or commit (default: the gateway's default, queued)
         --jfr                  record the gateway with Java Flight Recorder (profile settings) during the run
         --out DIR              where <timestamp>.json and .md go (default bench/results)
         --work DIR             configs, audit stores, logs, JFR files (default bench/target/bench-work/<timestamp>)
@@ -82,6 +84,7 @@ record Options(
     Duration gap = Duration.ofMillis(1);
     int toolRounds = 2;
     boolean jfr = false;
+    String durability = "";
     for (int i = 0; i < args.size(); i++) {
       String a = args.get(i);
       switch (a) {
@@ -123,6 +126,12 @@ record Options(
             case "--stream-chunks" -> chunks = (int) positive(a, Integer.parseInt(v));
             case "--stream-gap" -> gap = duration(a, v, true);
             case "--tool-rounds" -> toolRounds = (int) positive(a, Integer.parseInt(v));
+            case "--audit-durability" -> {
+              if (!v.equals("queued") && !v.equals("commit")) {
+                throw new Usage("--audit-durability: '" + v + "' (expected: queued or commit)");
+              }
+              durability = v;
+            }
             case "--out" -> out = Path.of(v);
             case "--work" -> work = Path.of(v);
             default -> throw new Usage("unknown option " + a + "\n" + USAGE);
@@ -134,7 +143,12 @@ record Options(
       work = Path.of("bench/target/bench-work", stamp);
     }
     return new Options(rate, chainRate > 0 ? chainRate : rate / 10, duration, warmup, rounds, saturation, concurrency, sessions, scenarios,
-        jmh, jmhArgs, jar, jvm, out, work, chunks, gap, toolRounds, jfr, "bench run " + String.join(" ", args));
+        jmh, jmhArgs, jar, jvm, out, work, chunks, gap, toolRounds, jfr, durability, "bench run " + String.join(" ", args));
+  }
+
+  /** The governed gateway's audit durability as the report names it. */
+  String effectiveDurability() {
+    return auditDurability.isEmpty() ? "queued" : auditDurability;
   }
 
   /** A usage error: the message is printed and the exit status is 2. */

@@ -123,7 +123,7 @@ final class Report {
       }
       over.put("max", us(r.gateway.latency.getMaxValue() - r.direct.latency.getMaxValue()));
       if (r.kind == Scenarios.Kind.STREAM) {
-        ObjectNode ttfb = s.putObject("ttfb_overhead_us");
+        ObjectNode ttfb = s.putObject("first_token_overhead_us");
         for (double p : PERCENTILES) {
           ttfb.put(key(p), us(r.gateway.firstByte.getValueAtPercentile(p) - r.direct.firstByte.getValueAtPercentile(p)));
         }
@@ -294,7 +294,8 @@ final class Report {
         o.rate(), o.chainRate(), o.duration().toSeconds(), o.rounds(), o.warmup().toSeconds(), o.concurrency(), o.saturation().toSeconds()));
     md.append("- **Gateway**: `java ").append(String.join(" ", o.gatewayJvmOpts())).append(o.gatewayJvmOpts().isEmpty() ? "" : " ")
         .append("-jar ").append(o.gatewayJar()).append("`, a separate process; \"on\" = API-key identity, 2 policy rules "
-            + "(allow + argument check + rate limit, deny), SQLite chain audit with `durability: commit`.\n\n");
+            + "(allow + argument check + rate limit, deny), SQLite chain audit with `durability: " + o.effectiveDurability() + "`"
+            + (o.auditDurability().isEmpty() ? " (the default)" : "") + ".\n\n");
 
     md.append("## Latency, µs (open loop, CO-corrected)\n\n");
     md.append("| scenario | rate | target | ok | err | p50 | p90 | p99 | p99.9 | max |\n|---|---:|---|---:|---:|---:|---:|---:|---:|---:|\n");
@@ -313,9 +314,9 @@ final class Report {
       }
       md.append(" ").append(signed(us(r.gateway.latency.getMaxValue() - r.direct.latency.getMaxValue()))).append(" |\n");
       if (r.kind == Scenarios.Kind.STREAM) {
-        row(md, "stream TTFB", "", "direct", r.direct, r.direct.firstByte);
+        row(md, "stream: first token", "", "direct", r.direct, r.direct.firstByte);
         row(md, "", "", "gateway", r.gateway, r.gateway.firstByte);
-        md.append("| | | **TTFB overhead** | | |");
+        md.append("| | | **first-token overhead** | | |");
         for (double p : PERCENTILES) {
           md.append(" **").append(signed(us(r.gateway.firstByte.getValueAtPercentile(p) - r.direct.firstByte.getValueAtPercentile(p))))
               .append("** |");

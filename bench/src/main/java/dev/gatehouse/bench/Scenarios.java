@@ -35,7 +35,7 @@ final class Scenarios {
   enum Kind {
     CHAT("chat", "(1) chat completion, non-stream, identity+policy+audit on", true, true),
     CHAT_OFF("chat-off", "(1) chat completion, non-stream, identity+policy+audit off", true, false),
-    STREAM("stream", "(2) chat completion, streaming (TTFB and total)", true, true),
+    STREAM("stream", "(2) chat completion, streaming (first token and total)", true, true),
     MCP("mcp", "(3) /mcp tools/call", false, true),
     EXECUTE("execute", "(4) /v1/mcp/tool/execute", false, true),
     CHAIN("chain", "(5) agentic chain: model → tool → model → tool → model", true, true),
@@ -158,14 +158,19 @@ final class Scenarios {
         + (stream ? ",\"stream\":true,\"stream_options\":{\"include_usage\":true}" : "") + "}");
   }
 
-  /** {@code POST /v1/chat/completions}, plain or streamed (then TTFB is the first SSE byte). */
+  /**
+   * {@code POST /v1/chat/completions}, plain or streamed. For a stream the "first" time is the first
+   * token (the first content delta), not the first byte: the mock sends an empty role chunk first,
+   * which the gateway holds back until content follows (so a provider that fails before any content
+   * can still be replaced), and a client sees nothing of the answer before its first token anyway.
+   */
   static LoadGen.Workload chat(Target t, boolean stream) {
     URI uri = t.uri("/v1/chat/completions");
     List<String[]> h = t.with("Accept", stream ? "text/event-stream" : "application/json");
     byte[] body = chatBody(t, stream);
     return (http, done) -> http.post(uri, h, body, r -> {
       boolean good = r.ok() && (stream ? r.text().trim().endsWith("data: [DONE]") : r.contains("chat.completion"));
-      done.done(r.firstByteNanos(), good ? null : r.problem());
+      done.done(stream ? r.firstTokenNanos() : r.firstByteNanos(), good ? null : r.problem());
     });
   }
 

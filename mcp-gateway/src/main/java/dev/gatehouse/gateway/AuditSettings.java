@@ -30,9 +30,11 @@ import java.util.OptionalInt;
  *     blocks its caller (back-pressure) instead of dropping
  * @param redact JSON paths replaced by {@code "[REDACTED]"} in arguments and results before they
  *     are digested or captured; an explicit empty list turns redaction off
- * @param durability {@code commit} (default): a call is answered only once its step is committed, so
- *     every acknowledged call survives a crash; {@code queued}: answered as soon as the step is queued
- *     (lower latency; a crash can lose the steps still queued, a graceful shutdown loses nothing)
+ * @param durability {@code queued} (default): a call is answered as soon as its step is queued; the
+ *     writer commits within a few milliseconds, a graceful shutdown loses nothing, a crash (SIGKILL,
+ *     power loss) can lose the steps of its last few milliseconds; {@code commit}: a call is answered
+ *     only once its step is committed, so every acknowledged call survives a process crash (costs a
+ *     commit's latency on every call)
  * @param capture ids (globs) of policy rules whose allowed calls also store their arguments and
  *     results in full, redacted; every other call stores SHA-256 digests only
  */
@@ -83,7 +85,7 @@ public record AuditSettings(
     }
     redact = List.copyOf(redact);
     AuditRedaction.of(redact);
-    durability = durability == null ? Durability.COMMIT : durability;
+    durability = durability == null ? Durability.QUEUED : durability;
     capture = capture == null ? List.of() : List.copyOf(capture);
   }
 

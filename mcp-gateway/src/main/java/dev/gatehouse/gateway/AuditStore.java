@@ -83,6 +83,18 @@ final class AuditStore implements AutoCloseable {
   private static final Duration PURGE_INTERVAL = Duration.ofHours(1);
   private static final int BUSY_TIMEOUT_MILLIS = 10_000;
   private static final int SQLITE_CONSTRAINT = 19;
+  /**
+   * With {@code durability: queued} nobody waits for a commit, so the writer lets a batch gather for
+   * this long after its first step: far fewer commits (each writes every touched index page to the
+   * WAL) at the price of a crash losing at most this much more.
+   */
+  static final Duration QUEUED_LINGER = Duration.ofMillis(5);
+  /** How often a background connection copies the WAL into the database (a passive checkpoint). */
+  private static final Duration CHECKPOINT_INTERVAL = Duration.ofMillis(500);
+  /** The writer's own checkpoint, a safety net when the background one cannot keep up (pages). */
+  private static final int WRITER_AUTOCHECKPOINT_PAGES = 20_000;
+  /** The longest a query waits for the steps queued before it to be committed. */
+  private static final Duration SYNC_TIMEOUT = Duration.ofSeconds(5);
   private static final Logger log = LoggerFactory.getLogger("gatehouse.audit");
 
   /**
@@ -98,11 +110,14 @@ final class AuditStore implements AutoCloseable {
     default void failed(int steps, Throwable error) {}
   }
 
-  private sealed interface Op permits Append, Purge, Stop {}
+  private sealed interface Op permits Append, Purge, Sync, Stop {}
 
   private record Append(AuditStep step, CompletableFuture<Void> done) implements Op {}
 
   private record Purge(Instant cutoff, CompletableFuture<Integer> done) implements Op {}
+
+  /** Completes once every step queued before it is committed. */
+  private record Sync(CompletableFuture<Void> done) implements Op {}
 
   private record Stop() implements Op {}
 
@@ -110,6 +125,7 @@ final class AuditStore implements AutoCloseable {
   private final AuditSettings settings;
   private final Listener listener;
   private final BlockingQueue<Op> queue;
+  private final long linger;
   private final FileChannel lockChannel;
   private final FileLock lock;
   private final Connection writeConnection;
@@ -122,6 +138,10 @@ final class AuditStore implements AutoCloseable {
   private final List<Connection> allReaders;
   private final ExecutorService completions = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("gatehouse-audit-done-", 0).factory());
   private final ScheduledExecutorService purger;
+  private final ScheduledExecutorService checkpointer;
+  private final Connection checkpointConnection;
+  private volatile long committedBatches;
+  private long checkpointedBatches;
   private final Thread writer;
   // Appenders hold the read lock from their closed-check to their put; close() takes the write lock, so
   // every step accepted before close is queued ahead of the Stop and gets written.
@@ -141,6 +161,7 @@ final class AuditStore implements AutoCloseable {
     this.settings = settings;
     this.listener = listener;
     this.queue = new ArrayBlockingQueue<>(settings.queueCapacity());
+    this.linger = settings.durability() == AuditSettings.Durability.QUEUED ? QUEUED_LINGER.toNanos() : 0;
     List<AutoCloseable> opened = new ArrayList<>();
     try {
       Path parent = file.toAbsolutePath().getParent();
@@ -177,6 +198,10 @@ final class AuditStore implements AutoCloseable {
         headSeq = maxSeq;
       }
       transactions = writeConnection.createStatement();
+      // Checkpoints run in the background (below), not inside a commit that callers may wait for.
+      transactions.execute("PRAGMA wal_autocheckpoint=" + WRITER_AUTOCHECKPOINT_PAGES);
+      checkpointConnection = writeConfig().createConnection(url(file));
+      opened.add(checkpointConnection);
       insert = writeConnection.prepareStatement(AuditChain.INSERT);
       updateHead = writeConnection.prepareStatement("UPDATE head SET seq = ?, hash = ? WHERE id = 1");
       readers = new ArrayBlockingQueue<>(READERS);
@@ -196,6 +221,8 @@ final class AuditStore implements AutoCloseable {
     }
     writer = Thread.ofPlatform().name("gatehouse-audit-writer").daemon(true).unstarted(this::runWriter);
     writer.start();
+    checkpointer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("gatehouse-audit-checkpoint").daemon(true).factory());
+    checkpointer.scheduleWithFixedDelay(this::checkpoint, CHECKPOINT_INTERVAL.toMillis(), CHECKPOINT_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
     if (settings.retentionDays().isPresent()) {
       purger = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("gatehouse-audit-purge").daemon(true).factory());
       purger.scheduleWithFixedDelay(this::purgeInBackground, 0, PURGE_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
@@ -484,7 +511,13 @@ final class AuditStore implements AutoCloseable {
     if (purger != null) {
       purger.shutdownNow();
     }
+    checkpointer.shutdownNow();
     joinUninterruptibly(writer);
+    try {
+      checkpointer.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     completions.close();
     // No query is in flight (they hold the lock taken above) and none can start: close them all.
     List<AutoCloseable> resources = new ArrayList<>(allReaders);
@@ -492,6 +525,7 @@ final class AuditStore implements AutoCloseable {
     resources.add(updateHead);
     resources.add(transactions);
     resources.add(writeConnection);
+    resources.add(checkpointConnection);
     resources.add(lock);
     resources.add(lockChannel);
     closeAll(resources);
@@ -522,12 +556,18 @@ final class AuditStore implements AutoCloseable {
     while (!stop) {
       ops.clear();
       try {
-        ops.add(queue.take());
+        Op first = queue.take();
+        ops.add(first);
+        if (linger > 0 && first instanceof Append) {
+          gather(ops);
+        }
       } catch (InterruptedException e) {
         // Nothing interrupts the writer on purpose; keep draining until Stop.
-        continue;
+        if (ops.isEmpty()) {
+          continue;
+        }
       }
-      queue.drainTo(ops, MAX_BATCH - 1);
+      queue.drainTo(ops, MAX_BATCH - ops.size());
       for (Op op : ops) {
         switch (op) {
           case Append a -> appends.add(a);
@@ -535,10 +575,64 @@ final class AuditStore implements AutoCloseable {
             write(appends);
             runPurge(p);
           }
+          case Sync sync -> {
+            write(appends);
+            sync.done().complete(null);
+          }
           case Stop s -> stop = true;
         }
       }
       write(appends);
+    }
+  }
+
+  /** Adds steps that arrive within {@link #QUEUED_LINGER} of the first, stopping early at anything else. */
+  private void gather(List<Op> ops) throws InterruptedException {
+    long until = System.nanoTime() + linger;
+    while (ops.size() < MAX_BATCH) {
+      long left = until - System.nanoTime();
+      Op op = left <= 0 ? null : queue.poll(left, TimeUnit.NANOSECONDS);
+      if (op == null) {
+        return;
+      }
+      ops.add(op);
+      if (!(op instanceof Append)) {
+        return;
+      }
+    }
+  }
+
+  /** A passive checkpoint when something was committed since the last: never blocks the writer. */
+  private void checkpoint() {
+    long batches = committedBatches;
+    if (batches == checkpointedBatches) {
+      return;
+    }
+    try (Statement st = checkpointConnection.createStatement()) {
+      st.execute("PRAGMA wal_checkpoint(PASSIVE)");
+      checkpointedBatches = batches;
+    } catch (SQLException e) {
+      log.debug("audit: background checkpoint failed: {}", e.toString());
+    }
+  }
+
+  /**
+   * Waits until every step queued before this call is committed (at most {@link #SYNC_TIMEOUT}), so
+   * a query sees every call that was answered before it, whatever the durability.
+   */
+  private void sync() {
+    if (closed) {
+      return;
+    }
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    try {
+      enqueue(new Sync(done));
+      done.get(SYNC_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (AuditException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      log.debug("audit: query proceeds without waiting for the writer: {}", e.toString());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AuditException("interrupted while waiting for the audit writer", e);
     }
   }
 
@@ -593,6 +687,7 @@ final class AuditStore implements AutoCloseable {
     }
     headSeq = seq;
     headHash = prev;
+    committedBatches++;
     long micros = (System.nanoTime() - start) / 1000;
     int count = written.size();
     // The listener first, so metrics already count a step when its caller hears it is stored.
@@ -687,6 +782,7 @@ final class AuditStore implements AutoCloseable {
 
   // Under the closing read lock, so close() waits for queries in flight and later ones see it closed.
   private <T> T read(SqlFunction<T> query) {
+    sync();
     Lock r = closing.readLock();
     r.lock();
     try {

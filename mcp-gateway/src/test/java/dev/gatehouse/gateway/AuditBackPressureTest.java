@@ -58,7 +58,8 @@ class AuditBackPressureTest {
 
   @Test
   void aFullQueueBlocksProducersAndLosesNothing() throws Exception {
-    store = AuditStore.open(dir.resolve("audit.db"), AuditFixtures.settings(4));
+    // durability: commit, so the writer takes steps as they come instead of gathering a batch first.
+    store = AuditStore.open(dir.resolve("audit.db"), AuditFixtures.settings(4).withDurability(AuditSettings.Durability.COMMIT));
     holdFirstCommit();
     int producers = 3;
     int each = 20;

@@ -306,6 +306,32 @@ class AuditStoreTest {
   }
 
   @Test
+  void aQuerySeesEveryStepQueuedBeforeItWithoutWaitingForTheirCommits() {
+    open();
+    for (int i = 0; i < 20; i++) {
+      store.append(step("q", i)); // not joined: durability queued answers before the commit
+    }
+    assertEquals(20, store.chain("q").size());
+  }
+
+  @Test
+  void queuedStepsThatArriveTogetherShareOneCommit() {
+    AtomicInteger batches = new AtomicInteger();
+    store = AuditStore.open(dir.resolve("b.db"), AuditFixtures.settings(), new AuditStore.Listener() {
+      @Override
+      public void committed(int steps, long micros) {
+        batches.incrementAndGet();
+      }
+    });
+    List<CompletableFuture<Void>> fs = new ArrayList<>();
+    for (int i = 0; i < 50; i++) {
+      fs.add(store.append(step("g", i)));
+    }
+    CompletableFuture.allOf(fs.toArray(CompletableFuture[]::new)).join();
+    assertTrue(batches.get() < 50, "50 steps in " + batches.get() + " commits");
+  }
+
+  @Test
   void schemaIsVersionedAndANewerStoreIsRefused() throws Exception {
     Path db = dir.resolve("v.db");
     AuditStore.open(db, AuditFixtures.settings()).close();
