@@ -330,7 +330,11 @@ final class BenchRun {
   private Result scenario(Scenarios.Kind k, Http http, Scenarios.Target direct, Scenarios.Target via, ProcStats.Monitor monitor,
       String gatewayName, long gatewayPid) throws Exception {
     Result res = new Result(k);
-    double rate = k == Scenarios.Kind.CHAIN ? o.chainRate() : o.rate();
+    double rate = switch (k) {
+      case CHAIN -> o.chainRate();
+      case STREAM -> o.streamRate();
+      default -> o.rate();
+    };
     res.rate = rate;
     System.out.printf("%n== %s: %s at %.0f/s%n", k.id, k.title, rate);
     if (k.needsChat) {

@@ -13,6 +13,7 @@ import java.util.Locale;
 record Options(
     double rate,
     double chainRate,
+    double streamRate,
     Duration duration,
     Duration warmup,
     int rounds,
@@ -42,6 +43,8 @@ record Options(
       usage: bench run [options]
         --rate N               open-loop rate, requests/s, per scenario (default 1000)
         --chain-rate N         open-loop rate of agent chains/s for 'chain' (default rate/10)
+        --stream-rate N        open-loop rate of streamed completions/s for 'stream' (default rate/4: each stream is
+                               12 events, so 1,000 streams/s would be 12,000 events/s and saturate 2 cores)
         --duration D           measured time per target (direct, gateway) and scenario (default 20s)
         --rounds N             the measured time is split into N alternating direct/gateway rounds (default 2)
         --warmup D             warm-up per target and scenario, ramped 10%%/50%%/100%% of the rate, not recorded (default 30s)
@@ -53,7 +56,8 @@ record Options(
         --no-jmh               skip the JMH microbenchmarks
         --jmh-args "ARGS"      JMH options (default "%s"); e.g. "-wi 5 -i 10 -r 5s -f 2" for a long run
         --gateway-jar PATH     the gateway to measure (default mcp-gateway/target/gatehouse.jar)
-        --gateway-jvm-opts "O" JVM options for the gateway process (default: none, as users start it)
+        --gateway-jvm-opts "O" JVM options for the gateway process (default: those in jvm.options, as scripts/start
+                               uses them; "" for none, the JVM's own defaults)
         --stream-chunks N      content chunks of a streamed answer (default 8)
         --stream-gap D         pause between streamed chunks at the mock (default 1ms; 0s = back to back)
         --tool-rounds N        tool calls the mock model asks for before answering (default 2: 5 operations)
@@ -67,6 +71,7 @@ record Options(
   static Options parse(List<String> args, String stamp) {
     double rate = 1000;
     double chainRate = -1;
+    double streamRate = -1;
     Duration duration = Duration.ofSeconds(20);
     Duration warmup = Duration.ofSeconds(30);
     int rounds = 2;
@@ -77,7 +82,7 @@ record Options(
     boolean jmh = true;
     List<String> jmhArgs = DEFAULT_JMH;
     Path jar = Path.of("mcp-gateway/target/gatehouse.jar");
-    List<String> jvm = List.of();
+    List<String> jvm = recommendedJvmOptions();
     Path out = Path.of("bench/results");
     Path work = null;
     int chunks = 8;
@@ -99,6 +104,7 @@ record Options(
           switch (a) {
             case "--rate" -> rate = positive(a, Double.parseDouble(v));
             case "--chain-rate" -> chainRate = positive(a, Double.parseDouble(v));
+            case "--stream-rate" -> streamRate = positive(a, Double.parseDouble(v));
             case "--duration" -> duration = duration(a, v, false);
             case "--warmup" -> warmup = duration(a, v, true);
             case "--rounds" -> rounds = (int) positive(a, Integer.parseInt(v));
@@ -142,8 +148,22 @@ record Options(
     if (work == null) {
       work = Path.of("bench/target/bench-work", stamp);
     }
-    return new Options(rate, chainRate > 0 ? chainRate : rate / 10, duration, warmup, rounds, saturation, concurrency, sessions, scenarios,
+    return new Options(rate, chainRate > 0 ? chainRate : rate / 10, streamRate > 0 ? streamRate : rate / 4, duration, warmup, rounds, saturation, concurrency, sessions, scenarios,
         jmh, jmhArgs, jar, jvm, out, work, chunks, gap, toolRounds, jfr, durability, "bench run " + String.join(" ", args));
+  }
+
+  /** The options in {@code jvm.options} (the working directory is the repository's root), else none. */
+  static List<String> recommendedJvmOptions() {
+    Path file = Path.of("jvm.options");
+    if (!java.nio.file.Files.isRegularFile(file)) {
+      return List.of();
+    }
+    try {
+      return java.nio.file.Files.readAllLines(file).stream().map(String::strip)
+          .filter(l -> !l.isEmpty() && !l.startsWith("#")).toList();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("cannot read " + file.toAbsolutePath(), e);
+    }
   }
 
   /** The governed gateway's audit durability as the report names it. */

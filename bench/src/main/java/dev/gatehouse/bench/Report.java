@@ -93,6 +93,7 @@ final class Report {
     ObjectNode opts = root.putObject("options");
     opts.put("rate", o.rate());
     opts.put("chain_rate", o.chainRate());
+    opts.put("stream_rate", o.streamRate());
     opts.put("duration_s", o.duration().toMillis() / 1000.0);
     opts.put("rounds", o.rounds());
     opts.put("warmup_s", o.warmup().toMillis() / 1000.0);
@@ -289,10 +290,11 @@ final class Report {
     md.append("# Gatehouse benchmark ").append(run.stamp()).append("\n\n");
     md.append("- **Command**: `").append(command(o)).append("`\n");
     md.append("- **Machine**: ").append(run.machine().summary()).append(". The load generator, the mocks and the gateway share these cores; nothing is pinned.\n");
-    md.append(String.format(Locale.ROOT, "- **Load**: open loop at %.0f/s (chains: %.0f/s), %ds measured per target in %d alternating rounds after %ds warm-up; "
+    md.append(String.format(Locale.ROOT, "- **Load**: open loop at %.0f/s (chains: %.0f/s, streams: %.0f/s), %ds measured per target in %d alternating rounds after %ds warm-up; "
         + "latency from the intended start (coordinated-omission corrected); saturation: closed loop, %d workers, %ds.\n",
-        o.rate(), o.chainRate(), o.duration().toSeconds(), o.rounds(), o.warmup().toSeconds(), o.concurrency(), o.saturation().toSeconds()));
-    md.append("- **Gateway**: `java ").append(String.join(" ", o.gatewayJvmOpts())).append(o.gatewayJvmOpts().isEmpty() ? "" : " ")
+        o.rate(), o.chainRate(), o.streamRate(), o.duration().toSeconds(), o.rounds(), o.warmup().toSeconds(), o.concurrency(), o.saturation().toSeconds()));
+    String arenas = System.getenv("MALLOC_ARENA_MAX");
+    md.append("- **Gateway**: `").append(arenas == null ? "" : "MALLOC_ARENA_MAX=" + arenas + " ").append("java ").append(String.join(" ", o.gatewayJvmOpts())).append(o.gatewayJvmOpts().isEmpty() ? "" : " ")
         .append("-jar ").append(o.gatewayJar()).append("`, a separate process; \"on\" = API-key identity, 2 policy rules "
             + "(allow + argument check + rate limit, deny), SQLite chain audit with `durability: " + o.effectiveDurability() + "`"
             + (o.auditDurability().isEmpty() ? " (the default)" : "") + ".\n\n");
