@@ -558,8 +558,8 @@ final class AuditStore implements AutoCloseable {
       try {
         Op first = queue.take();
         ops.add(first);
-        if (linger > 0 && first instanceof Append) {
-          gather(ops);
+        if (linger > 0 && first instanceof Append && queue.size() < MAX_BATCH - 1) {
+          gather();
         }
       } catch (InterruptedException e) {
         // Nothing interrupts the writer on purpose; keep draining until Stop.
@@ -586,20 +586,13 @@ final class AuditStore implements AutoCloseable {
     }
   }
 
-  /** Adds steps that arrive within {@link #QUEUED_LINGER} of the first, stopping early at anything else. */
-  private void gather(List<Op> ops) throws InterruptedException {
-    long until = System.nanoTime() + linger;
-    while (ops.size() < MAX_BATCH) {
-      long left = until - System.nanoTime();
-      Op op = left <= 0 ? null : queue.poll(left, TimeUnit.NANOSECONDS);
-      if (op == null) {
-        return;
-      }
-      ops.add(op);
-      if (!(op instanceof Append)) {
-        return;
-      }
-    }
+  /**
+   * Lets steps gather for {@link #QUEUED_LINGER} after the first: the writer sleeps rather than waits
+   * on the queue, so steps arriving meanwhile do not each wake it. (A producer that finds the queue
+   * full meanwhile waits for the end of the sleep: back-pressure, as ever.)
+   */
+  private void gather() throws InterruptedException {
+    Thread.sleep(Duration.ofNanos(linger));
   }
 
   /** A passive checkpoint when something was committed since the last: never blocks the writer. */
