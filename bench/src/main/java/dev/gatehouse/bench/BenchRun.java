@@ -173,6 +173,10 @@ final class BenchRun {
     if (!o.jmh()) {
       notes.add("JMH microbenchmarks skipped (--no-jmh).");
     }
+    if (o.asyncProfiler()) {
+      notes.add("Each gateway ran under async-profiler (CPU, 1 ms interval), which costs some CPU: " + o.work().resolve("<gateway>.collapsed")
+          + "; summarise it with `java -jar bench/target/gatehouse-bench.jar profile-top FILE`.");
+    }
     if (o.jfr()) {
       notes.add("The gateway ran with Java Flight Recorder (settings=profile), which costs a little CPU: "
           + o.work().resolve("<gateway>.jfr") + " (one file per gateway process); summarise it with `java -jar bench/target/gatehouse-bench.jar jfr-top FILE`.");
@@ -193,6 +197,10 @@ final class BenchRun {
     Path log = o.work().resolve(name + ".log");
     List<String> cmd = new ArrayList<>(List.of(javaBin.toString()));
     cmd.addAll(o.gatewayJvmOpts());
+    if (o.asyncProfiler()) {
+      cmd.add("-agentpath:" + AsyncProfiler.library(o.work()) + "=start,event=cpu,interval=1ms,collapsed,file="
+          + o.work().toAbsolutePath().resolve(name + ".collapsed"));
+    }
     if (o.jfr()) {
       cmd.add("-XX:StartFlightRecording=filename=" + o.work().toAbsolutePath().resolve(name + ".jfr") + ",settings=profile,dumponexit=true");
     }

@@ -15,7 +15,8 @@ import java.util.concurrent.CountDownLatch;
  *   <li>{@code run [options]}: the whole benchmark (see {@link Options#USAGE}); what {@code scripts/bench} runs;
  *   <li>{@code mocks --port N}: the mock model and MCP tool server, until stopped;
  *   <li>{@code jmh [JMH options]}: only the microbenchmarks (JMH's own command line);
- *   <li>{@code jfr-top FILE [N]}: the hottest frames of a flight recording.
+ *   <li>{@code jfr-top FILE [N]}: the hottest frames of a flight recording;
+ *   <li>{@code profile-top FILE [N]}: where the CPU went in an async-profiler recording (collapsed stacks).
  * </ul>
  */
 public final class Main {
@@ -23,7 +24,7 @@ public final class Main {
 
   public static void main(String[] args) throws Exception {
     if (args.length == 0) {
-      System.err.println("usage: gatehouse-bench.jar run|mocks|jmh|jfr-top ...\n\n" + Options.USAGE);
+      System.err.println("usage: gatehouse-bench.jar run|mocks|jmh|jfr-top|profile-top ...\n\n" + Options.USAGE);
       System.exit(2);
     }
     List<String> rest = Arrays.asList(args).subList(1, args.length);
@@ -33,7 +34,8 @@ public final class Main {
         case "mocks" -> mocks(rest);
         case "jmh" -> org.openjdk.jmh.Main.main(rest.toArray(String[]::new));
         case "jfr-top" -> JfrTop.main(rest);
-        default -> throw new Options.Usage("unknown command '" + args[0] + "' (expected: run, mocks, jmh, jfr-top)");
+        case "profile-top" -> AsyncProfiler.top(rest);
+        default -> throw new Options.Usage("unknown command '" + args[0] + "' (expected: run, mocks, jmh, jfr-top, profile-top)");
       }
     } catch (Options.Usage e) {
       System.err.println(e.getMessage());

@@ -31,6 +31,7 @@ record Options(
     Duration streamGap,
     int toolRounds,
     boolean jfr,
+    boolean asyncProfiler,
     String auditDurability,
     String command) {
 
@@ -62,6 +63,8 @@ record Options(
         --stream-gap D         pause between streamed chunks at the mock (default 1ms; 0s = back to back)
         --tool-rounds N        tool calls the mock model asks for before answering (default 2: 5 operations)
         --audit-durability D   audit.durability of the governed gateway: queued or commit (default: the gateway's default, queued)
+        --async-profiler       profile each gateway's CPU (Java, JIT, GC and kernel frames) with async-profiler; summarise
+                               <work>/<gateway>.collapsed with `java -jar bench/target/gatehouse-bench.jar profile-top FILE`
         --jfr                  record the gateway with Java Flight Recorder (profile settings) during the run
         --out DIR              where <timestamp>.json and .md go (default bench/results)
         --work DIR             configs, audit stores, logs, JFR files (default bench/target/bench-work/<timestamp>)
@@ -89,12 +92,14 @@ record Options(
     Duration gap = Duration.ofMillis(1);
     int toolRounds = 2;
     boolean jfr = false;
+    boolean asyncProfiler = false;
     String durability = "";
     for (int i = 0; i < args.size(); i++) {
       String a = args.get(i);
       switch (a) {
         case "--no-jmh" -> jmh = false;
         case "--jfr" -> jfr = true;
+        case "--async-profiler" -> asyncProfiler = true;
         case "-h", "--help" -> throw new Usage(USAGE);
         default -> {
           if (i + 1 >= args.size()) {
@@ -149,7 +154,7 @@ record Options(
       work = Path.of("bench/target/bench-work", stamp);
     }
     return new Options(rate, chainRate > 0 ? chainRate : rate / 10, streamRate > 0 ? streamRate : rate / 4, duration, warmup, rounds, saturation, concurrency, sessions, scenarios,
-        jmh, jmhArgs, jar, jvm, out, work, chunks, gap, toolRounds, jfr, durability, "bench run " + String.join(" ", args));
+        jmh, jmhArgs, jar, jvm, out, work, chunks, gap, toolRounds, jfr, asyncProfiler, durability, "bench run " + String.join(" ", args));
   }
 
   /** The options in {@code jvm.options} (the working directory is the repository's root), else none. */

@@ -17,15 +17,20 @@ import org.eclipse.jetty.io.Content;
 /**
  * One provider exchange as the router reads it: the response head, then the body as an
  * {@link InputStream} whose every read is bounded by a deadline: until the first byte arrives, the
- * earlier of the first-byte and total deadlines, then the total one. The HTTP client hands over one
- * chunk at a time and delivers the next only when this one is read (back-pressure), so a slow reader
- * never buffers a provider's whole answer, and a provider that stalls cannot hold a thread forever.
+ * earlier of the first-byte and total deadlines, then the total one. The HTTP client keeps reading
+ * while at most {@link #READ_AHEAD} chunks wait to be read, and then only as they are read
+ * (back-pressure), so a slow reader never buffers a provider's whole answer, and a provider that stalls
+ * cannot hold a thread forever. Asking for more on the client's own thread, while under that bound,
+ * spares a wake-up of its selector per chunk.
  */
 final class BodyStream extends InputStream implements Response.Listener {
   private static final Object END = new Object();
+  /** Chunks the client may deliver ahead of the reader. */
+  static final int READ_AHEAD = 16;
 
   private record Broken(Throwable cause) {}
 
+  /** A chunk, and what asks the client for the next one once it is read (null: already asked). */
   private record Piece(Content.Chunk chunk, Runnable demand) {}
 
   /** A deadline passed while waiting for the provider. */
@@ -39,6 +44,7 @@ final class BodyStream extends InputStream implements Response.Listener {
 
   private final CompletableFuture<Response> head = new CompletableFuture<>();
   private final LinkedBlockingQueue<Object> queue = new LinkedBlockingQueue<>();
+  private final java.util.concurrent.atomic.AtomicInteger unread = new java.util.concurrent.atomic.AtomicInteger();
   private final long firstByteDeadline;
   private final long totalDeadline;
   private volatile Request request;
@@ -90,7 +96,12 @@ final class BodyStream extends InputStream implements Response.Listener {
       return;
     }
     chunk.retain();
-    queue.add(new Piece(chunk, demander));
+    if (unread.incrementAndGet() <= READ_AHEAD) {
+      queue.add(new Piece(chunk, null));
+      demander.run();
+    } else {
+      queue.add(new Piece(chunk, demander));
+    }
     if (closed) {
       drainQueue();
     }
@@ -136,7 +147,10 @@ final class BodyStream extends InputStream implements Response.Listener {
         Piece used = current;
         current = null;
         used.chunk().release();
-        used.demand().run();
+        unread.decrementAndGet();
+        if (used.demand() != null) {
+          used.demand().run();
+        }
       }
       if (done || closed) {
         return -1;

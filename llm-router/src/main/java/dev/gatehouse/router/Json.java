@@ -16,7 +16,10 @@ import java.util.Set;
 
 /** The one mapper of the module and the small JSON chores every adapter shares. */
 final class Json {
-  static final ObjectMapper MAPPER = JsonMapper.builder().build();
+  /** Buffers from one pool shared by all threads (the default is per thread: fresh on every virtual thread). */
+  static final ObjectMapper MAPPER = JsonMapper.builder(
+      com.fasterxml.jackson.core.JsonFactory.builder()
+          .recyclerPool(com.fasterxml.jackson.core.util.JsonRecyclerPools.sharedConcurrentDequePool()).build()).build();
   static final JsonNodeFactory NODES = JsonNodeFactory.instance;
 
   private Json() {}

@@ -93,7 +93,9 @@ record AuditStep(
 
   private static final int MAX_ACTION_LENGTH = 1024;
   private static final Instant LATEST = Instant.parse("+10000-01-01T00:00:00Z");
-  private static final JsonFactory JSON = new JsonFactory();
+  /** Buffers from one pool shared by all threads (the default is per thread: fresh on every virtual thread). */
+  private static final JsonFactory JSON = JsonFactory.builder()
+      .recyclerPool(com.fasterxml.jackson.core.util.JsonRecyclerPools.sharedConcurrentDequePool()).build();
 
   AuditStep {
     checkId("chain_id", chainId);

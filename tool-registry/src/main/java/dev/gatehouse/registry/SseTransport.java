@@ -52,10 +52,11 @@ final class SseTransport implements Transport {
       headers.forEach(h::put);
       h.put(HttpHeader.ACCEPT, "text/event-stream");
     });
-    UpstreamHttp.Exchange resp = UpstreamHttp.exchange(get, timeout, "GET " + url);
-    if (resp.status() != 200) {
+    UpstreamHttp.Exchange resp = UpstreamHttp.exchange(get, timeout, 64 * 1024, "GET " + url);
+    if (resp.status() != 200 || resp.body() == null) {
       resp.discard();
-      throw new IOException("GET " + url + " answered HTTP " + resp.status() + " (expected: 200 and an event stream)");
+      throw new IOException("GET " + url + " answered HTTP " + resp.status()
+          + (resp.status() == 200 ? " with Content-Type '" + resp.contentType() + "'" : "") + " (expected: 200 and an event stream)");
     }
     stream = resp.body();
     Thread.ofVirtual().name("mcp-sse-" + name).start(this::readStream);
@@ -127,7 +128,7 @@ final class SseTransport implements Transport {
         .timeout(postTimeout.toMillis(), TimeUnit.MILLISECONDS)
         .headers(h -> headers.forEach(h::put))
         .body(new BytesRequestContent("application/json", Json.bytes(message)));
-    UpstreamHttp.Exchange resp = UpstreamHttp.exchange(post, postTimeout, "POST " + target);
+    UpstreamHttp.Exchange resp = UpstreamHttp.exchange(post, postTimeout, 64 * 1024, "POST " + target);
     resp.discard();
     if (resp.status() / 100 != 2) {
       throw new IOException("POST " + target.getPath() + " answered HTTP " + resp.status());

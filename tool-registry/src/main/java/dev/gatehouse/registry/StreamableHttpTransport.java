@@ -28,6 +28,8 @@ final class StreamableHttpTransport implements Transport {
   static final String SESSION_HEADER = "Mcp-Session-Id";
   static final String VERSION_HEADER = "MCP-Protocol-Version";
   private static final int MAX_BODY_BYTES = 32 * 1024 * 1024;
+  /** What is kept of a body that is only logged or dropped (a refused GET stream). */
+  private static final int ERROR_BODY_BYTES = 64 * 1024;
   /**
    * Requests in flight to one upstream at once. Bounds the connections the HTTP client opens (it
    * opens one per request in flight, and its pool degrades when it holds thousands); callers beyond
@@ -105,7 +107,7 @@ final class StreamableHttpTransport implements Transport {
     }
     boolean streaming = false;
     try {
-      UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, requestTimeout, url.toString());
+      UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, requestTimeout, MAX_BODY_BYTES, url.toString());
       int status = resp.status();
       String sid = resp.header(SESSION_HEADER);
       if (sid != null && sessionId == null) {
@@ -136,9 +138,8 @@ final class StreamableHttpTransport implements Transport {
           }
         });
       } else if (type.startsWith("application/json")) {
-        byte[] bytes = resp.bytes(MAX_BODY_BYTES, url.toString());
-        if (bytes.length > 0) {
-          deliver(Json.MAPPER.readTree(bytes), id);
+        if (resp.bytes().length > 0) {
+          deliver(Json.MAPPER.readTree(resp.bytes()), id);
         }
       } else {
         resp.discard();
@@ -199,7 +200,7 @@ final class StreamableHttpTransport implements Transport {
             h.put("Last-Event-ID", resume);
           }
         });
-        UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, OPEN_TIMEOUT, url.toString());
+        UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, OPEN_TIMEOUT, ERROR_BODY_BYTES, url.toString());
         int status = resp.status();
         if (status == 405 || status == 404 && sessionId == null) {
           resp.discard();
@@ -213,7 +214,8 @@ final class StreamableHttpTransport implements Transport {
           }
           return;
         }
-        if (status / 100 != 2) {
+        if (status / 100 != 2 || resp.body() == null) {
+          // An error, or no event stream (some servers answer the GET with JSON): retried with backoff.
           resp.discard();
         } else {
           backoffMs = 500;

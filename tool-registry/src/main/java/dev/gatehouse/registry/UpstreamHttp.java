@@ -4,7 +4,10 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.ByteBuffer;
 import java.time.Duration;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -12,9 +15,11 @@ import org.eclipse.jetty.client.HttpClient;
 import org.eclipse.jetty.client.InputStreamResponseListener;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.client.Result;
 import org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP;
 import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.io.ClientConnector;
 import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
@@ -59,15 +64,15 @@ final class UpstreamHttp implements AutoCloseable {
   }
 
   /**
-   * Sends {@code request} and waits at most {@code timeout} for the response head; the body is then
-   * read from {@link Exchange#body()}, which must be read to its end or closed.
+   * Sends {@code request} and waits at most {@code timeout} for its answer: for an event stream, the
+   * response head, the events then read from {@link Exchange#body()} (which must be read to its end or
+   * closed); for anything else, the whole body, at most {@code maxBytes} of it.
    */
-  static Exchange exchange(Request request, Duration timeout, String what) throws IOException {
-    InputStreamResponseListener listener = new InputStreamResponseListener();
-    request.send(listener);
+  static Exchange exchange(Request request, Duration timeout, int maxBytes, String what) throws IOException {
+    Receiver receiver = new Receiver(maxBytes, what);
+    request.send(receiver);
     try {
-      Response response = listener.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-      return new Exchange(response, listener.getInputStream());
+      return receiver.done.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
     } catch (InterruptedException e) {
       request.abort(e);
       Thread.currentThread().interrupt();
@@ -80,12 +85,97 @@ final class UpstreamHttp implements AutoCloseable {
       if (c instanceof TimeoutException) {
         throw new IOException("no response from " + what + " within " + human(timeout), c);
       }
+      if (c instanceof IOException io && c.getMessage() != null && c.getMessage().startsWith("response from")) {
+        throw io;
+      }
       throw new IOException(what + ": " + describe(c), c);
     }
   }
 
-  /** A response head and its body. */
-  record Exchange(Response response, InputStream body) {
+  /**
+   * Takes a response as it comes: an event stream is handed over at its head and read through Jetty's
+   * {@link InputStreamResponseListener}; any other body is collected here, on the client's thread
+   * (asking for more right there, without waking its selector), and handed over whole.
+   */
+  private static final class Receiver implements Response.Listener {
+    final CompletableFuture<Exchange> done = new CompletableFuture<>();
+    private final int maxBytes;
+    private final String what;
+    private InputStreamResponseListener stream;
+    private byte[] buf = new byte[0];
+    private int size;
+
+    Receiver(int maxBytes, String what) {
+      this.maxBytes = maxBytes;
+      this.what = what;
+    }
+
+    @Override
+    public void onHeaders(Response response) {
+      String type = response.getHeaders().get(HttpHeader.CONTENT_TYPE);
+      if (type != null && type.startsWith("text/event-stream")) {
+        stream = new InputStreamResponseListener();
+        stream.onHeaders(response);
+        done.complete(new Exchange(response, stream.getInputStream(), null));
+        return;
+      }
+      long length = response.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
+      if (length > maxBytes) {
+        response.abort(new IOException("response from " + what + " is larger than " + maxBytes + " bytes"));
+      } else if (length > 0) {
+        buf = new byte[(int) length];
+      }
+    }
+
+    @Override
+    public void onContent(Response response, Content.Chunk chunk, Runnable demander) {
+      if (stream != null) {
+        stream.onContent(response, chunk, demander);
+        return;
+      }
+      ByteBuffer b = chunk.getByteBuffer();
+      int n = b.remaining();
+      if (size + n > maxBytes) {
+        response.abort(new IOException("response from " + what + " is larger than " + maxBytes + " bytes"));
+        return;
+      }
+      if (size + n > buf.length) {
+        buf = Arrays.copyOf(buf, Math.min(maxBytes, Math.max(size + n, Math.max(8192, buf.length * 2))));
+      }
+      b.get(buf, size, n);
+      size += n;
+      demander.run();
+    }
+
+    @Override
+    public void onSuccess(Response response) {
+      if (stream != null) {
+        stream.onSuccess(response);
+      } else {
+        done.complete(new Exchange(response, null, size == buf.length ? buf : Arrays.copyOf(buf, size)));
+      }
+    }
+
+    @Override
+    public void onFailure(Response response, Throwable failure) {
+      if (stream != null) {
+        stream.onFailure(response, failure);
+      }
+    }
+
+    @Override
+    public void onComplete(Result result) {
+      if (stream != null) {
+        stream.onComplete(result);
+      }
+      if (result.isFailed()) {
+        done.completeExceptionally(result.getFailure());
+      }
+    }
+  }
+
+  /** A response: an event stream's head and {@code body}, or any other response with its {@code bytes}. */
+  record Exchange(Response response, InputStream body, byte[] bytes) {
     int status() {
       return response.getStatus();
     }
@@ -99,26 +189,11 @@ final class UpstreamHttp implements AutoCloseable {
       return t == null ? "" : t;
     }
 
-    /** The whole body, at most {@code max} bytes; sized by Content-Length when the server sent one. */
-    byte[] bytes(int max, String what) throws IOException {
-      long length = response.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
-      try (InputStream in = body) {
-        if (length > max) {
-          throw new IOException("response from " + what + " is larger than " + max + " bytes");
-        }
-        byte[] data = length >= 0 ? in.readNBytes((int) length) : in.readNBytes(max + 1);
-        if (data.length > max) {
-          throw new IOException("response from " + what + " is larger than " + max + " bytes");
-        }
-        if (length >= 0) {
-          in.skip(Long.MAX_VALUE); // reach the end, so the connection goes back to the pool
-        }
-        return data;
-      }
-    }
-
     /** Up to {@code max} bytes of the body as text; the rest is discarded. */
     String text(int max) {
+      if (bytes != null) {
+        return new String(bytes, 0, Math.min(max, bytes.length), StandardCharsets.UTF_8);
+      }
       try (InputStream in = body) {
         String t = new String(in.readNBytes(max), StandardCharsets.UTF_8);
         in.skip(Long.MAX_VALUE);
@@ -128,12 +203,14 @@ final class UpstreamHttp implements AutoCloseable {
       }
     }
 
-    /** Reads the body to its end and drops it, which keeps the connection reusable. */
+    /** Drops the body; an event stream is read to its end, which keeps the connection reusable. */
     void discard() {
-      try (InputStream in = body) {
-        in.skip(Long.MAX_VALUE);
-      } catch (IOException ignored) {
-        // nothing to keep
+      if (body != null) {
+        try (InputStream in = body) {
+          in.skip(Long.MAX_VALUE);
+        } catch (IOException ignored) {
+          // nothing to keep
+        }
       }
     }
   }
