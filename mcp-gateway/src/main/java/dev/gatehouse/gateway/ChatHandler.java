@@ -544,7 +544,7 @@ final class ChatHandler {
         started, micros, usage.promptTokens(), usage.completionTokens(), cost, request, answer, toolResults, proposed, reason),
         committed);
     metrics.model(action, outcome, micros, usage, cost);
-    committed[0].join(); // answered once recorded (audit.durability: commit)
+    committed[0].join(); // with audit.durability: commit, answered once recorded; queued: at once
   }
 
   private void recordRefusal(Principal caller, String chain, String target, Decision decision, String outcome, int status,

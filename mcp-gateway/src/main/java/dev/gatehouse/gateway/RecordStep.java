@@ -46,7 +46,7 @@ final class RecordStep implements Pipeline.Step {
       long total = System.nanoTime() - start;
       String outcome = outcome(result, error);
       record(inv, outcome, total, error);
-      // Answer only once the step is recorded (durability: commit), so an acknowledged call is on record.
+      // With durability: commit, answer only once the step is recorded, so an acknowledged call is on record.
       return audit.get().call(inv, result, error, outcome, started, total / 1000)
           .thenCompose(v -> error == null ? CompletableFuture.completedFuture(result) : CompletableFuture.<JsonNode>failedFuture(error));
     }).thenCompose(f -> f);
