@@ -23,7 +23,7 @@ import org.eclipse.jetty.io.Content;
  * cannot hold a thread forever. Asking for more on the client's own thread, while under that bound,
  * spares a wake-up of its selector per chunk.
  */
-final class BodyStream extends InputStream implements Response.Listener {
+final class BodyStream extends InputStream implements Response.Listener, ProviderExchange {
   private static final Object END = new Object();
   /** Chunks the client may deliver ahead of the reader. */
   static final int READ_AHEAD = 16;
@@ -60,19 +60,15 @@ final class BodyStream extends InputStream implements Response.Listener {
     this.totalDeadline = totalDeadline;
   }
 
-  /** Sends {@code r} with this stream as its response listener. */
-  void send(Request r) {
+  @Override
+  public void send(Request r) {
     this.request = r;
     r.send(this);
   }
 
-  /**
-   * Waits for the response head until {@code deadline} ({@link System#nanoTime()} terms).
-   *
-   * @throws Timeout when it does not come in time
-   * @throws ExecutionException with the client's failure (connect refused or timed out, reset)
-   */
-  Response head(long deadline) throws Timeout, ExecutionException, InterruptedException {
+  /** Waits for the response head (the body is read from this stream afterwards). */
+  @Override
+  public Response head(long deadline) throws Timeout, ExecutionException, InterruptedException {
     try {
       return head.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
     } catch (TimeoutException e) {
@@ -193,21 +189,6 @@ final class BodyStream extends InputStream implements Response.Listener {
       firstByteAt = System.nanoTime();
     }
     return n;
-  }
-
-  /** The whole body, up to {@code max} bytes; more is an error. */
-  byte[] readAll(int max) throws IOException {
-    ByteArrayOutputStream out = new ByteArrayOutputStream(8192);
-    byte[] buf = new byte[8192];
-    int n;
-    while ((n = read(buf, 0, buf.length)) >= 0) {
-      out.write(buf, 0, n);
-      if (out.size() > max) {
-        close();
-        throw new IOException("the provider's answer is larger than " + max + " bytes");
-      }
-    }
-    return out.toByteArray();
   }
 
   /** At most {@code max} bytes of the body (for error responses); the rest is dropped. */

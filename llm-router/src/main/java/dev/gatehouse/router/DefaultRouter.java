@@ -467,24 +467,22 @@ final class DefaultRouter implements Router {
     ProviderConfig.Timeouts timeouts = p.config.timeouts();
     acquire(p);
     long deadline = start + timeouts.total().toNanos();
-    BodyStream bs = new BodyStream(deadline, deadline);
+    WholeBody whole = new WholeBody(MAX_BODY);
     try {
-      Response response = send(p, build(call, key, body), bs, deadline, "no answer within the total timeout of " + Failure.human(timeouts.total()));
-      rejectErrors(response, bs);
-      byte[] bytes;
-      try {
-        bytes = bs.readAll(MAX_BODY);
-      } catch (IOException e) {
-        throw readFailure(e, "the answer");
+      Response response = send(p, build(call, key, body), whole, deadline, "no answer within the total timeout of " + Failure.human(timeouts.total()));
+      byte[] bytes = whole.bytes();
+      int status = response.getStatus();
+      if (status < 200 || status >= 300) {
+        throw Failure.fromResponse(status, response.getHeaders(),
+            bytes.length > MAX_ERROR_BODY ? java.util.Arrays.copyOf(bytes, MAX_ERROR_BODY) : bytes, redactor, env.clock());
       }
       try {
         return p.adapter.response(call, bytes);
       } catch (IOException e) {
-        throw Failure.inStream(Outcome.SERVER_ERROR, response.getStatus(), "bad_response",
+        throw Failure.inStream(Outcome.SERVER_ERROR, status, "bad_response",
             "the provider's answer could not be read: " + e.getMessage());
       }
     } finally {
-      bs.close();
       p.release();
     }
   }
@@ -536,7 +534,7 @@ final class DefaultRouter implements Router {
     }
   }
 
-  private Response send(ProviderState p, Request request, BodyStream bs, long deadline, String late) throws Failure {
+  private Response send(ProviderState p, Request request, ProviderExchange bs, long deadline, String late) throws Failure {
     bs.send(request);
     try {
       return bs.head(deadline);
@@ -552,6 +550,9 @@ final class DefaultRouter implements Router {
       }
       if (c instanceof TimeoutException) {
         throw Failure.timeout(late);
+      }
+      if (c instanceof IOException && String.valueOf(c.getMessage()).startsWith("the provider's answer is larger")) {
+        throw Failure.connection(c.getMessage());
       }
       throw Failure.connection("could not reach the provider (" + describe(c) + ")");
     }

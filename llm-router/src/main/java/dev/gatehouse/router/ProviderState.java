@@ -87,6 +87,10 @@ final class ProviderState {
     c.getContentDecoderFactories().clear();
     try {
       c.start();
+      // A 401/407 is the upstream's answer to pass on, not a challenge for this client to take up
+      // (the handlers are installed by start()).
+      c.getProtocolHandlers().remove(org.eclipse.jetty.client.WWWAuthenticationProtocolHandler.NAME);
+      c.getProtocolHandlers().remove(org.eclipse.jetty.client.ProxyAuthenticationProtocolHandler.NAME);
     } catch (Exception e) {
       throw new IllegalStateException("provider '" + name + "': could not start its HTTP client: " + e.getMessage(), e);
     }

@@ -122,7 +122,7 @@ class RoutingTest {
     try (TestRouter r = Fixtures.router("openai", openAi(a, key("k1", SECRET, 1), key("k2", SECRET2, 1)))) {
       RouterException e = assertThrows(RouterException.class, () -> r.complete(HELLO));
       assertEquals(502, e.status());
-      assertEquals("provider_auth_failed", e.code());
+      assertEquals("provider_auth_failed", e.code(), e.getMessage());
       assertEquals(2, e.attempts().size());
       String everything = e.getMessage() + e.toJson() + e.attempts() + e;
       assertFalse(everything.contains(SECRET), everything);

@@ -54,6 +54,10 @@ final class UpstreamHttp implements AutoCloseable {
     client.getContentDecoderFactories().clear();
     try {
       client.start();
+      // A 401/407 is the upstream's answer to pass on, not a challenge for this client to take up
+      // (the handlers are installed by start()).
+      client.getProtocolHandlers().remove(org.eclipse.jetty.client.WWWAuthenticationProtocolHandler.NAME);
+      client.getProtocolHandlers().remove(org.eclipse.jetty.client.ProxyAuthenticationProtocolHandler.NAME);
     } catch (Exception e) {
       throw new IllegalStateException("could not start the upstream HTTP client: " + e.getMessage(), e);
     }

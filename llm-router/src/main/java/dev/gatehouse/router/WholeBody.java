@@ -1,0 +1,101 @@
+package dev.gatehouse.router;
+
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.Response;
+import org.eclipse.jetty.client.Result;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.io.Content;
+
+/**
+ * A non-streaming provider answer, collected on the HTTP client's thread (asking for more right
+ * there, without waking its selector) and handed over whole: the caller waits once, for the end of
+ * the answer, instead of once for its head and again for its body.
+ */
+final class WholeBody implements Response.Listener, ProviderExchange {
+  private final CompletableFuture<Response> done = new CompletableFuture<>();
+  private final int maxBytes;
+  private volatile Request request;
+  private byte[] buf = new byte[0];
+  private int size;
+
+  WholeBody(int maxBytes) {
+    this.maxBytes = maxBytes;
+  }
+
+  @Override
+  public void send(Request r) {
+    this.request = r;
+    r.send(this);
+  }
+
+  /** Waits until the whole answer is in, at most until {@code deadline} ({@link System#nanoTime()} terms). */
+  @Override
+  public Response head(long deadline) throws BodyStream.Timeout, ExecutionException, InterruptedException {
+    try {
+      return done.get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+    } catch (TimeoutException e) {
+      abort(new IOException("no complete answer in time"));
+      throw new BodyStream.Timeout("no complete answer in time");
+    } catch (InterruptedException e) {
+      abort(new IOException("interrupted"));
+      throw e;
+    }
+  }
+
+  /** The answer's bytes, once {@link #head} returned. */
+  byte[] bytes() {
+    return size == buf.length ? buf : Arrays.copyOf(buf, size);
+  }
+
+  private void abort(Throwable cause) {
+    Request r = request;
+    if (r != null) {
+      r.abort(cause);
+    }
+  }
+
+  @Override
+  public void onHeaders(Response response) {
+    long length = response.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
+    if (length > maxBytes) {
+      response.abort(new IOException("the provider's answer is larger than " + maxBytes + " bytes"));
+    } else if (length > 0) {
+      buf = new byte[(int) length];
+    }
+  }
+
+  @Override
+  public void onContent(Response response, Content.Chunk chunk, Runnable demander) {
+    ByteBuffer b = chunk.getByteBuffer();
+    int n = b.remaining();
+    if (size + n > maxBytes) {
+      response.abort(new IOException("the provider's answer is larger than " + maxBytes + " bytes"));
+      return;
+    }
+    if (size + n > buf.length) {
+      buf = Arrays.copyOf(buf, Math.min(maxBytes, Math.max(size + n, Math.max(8192, buf.length * 2))));
+    }
+    b.get(buf, size, n);
+    size += n;
+    demander.run();
+  }
+
+  @Override
+  public void onSuccess(Response response) {
+    done.complete(response);
+  }
+
+  @Override
+  public void onComplete(Result result) {
+    if (result.isFailed()) {
+      done.completeExceptionally(result.getFailure());
+    }
+  }
+}
