@@ -84,13 +84,15 @@ final class ProviderState {
     c.setMaxRequestsQueuedPerDestination(65_536);
     c.setIdleTimeout(60_000);
     c.setUserAgentField(new HttpField(HttpHeader.USER_AGENT, "gatehouse"));
-    c.getContentDecoderFactories().clear();
     try {
       c.start();
       // A 401/407 is the upstream's answer to pass on, not a challenge for this client to take up
       // (the handlers are installed by start()).
       c.getProtocolHandlers().remove(org.eclipse.jetty.client.WWWAuthenticationProtocolHandler.NAME);
       c.getProtocolHandlers().remove(org.eclipse.jetty.client.ProxyAuthenticationProtocolHandler.NAME);
+      // No Accept-Encoding and no decoding behind the caller's back: start() installs every
+      // compression on the class path when the list is empty, so it is cleared afterwards.
+      c.getContentDecoderFactories().clear();
     } catch (Exception e) {
       throw new IllegalStateException("provider '" + name + "': could not start its HTTP client: " + e.getMessage(), e);
     }

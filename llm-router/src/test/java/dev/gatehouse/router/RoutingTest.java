@@ -11,6 +11,7 @@ import static dev.gatehouse.router.Fixtures.openAi;
 import static dev.gatehouse.router.Fixtures.request;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -63,6 +64,16 @@ class RoutingTest {
   }
 
   // ---- keys
+
+  @Test
+  void providersAreAskedForPlainAnswersSoBytesPassAsSent() {
+    a.otherwise(ok(completion("ok", 1, 1)));
+    try (TestRouter r = Fixtures.router("openai", openAi(a))) {
+      r.complete(HELLO);
+    }
+    FakeProvider.Recorded q = a.requests().get(0);
+    assertNull(q.header("Accept-Encoding"), "headers sent: " + q.headers().entrySet());
+  }
 
   @Test
   void keysAreChosenByWeight() {

@@ -50,14 +50,15 @@ final class UpstreamHttp implements AutoCloseable {
     client.setMaxRequestsQueuedPerDestination(16_384);
     client.setIdleTimeout(IDLE.toMillis());
     client.setUserAgentField(new HttpField(HttpHeader.USER_AGENT, userAgent));
-    // Upstream answers are passed on as they come; never decode gzip behind the caller's back.
-    client.getContentDecoderFactories().clear();
     try {
       client.start();
       // A 401/407 is the upstream's answer to pass on, not a challenge for this client to take up
       // (the handlers are installed by start()).
       client.getProtocolHandlers().remove(org.eclipse.jetty.client.WWWAuthenticationProtocolHandler.NAME);
       client.getProtocolHandlers().remove(org.eclipse.jetty.client.ProxyAuthenticationProtocolHandler.NAME);
+      // No Accept-Encoding and no decoding behind the caller's back: start() installs every
+      // compression on the class path when the list is empty, so it is cleared afterwards.
+      client.getContentDecoderFactories().clear();
     } catch (Exception e) {
       throw new IllegalStateException("could not start the upstream HTTP client: " + e.getMessage(), e);
     }
