@@ -551,7 +551,7 @@ final class DefaultRouter implements Router {
       if (c instanceof TimeoutException) {
         throw Failure.timeout(late);
       }
-      if (c instanceof IOException && String.valueOf(c.getMessage()).startsWith("the provider's answer is larger")) {
+      if (dev.gatehouse.http.BodyBuffer.isTooLarge(c)) {
         throw Failure.connection(c.getMessage());
       }
       throw Failure.connection("could not reach the provider (" + describe(c) + ")");

@@ -1,5 +1,6 @@
 package dev.gatehouse.router;
 
+import dev.gatehouse.http.UpstreamClients;
 import java.net.URI;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,11 +10,6 @@ import java.util.Set;
 import java.util.concurrent.Semaphore;
 import java.util.function.DoubleSupplier;
 import org.eclipse.jetty.client.HttpClient;
-import org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP;
-import org.eclipse.jetty.http.HttpField;
-import org.eclipse.jetty.http.HttpHeader;
-import org.eclipse.jetty.io.ClientConnector;
-import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
@@ -68,35 +64,14 @@ final class ProviderState {
     return pool;
   }
 
-  /**
-   * Jetty's HTTP/1.1 client with kept-alive connections: no redirects, no transparent gzip (bytes
-   * pass as the provider sent them), TLS verified against the JDK's trust store with host names
-   * checked, at most {@code max_concurrency} connections (else {@link #DEFAULT_MAX_CONNECTIONS}).
-   */
+  /** At most {@code max_concurrency} connections (else {@link #DEFAULT_MAX_CONNECTIONS}), set up by {@link UpstreamClients}. */
   private static HttpClient client(String name, ProviderConfig config) {
-    ClientConnector connector = new ClientConnector();
-    connector.setConnectTimeout(config.timeouts().connect());
-    connector.setSslContextFactory(new SslContextFactory.Client());
-    HttpClient c = new HttpClient(new HttpClientTransportOverHTTP(connector));
-    c.setExecutor(POOL);
-    c.setFollowRedirects(false);
-    c.setMaxConnectionsPerDestination(config.maxConcurrency() > 0 ? config.maxConcurrency() : DEFAULT_MAX_CONNECTIONS);
-    c.setMaxRequestsQueuedPerDestination(65_536);
-    c.setIdleTimeout(60_000);
-    c.setUserAgentField(new HttpField(HttpHeader.USER_AGENT, "gatehouse"));
     try {
-      c.start();
-      // A 401/407 is the upstream's answer to pass on, not a challenge for this client to take up
-      // (the handlers are installed by start()).
-      c.getProtocolHandlers().remove(org.eclipse.jetty.client.WWWAuthenticationProtocolHandler.NAME);
-      c.getProtocolHandlers().remove(org.eclipse.jetty.client.ProxyAuthenticationProtocolHandler.NAME);
-      // No Accept-Encoding and no decoding behind the caller's back: start() installs every
-      // compression on the class path when the list is empty, so it is cleared afterwards.
-      c.getContentDecoderFactories().clear();
-    } catch (Exception e) {
-      throw new IllegalStateException("provider '" + name + "': could not start its HTTP client: " + e.getMessage(), e);
+      return UpstreamClients.start(config.timeouts().connect(),
+          config.maxConcurrency() > 0 ? config.maxConcurrency() : DEFAULT_MAX_CONNECTIONS, POOL, "gatehouse");
+    } catch (IllegalStateException e) {
+      throw new IllegalStateException("provider '" + name + "': " + e.getMessage(), e);
     }
-    return c;
   }
 
   /** Whether some key may call {@code model}. */
@@ -194,10 +169,6 @@ final class ProviderState {
   }
 
   void close() {
-    try {
-      client.stop();
-    } catch (Exception ignored) {
-      // stopping anyway
-    }
+    UpstreamClients.stop(client);
   }
 }

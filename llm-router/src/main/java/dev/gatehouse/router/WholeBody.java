@@ -1,8 +1,7 @@
 package dev.gatehouse.router;
 
+import dev.gatehouse.http.BodyBuffer;
 import java.io.IOException;
-import java.nio.ByteBuffer;
-import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -10,7 +9,6 @@ import java.util.concurrent.TimeoutException;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.Result;
-import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
 
 /**
@@ -20,13 +18,11 @@ import org.eclipse.jetty.io.Content;
  */
 final class WholeBody implements Response.Listener, ProviderExchange {
   private final CompletableFuture<Response> done = new CompletableFuture<>();
-  private final int maxBytes;
+  private final BodyBuffer body;
   private volatile Request request;
-  private byte[] buf = new byte[0];
-  private int size;
 
   WholeBody(int maxBytes) {
-    this.maxBytes = maxBytes;
+    this.body = new BodyBuffer(maxBytes, "the provider's answer");
   }
 
   @Override
@@ -51,7 +47,7 @@ final class WholeBody implements Response.Listener, ProviderExchange {
 
   /** The answer's bytes, once {@link #head} returned. */
   byte[] bytes() {
-    return size == buf.length ? buf : Arrays.copyOf(buf, size);
+    return body.bytes();
   }
 
   private void abort(Throwable cause) {
@@ -63,28 +59,12 @@ final class WholeBody implements Response.Listener, ProviderExchange {
 
   @Override
   public void onHeaders(Response response) {
-    long length = response.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
-    if (length > maxBytes) {
-      response.abort(new IOException("the provider's answer is larger than " + maxBytes + " bytes"));
-    } else if (length > 0) {
-      buf = new byte[(int) length];
-    }
+    body.headers(response);
   }
 
   @Override
   public void onContent(Response response, Content.Chunk chunk, Runnable demander) {
-    ByteBuffer b = chunk.getByteBuffer();
-    int n = b.remaining();
-    if (size + n > maxBytes) {
-      response.abort(new IOException("the provider's answer is larger than " + maxBytes + " bytes"));
-      return;
-    }
-    if (size + n > buf.length) {
-      buf = Arrays.copyOf(buf, Math.min(maxBytes, Math.max(size + n, Math.max(8192, buf.length * 2))));
-    }
-    b.get(buf, size, n);
-    size += n;
-    demander.run();
+    body.content(response, chunk, demander);
   }
 
   @Override

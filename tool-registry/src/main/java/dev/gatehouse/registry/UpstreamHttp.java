@@ -1,12 +1,12 @@
 package dev.gatehouse.registry;
 
+import dev.gatehouse.http.BodyBuffer;
+import dev.gatehouse.http.UpstreamClients;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.Arrays;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -16,52 +16,25 @@ import org.eclipse.jetty.client.InputStreamResponseListener;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.client.Response;
 import org.eclipse.jetty.client.Result;
-import org.eclipse.jetty.client.transport.HttpClientTransportOverHTTP;
-import org.eclipse.jetty.http.HttpField;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.io.Content;
-import org.eclipse.jetty.io.ClientConnector;
-import org.eclipse.jetty.util.ssl.SslContextFactory;
 import org.eclipse.jetty.util.thread.QueuedThreadPool;
 
 /**
- * The HTTP client every HTTP upstream of one registry shares: Jetty's, over HTTP/1.1 with kept-alive
- * connections, no redirects, a bounded pool per destination, TLS verified against the JDK's trust
- * store with host name checks.
+ * The HTTP client every HTTP upstream of one registry shares (set up by {@link UpstreamClients}), and
+ * one exchange with it.
  */
 final class UpstreamHttp implements AutoCloseable {
   /** Connections to one host:port at most; requests beyond it queue (bounded by their timeouts). */
   static final int MAX_CONNECTIONS_PER_DESTINATION = 256;
-  private static final Duration IDLE = Duration.ofSeconds(60);
 
   private final HttpClient client;
 
   UpstreamHttp(String userAgent) {
-    ClientConnector connector = new ClientConnector();
-    connector.setConnectTimeout(Duration.ofSeconds(10));
-    connector.setSslContextFactory(new SslContextFactory.Client());
     QueuedThreadPool pool = new QueuedThreadPool(64, 2);
     pool.setName("gatehouse-upstream-http");
     pool.setDaemon(true);
-    client = new HttpClient(new HttpClientTransportOverHTTP(connector));
-    client.setExecutor(pool);
-    client.setFollowRedirects(false);
-    client.setMaxConnectionsPerDestination(MAX_CONNECTIONS_PER_DESTINATION);
-    client.setMaxRequestsQueuedPerDestination(16_384);
-    client.setIdleTimeout(IDLE.toMillis());
-    client.setUserAgentField(new HttpField(HttpHeader.USER_AGENT, userAgent));
-    try {
-      client.start();
-      // A 401/407 is the upstream's answer to pass on, not a challenge for this client to take up
-      // (the handlers are installed by start()).
-      client.getProtocolHandlers().remove(org.eclipse.jetty.client.WWWAuthenticationProtocolHandler.NAME);
-      client.getProtocolHandlers().remove(org.eclipse.jetty.client.ProxyAuthenticationProtocolHandler.NAME);
-      // No Accept-Encoding and no decoding behind the caller's back: start() installs every
-      // compression on the class path when the list is empty, so it is cleared afterwards.
-      client.getContentDecoderFactories().clear();
-    } catch (Exception e) {
-      throw new IllegalStateException("could not start the upstream HTTP client: " + e.getMessage(), e);
-    }
+    client = UpstreamClients.start(Duration.ofSeconds(10), MAX_CONNECTIONS_PER_DESTINATION, pool, userAgent);
   }
 
   Request newRequest(URI uri) {
@@ -90,8 +63,8 @@ final class UpstreamHttp implements AutoCloseable {
       if (c instanceof TimeoutException) {
         throw new IOException("no response from " + what + " within " + human(timeout), c);
       }
-      if (c instanceof IOException io && c.getMessage() != null && c.getMessage().startsWith("response from")) {
-        throw io;
+      if (BodyBuffer.isTooLarge(c)) {
+        throw new IOException(c.getMessage(), c);
       }
       throw new IOException(what + ": " + describe(c), c);
     }
@@ -104,15 +77,11 @@ final class UpstreamHttp implements AutoCloseable {
    */
   private static final class Receiver implements Response.Listener {
     final CompletableFuture<Exchange> done = new CompletableFuture<>();
-    private final int maxBytes;
-    private final String what;
+    private final BodyBuffer whole;
     private InputStreamResponseListener stream;
-    private byte[] buf = new byte[0];
-    private int size;
 
     Receiver(int maxBytes, String what) {
-      this.maxBytes = maxBytes;
-      this.what = what;
+      this.whole = new BodyBuffer(maxBytes, "response from " + what);
     }
 
     @Override
@@ -122,13 +91,8 @@ final class UpstreamHttp implements AutoCloseable {
         stream = new InputStreamResponseListener();
         stream.onHeaders(response);
         done.complete(new Exchange(response, stream.getInputStream(), null));
-        return;
-      }
-      long length = response.getHeaders().getLongField(HttpHeader.CONTENT_LENGTH);
-      if (length > maxBytes) {
-        response.abort(new IOException("response from " + what + " is larger than " + maxBytes + " bytes"));
-      } else if (length > 0) {
-        buf = new byte[(int) length];
+      } else {
+        whole.headers(response);
       }
     }
 
@@ -136,20 +100,9 @@ final class UpstreamHttp implements AutoCloseable {
     public void onContent(Response response, Content.Chunk chunk, Runnable demander) {
       if (stream != null) {
         stream.onContent(response, chunk, demander);
-        return;
+      } else {
+        whole.content(response, chunk, demander);
       }
-      ByteBuffer b = chunk.getByteBuffer();
-      int n = b.remaining();
-      if (size + n > maxBytes) {
-        response.abort(new IOException("response from " + what + " is larger than " + maxBytes + " bytes"));
-        return;
-      }
-      if (size + n > buf.length) {
-        buf = Arrays.copyOf(buf, Math.min(maxBytes, Math.max(size + n, Math.max(8192, buf.length * 2))));
-      }
-      b.get(buf, size, n);
-      size += n;
-      demander.run();
     }
 
     @Override
@@ -157,7 +110,7 @@ final class UpstreamHttp implements AutoCloseable {
       if (stream != null) {
         stream.onSuccess(response);
       } else {
-        done.complete(new Exchange(response, null, size == buf.length ? buf : Arrays.copyOf(buf, size)));
+        done.complete(new Exchange(response, null, whole.bytes()));
       }
     }
 
@@ -231,10 +184,6 @@ final class UpstreamHttp implements AutoCloseable {
 
   @Override
   public void close() {
-    try {
-      client.stop();
-    } catch (Exception ignored) {
-      // stopping anyway
-    }
+    UpstreamClients.stop(client);
   }
 }
