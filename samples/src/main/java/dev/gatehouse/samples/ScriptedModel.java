@@ -257,6 +257,10 @@ final class ScriptedModel extends Handler.Abstract {
         response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
         for (int i = 0; i < chunks.size(); i++) {
             if (model.equals("scripted-drop") && i == 2) {
+                // A provider dying mid-answer: the chunks already sent arrive, then the connection is
+                // cut. The pause lets them reach the client first; cut at once, a client may see the
+                // reset before it has read them, and the script would not be deterministic.
+                Thread.sleep(100);
                 drop(request, callback);
                 return;
             }
