@@ -422,7 +422,8 @@ final class AuditStore implements AutoCloseable {
     long after = 0;
     while (true) {
       long from = after;
-      List<AuditRecord> page = read(c -> {
+      // Up to the head read above, after its sync: the pages need not wait for the writer again.
+      List<AuditRecord> page = readCommitted(c -> {
         try (PreparedStatement p = c.prepareStatement("SELECT " + AuditChain.COLUMNS
             + " FROM steps WHERE seq > ? AND seq <= ? AND started_at >= ? ORDER BY seq LIMIT " + EXPORT_PAGE)) {
           p.setLong(1, from);
@@ -773,9 +774,15 @@ final class AuditStore implements AutoCloseable {
     T apply(Connection c) throws SQLException;
   }
 
-  // Under the closing read lock, so close() waits for queries in flight and later ones see it closed.
+  /** A query that first waits for the steps queued before it (see {@link #sync}). */
   private <T> T read(SqlFunction<T> query) {
     sync();
+    return readCommitted(query);
+  }
+
+  // Under the closing read lock, so close() waits for queries in flight and later ones see it closed.
+  /** A query over what is committed now, without waiting for the steps still queued. */
+  private <T> T readCommitted(SqlFunction<T> query) {
     Lock r = closing.readLock();
     r.lock();
     try {
