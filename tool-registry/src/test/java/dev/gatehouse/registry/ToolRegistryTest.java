@@ -167,8 +167,9 @@ class ToolRegistryTest {
   void streamableHttpUpstreamIsCalledOverHttp() throws Exception {
     try (RunningServer http = Samples.startHttpTools("127.0.0.1", 0)) {
       registry.apply(Map.of("web", new UpstreamConfig.StreamableHttp(http.url())), "__");
-      await("connected", Duration.ofSeconds(30), () -> status("web").connected());
-      assertTrue(registry.catalog().tool("web__word_count").isPresent(), registry.catalog().tools().toString());
+      // The federated catalog is rebuilt just after the upstream reports itself connected: wait for the tool.
+      await("connected and listed", Duration.ofSeconds(30),
+          () -> status("web").connected() && registry.catalog().tool("web__word_count").isPresent());
       JsonNode r = registry.call("web", "tools/call", call("word_count", "text", "one two three"), CallContext.none()).join();
       assertTrue(text(r).contains("3"), r.toString());
     }
