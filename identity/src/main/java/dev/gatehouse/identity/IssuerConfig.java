@@ -35,10 +35,11 @@ import java.util.Set;
  * @param claims how claims map onto the principal
  * @param sharedSecret the HMAC secret for HS* issuers; never printed
  * @param allowHttp whether plain http is allowed for discovery and JWKS; even then only for loopback hosts
- * @param jwksRefresh how long fetched keys are cached; they are refreshed ahead of expiry in the background
+ * @param jwksRefresh how often the keys are refreshed, in the background (requests never wait for a refresh)
  * @param jwksMinRefetchInterval rate limit on JWKS fetches: at most two per interval, so a flood of
  *     tokens with unknown {@code kid}s cannot hammer the IdP; also the wait before discovery is retried
- * @param jwksOutageTolerance how long cached keys keep being used while the JWKS endpoint is unreachable
+ * @param jwksOutageTolerance how long past {@code jwks_refresh} cached keys keep being used while every refresh
+ *     fails (the JWKS endpoint down, hanging, or answering errors or garbage)
  */
 public record IssuerConfig(
     String issuer,

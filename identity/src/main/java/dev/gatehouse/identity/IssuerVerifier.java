@@ -3,15 +3,7 @@ package dev.gatehouse.identity;
 import com.nimbusds.jose.JOSEException;
 import com.nimbusds.jose.JWSAlgorithm;
 import com.nimbusds.jose.KeySourceException;
-import com.nimbusds.jose.jwk.JWKSet;
-import com.nimbusds.jose.jwk.source.JWKSetCacheRefreshEvaluator;
 import com.nimbusds.jose.jwk.source.JWKSetParseException;
-import com.nimbusds.jose.jwk.source.JWKSetSource;
-import com.nimbusds.jose.jwk.source.JWKSource;
-import com.nimbusds.jose.jwk.source.JWKSourceBuilder;
-import com.nimbusds.jose.jwk.source.OutageTolerantJWKSetSource;
-import com.nimbusds.jose.jwk.source.RateLimitReachedException;
-import com.nimbusds.jose.jwk.source.URLBasedJWKSetSource;
 import com.nimbusds.jose.proc.BadJOSEException;
 import com.nimbusds.jose.proc.BadJWSException;
 import com.nimbusds.jose.proc.JWSVerificationKeySelector;
@@ -24,7 +16,6 @@ import dev.gatehouse.identity.AuthResult.Failure;
 import dev.gatehouse.identity.AuthResult.Reason;
 import java.io.Closeable;
 import java.io.IOException;
-import java.net.MalformedURLException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.text.ParseException;
@@ -52,10 +43,9 @@ import org.slf4j.LoggerFactory;
  */
 final class IssuerVerifier implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(IssuerVerifier.class);
-  private static final long MAX_REFRESH_AHEAD_MS = 30_000;
 
   /** A built processor and what it holds that must be closed. */
-  private record Keys(DefaultJWTProcessor<SecurityContext> processor, Closeable source, Tracking tracking) {}
+  private record Keys(DefaultJWTProcessor<SecurityContext> processor, Closeable source) {}
 
   private final IssuerConfig config;
   private final HttpFetcher fetcher;
@@ -122,13 +112,6 @@ final class IssuerVerifier implements AutoCloseable {
     } catch (BadJOSEException e) {
       // The caller checked alg and typ first, so what is left is a kid that matches no key.
       throw new Rejected(Reason.UNKNOWN_KEY, "no signing key of this issuer matches the token (kid)");
-    } catch (RateLimitReachedException e) {
-      // A refetch was wanted (unknown kid, or cache expired) but the rate limit holds it back. With
-      // keys in hand the token's key is simply unknown (401); with none ever fetched, the IdP is the problem.
-      if (k.tracking() != null && k.tracking().loaded) {
-        throw new Rejected(Reason.UNKNOWN_KEY, "no signing key of this issuer matches the token (kid); key refetch is rate-limited");
-      }
-      throw new Rejected(Reason.IDP_UNAVAILABLE, "signing keys of this issuer could not be fetched recently; try again shortly");
     } catch (KeySourceException e) {
       throw new Rejected(Reason.IDP_UNAVAILABLE, "signing keys of this issuer are unavailable: " + cause(e));
     } catch (JOSEException e) {
@@ -185,37 +168,14 @@ final class IssuerVerifier implements AutoCloseable {
       // would insist that the secret carries the same kid).
       SecretKey secret = new SecretKeySpec(config.sharedSecret().get().getBytes(StandardCharsets.UTF_8), "HmacSHA256");
       processor.setJWSKeySelector((header, context) -> algorithms.contains(header.getAlgorithm()) ? List.of(secret) : List.of());
-      return new Keys(processor, () -> {}, null);
+      return new Keys(processor, () -> {});
     }
     URI jwksUri = config.jwksUri().isPresent() ? config.jwksUri().get() : discover();
-    Tracking tracking = new Tracking(urlSource(jwksUri));
-    long ttl = config.jwksRefresh().toMillis();
-    // Nimbus requires refresh-ahead + refresh timeout <= time-to-live; these keep well inside it.
-    long refreshTimeout = Math.min(settings.connectTimeout().toMillis() + settings.requestTimeout().toMillis(), ttl / 2);
-    long refreshAhead = Math.min(MAX_REFRESH_AHEAD_MS, ttl / 4);
-    JWKSource<SecurityContext> source = JWKSourceBuilder.create((JWKSetSource<SecurityContext>) tracking)
-        .cache(ttl, refreshTimeout)
-        .refreshAheadCache(refreshAhead, null, refresher, false, scheduler, false)
-        .rateLimited(config.jwksMinRefetchInterval().toMillis())
-        .outageTolerant(config.jwksOutageTolerance().toMillis(), event -> {
-          if (event instanceof OutageTolerantJWKSetSource.OutageEvent<SecurityContext> outage) {
-            log.warn("JWKS of {} unreachable ({}); using cached keys for up to {} s more", config.issuer(),
-                outage.getException().getMessage(), outage.getRemainingTime() / 1000);
-          }
-        })
-        // Retrying would double the wait on a dead IdP; cached keys already cover short blips.
-        .retrying(false)
-        .build();
-    processor.setJWSKeySelector(new JWSVerificationKeySelector<>(algorithms, source));
-    return new Keys(processor, source instanceof Closeable c ? c : () -> {}, tracking);
-  }
-
-  private URLBasedJWKSetSource<SecurityContext> urlSource(URI uri) throws Rejected {
-    try {
-      return new URLBasedJWKSetSource<>(uri.toURL(), fetcher);
-    } catch (MalformedURLException | IllegalArgumentException e) {
-      throw new Rejected(Reason.IDP_UNAVAILABLE, "jwks_uri of this issuer is not a usable URL");
-    }
+    // A request waits for keys only when it needs a key the cache lacks, and no longer than one fetch may take.
+    JwksCache cache = new JwksCache(config.issuer(), jwksUri, fetcher::fetch, refresher, scheduler, config,
+        settings.connectTimeout().plus(settings.requestTimeout()), System::nanoTime);
+    processor.setJWSKeySelector(new JWSVerificationKeySelector<>(algorithms, cache));
+    return new Keys(processor, cache::close);
   }
 
   /** The {@code jwks_uri} from the issuer's discovery document, which must name this exact issuer. */
@@ -281,32 +241,6 @@ final class IssuerVerifier implements AutoCloseable {
       }
     } finally {
       lock.unlock();
-    }
-  }
-
-  /**
-   * The JWKS URL source, remembering whether it ever returned keys, and passing on public keys only:
-   * a JWKS that (wrongly) includes private or symmetric keys cannot make them usable for verification.
-   */
-  static final class Tracking implements JWKSetSource<SecurityContext> {
-    private final JWKSetSource<SecurityContext> delegate;
-    volatile boolean loaded;
-
-    Tracking(JWKSetSource<SecurityContext> delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    public JWKSet getJWKSet(JWKSetCacheRefreshEvaluator refreshEvaluator, long currentTime, SecurityContext context)
-        throws KeySourceException {
-      JWKSet set = delegate.getJWKSet(refreshEvaluator, currentTime, context).toPublicJWKSet();
-      loaded = true;
-      return set;
-    }
-
-    @Override
-    public void close() throws IOException {
-      delegate.close();
     }
   }
 }

@@ -93,6 +93,52 @@ class JwksTest {
   }
 
   @Test
+  void cachedKeysKeepWorkingWhileTheJwksEndpointHangs() throws Exception {
+    try (TestIdp idp = TestIdp.start(RSA_1)) {
+      IssuerConfig shortCache = idp.config().withJwksTimings(Duration.ofSeconds(2), Duration.ofMillis(100), Duration.ofMinutes(10));
+      try (Authenticator auth = authenticator(shortCache)) {
+        accepted(check(auth, sign(RSA_1, claims(idp.issuer).build())));
+        idp.jwksHangs = true;
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (idp.jwksHits.get() < 2 && System.nanoTime() < deadline) {
+          Thread.sleep(20); // waiting for the background refresh to reach the hung endpoint
+        }
+        assertTrue(idp.jwksHits.get() >= 2, "the background refresh did not run");
+        // Past jwks_refresh, with a refresh hanging: the cached key still verifies, at once.
+        for (int i = 0; i < 5; i++) {
+          long t0 = System.nanoTime();
+          accepted(check(auth, sign(RSA_1, claims(idp.issuer).build())));
+          long ms = (System.nanoTime() - t0) / 1_000_000;
+          assertTrue(ms < 500, "a cached key waited for the hung IdP: " + ms + " ms");
+        }
+        // Only an unknown kid waits for a fetch, and that wait is bounded (connect + request timeout: 3 s here).
+        long t0 = System.nanoTime();
+        refused(check(auth, sign(RSA_2, claims(idp.issuer).build())), Reason.UNKNOWN_KEY);
+        assertTrue(System.nanoTime() - t0 < Duration.ofSeconds(4).toNanos(), "the unknown-kid wait was not bounded");
+      }
+    }
+  }
+
+  @Test
+  void concurrentUnknownKidsShareOneFetch() throws Exception {
+    try (TestIdp idp = TestIdp.start(RSA_1); Authenticator auth = authenticator(idp.config().withJwksUri(idp.jwksUri()))) {
+      accepted(check(auth, sign(RSA_1, claims(idp.issuer).build())));
+      idp.serve(RSA_1, RSA_2);
+      String token = sign(RSA_2, claims(idp.issuer).build());
+      java.util.List<java.util.concurrent.Future<AuthResult>> all = new java.util.ArrayList<>();
+      try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+        for (int i = 0; i < 20; i++) {
+          all.add(pool.submit(() -> check(auth, token)));
+        }
+      }
+      for (var f : all) {
+        accepted(f.get());
+      }
+      assertTrue(idp.jwksHits.get() <= 3, "unknown-kid fetches were not shared: " + idp.jwksHits.get());
+    }
+  }
+
+  @Test
   void keysAreRefreshedAheadOfExpiryInTheBackground() throws Exception {
     try (TestIdp idp = TestIdp.start(RSA_1)) {
       IssuerConfig shortCache = idp.config().withJwksTimings(Duration.ofSeconds(1), Duration.ofMillis(100), Duration.ofMinutes(10));

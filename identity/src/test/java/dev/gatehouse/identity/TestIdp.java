@@ -33,6 +33,9 @@ final class TestIdp implements AutoCloseable {
   final AtomicInteger otherHits = new AtomicInteger();
   volatile JWKSet jwks = new JWKSet();
   volatile Answer jwksAnswer;
+  /** While set, JWKS requests are accepted and never answered (a hung IdP) until the IdP closes. */
+  volatile boolean jwksHangs;
+  private final java.util.concurrent.CountDownLatch closing = new java.util.concurrent.CountDownLatch(1);
   volatile Answer discoveryAnswer;
   volatile String discoveredIssuer;
   volatile String discoveredJwksUri;
@@ -101,6 +104,14 @@ final class TestIdp implements AutoCloseable {
             + "\",\"id_token_signing_alg_values_supported\":[\"RS256\"]}"));
       } else if (path.equals(base + "/jwks")) {
         jwksHits.incrementAndGet();
+        if (jwksHangs) {
+          try {
+            closing.await();
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+          return;
+        }
         Answer a = jwksAnswer;
         answer(ex, a != null ? a : Answer.of(200, jwks.toString()));
       } else {
@@ -124,6 +135,7 @@ final class TestIdp implements AutoCloseable {
 
   @Override
   public void close() {
+    closing.countDown();
     server.stop(0);
   }
 }
