@@ -1,5 +1,6 @@
 package dev.gatehouse.router;
 
+import dev.gatehouse.policy.Glob;
 import java.net.URI;
 import java.util.List;
 import java.util.Optional;
@@ -35,7 +36,7 @@ final class KeyState {
     this.id = id;
     this.secret = secret;
     this.weight = weight;
-    this.models = models.stream().map(Glob::of).toList();
+    this.models = models.stream().map(Glob::compile).toList();
     this.baseUrl = baseUrl;
   }
 
@@ -58,7 +59,7 @@ final class KeyState {
 
   /** Literal allow-list entries, listed in {@code GET /v1/models}. */
   List<String> literalModels() {
-    return models.stream().filter(Glob::literal).map(Glob::text).toList();
+    return models.stream().filter(Glob::literal).map(Glob::source).toList();
   }
 
   boolean available(long nowMillis) {

@@ -1,5 +1,6 @@
 package dev.gatehouse.router;
 
+import dev.gatehouse.policy.Glob;
 import dev.gatehouse.router.RouterConfig.Price;
 import java.math.BigDecimal;
 import java.util.ArrayList;
@@ -34,8 +35,9 @@ final class Pricing {
 
   private static List<Entry> sorted(Map<String, Price> prices) {
     List<Entry> list = new ArrayList<>();
-    prices.forEach((k, v) -> list.add(new Entry(Glob.of(k), v)));
-    list.sort(Comparator.comparingInt((Entry e) -> e.glob().specificity()).reversed());
+    prices.forEach((k, v) -> list.add(new Entry(Glob.compile(k), v)));
+    // An exact name outranks every pattern; among patterns, the one with the most literal characters wins.
+    list.sort(Comparator.comparingInt((Entry e) -> e.glob().literal() ? Integer.MAX_VALUE : e.glob().literalChars()).reversed());
     return List.copyOf(list);
   }
 

@@ -414,6 +414,11 @@ public record ProviderConfig(
         if (models.get(i).isBlank()) {
           throw new IllegalArgumentException("models[" + i + "]: empty (expected: a model name or glob such as gpt-4o*)");
         }
+        try {
+          dev.gatehouse.policy.Glob.compile(models.get(i));
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException("models[" + i + "]: " + e.getMessage(), e);
+        }
       }
       baseUrl = baseUrl == null ? Optional.empty() : baseUrl;
       baseUrl.ifPresent(u -> checkUrl("base_url", u));

@@ -58,6 +58,11 @@ public record RouterConfig(Map<String, ProviderConfig> providers, Map<String, St
       if (e.getValue() == null) {
         throw new IllegalArgumentException("prices." + e.getKey() + ": empty (expected: input_per_mtok and output_per_mtok)");
       }
+      try {
+        dev.gatehouse.policy.Glob.compile(e.getKey());
+      } catch (IllegalArgumentException bad) {
+        throw new IllegalArgumentException("prices: " + bad.getMessage(), bad);
+      }
     }
   }
 

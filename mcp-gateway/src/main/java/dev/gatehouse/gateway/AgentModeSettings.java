@@ -3,6 +3,7 @@ package dev.gatehouse.gateway;
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonFormat;
 import com.fasterxml.jackson.annotation.JsonProperty;
+import dev.gatehouse.policy.GlobList;
 import java.util.List;
 
 /**
@@ -17,12 +18,9 @@ import java.util.List;
  * @param autoExecute tool-name globs the gateway executes itself when the model calls them
  * @param maxDepth how many model calls one request may take in agent mode (the first included)
  */
-public record AgentModeSettings(List<String> rules, List<String> offerTools, List<String> autoExecute, int maxDepth) {
+public record AgentModeSettings(GlobList rules, GlobList offerTools, GlobList autoExecute, int maxDepth) {
 
   public AgentModeSettings {
-    rules = List.copyOf(rules);
-    offerTools = List.copyOf(offerTools);
-    autoExecute = List.copyOf(autoExecute);
     if (rules.isEmpty()) {
       throw new IllegalArgumentException("rules: empty (expected: the ids of the policy rules this entry applies to, or [\"*\"])");
     }
@@ -37,15 +35,23 @@ public record AgentModeSettings(List<String> rules, List<String> offerTools, Lis
       @JsonProperty("offer_tools") List<String> offerTools,
       @JsonProperty("auto_execute") List<String> autoExecute,
       @JsonProperty("max_depth") Integer maxDepth) {
-    return new AgentModeSettings(rules == null ? List.of() : rules, offerTools == null ? List.of() : offerTools,
-        autoExecute == null ? List.of() : autoExecute, maxDepth == null ? 5 : maxDepth);
+    return new AgentModeSettings(globs("rules", rules), globs("offer_tools", offerTools), globs("auto_execute", autoExecute),
+        maxDepth == null ? 5 : maxDepth);
+  }
+
+  private static GlobList globs(String field, List<String> patterns) {
+    try {
+      return GlobList.of(patterns == null ? List.of() : patterns);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException(field + e.getMessage(), e);
+    }
   }
 
   boolean appliesTo(String ruleId) {
-    return rules.stream().anyMatch(g -> Globs.matches(g, ruleId));
+    return rules.matches(ruleId);
   }
 
   boolean autoExecutes(String tool) {
-    return autoExecute.stream().anyMatch(g -> Globs.matches(g, tool));
+    return autoExecute.matches(tool);
   }
 }

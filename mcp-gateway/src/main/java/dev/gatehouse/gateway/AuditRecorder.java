@@ -60,7 +60,7 @@ final class AuditRecorder implements AutoCloseable {
   }
   private volatile AuditSettings settings;
   private volatile AuditRedaction redaction;
-  private volatile List<String> capture;
+  private volatile dev.gatehouse.policy.GlobList capture;
 
   private AuditRecorder(AuditStore store, AuditSettings settings, GatewayMetrics metrics) {
     this.store = store;
@@ -97,7 +97,7 @@ final class AuditRecorder implements AutoCloseable {
   void settings(AuditSettings next) {
     this.settings = next;
     this.redaction = AuditRedaction.of(next.redact());
-    this.capture = next.capture();
+    this.capture = dev.gatehouse.policy.GlobList.of(next.capture());
   }
 
   Optional<AuditStore> store() {
@@ -120,7 +120,7 @@ final class AuditRecorder implements AutoCloseable {
       case Decision.Limited l -> "rate_limited";
     }).orElse("allow");
     boolean keep = decision.filter(d -> d instanceof Decision.Allow)
-        .map(d -> capture.stream().anyMatch(g -> Globs.matches(g, d.ruleId()))).orElse(false);
+        .map(d -> capture.matches(d.ruleId())).orElse(false);
     JsonNode args = switch (inv.kind()) {
       case TOOL, PROMPT -> inv.params().path("arguments");
       default -> inv.params();
@@ -191,7 +191,7 @@ final class AuditRecorder implements AutoCloseable {
       return stepId;
     }
     boolean keep = m.decision().filter(d -> d instanceof Decision.Allow)
-        .map(d -> capture.stream().anyMatch(g -> Globs.matches(g, d.ruleId()))).orElse(false);
+        .map(d -> capture.matches(d.ruleId())).orElse(false);
     JsonNode cleanRequest = redaction.apply(m.request());
     AuditStep.Builder b = AuditStep.builder()
         .chainId(m.chainId())

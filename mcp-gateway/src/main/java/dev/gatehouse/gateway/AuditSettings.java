@@ -87,6 +87,11 @@ public record AuditSettings(
     AuditRedaction.of(redact);
     durability = durability == null ? Durability.QUEUED : durability;
     capture = capture == null ? List.of() : List.copyOf(capture);
+    try {
+      dev.gatehouse.policy.GlobList.of(capture);
+    } catch (IllegalArgumentException e) {
+      throw new IllegalArgumentException("capture" + e.getMessage(), e);
+    }
   }
 
   /** Everything at its default: enabled, {@value #DEFAULT_STORE}, kept forever, the default redactions. */

@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.identity.Principal;
 import dev.gatehouse.policy.Action;
 import dev.gatehouse.policy.Decision;
+import dev.gatehouse.policy.GlobList;
 import dev.gatehouse.policy.PolicyEngine;
 import dev.gatehouse.registry.CallContext;
 import dev.gatehouse.registry.FederatedCatalog;
@@ -221,19 +222,16 @@ final class ChatHandler {
   /** The MCP tools offered to the model: {@code x-gatehouse-tools} (all, or globs) or the agent-mode default. */
   private void offerTools(Request request, ObjectNode body, Principal caller, Optional<AgentModeSettings> agent) {
     String header = request.getHeaders().get(TOOLS_HEADER);
-    List<String> patterns = header != null
-        ? (header.trim().equalsIgnoreCase("all") ? List.of("*") : List.of(header.split("\\s*,\\s*")))
-        : agent.map(AgentModeSettings::offerTools).orElse(List.of());
-    if (patterns.isEmpty() || patterns.stream().allMatch(String::isBlank)) {
+    GlobList globs = header != null ? offeredByHeader(header) : agent.map(AgentModeSettings::offerTools).orElse(GlobList.of(List.of()));
+    if (globs.isEmpty()) {
       return;
     }
-    List<String> globs = patterns.stream().filter(s -> !s.isBlank()).map(String::trim).toList();
     ArrayNode tools = body.get("tools") instanceof ArrayNode t ? t : body.putArray("tools");
     Set<String> present = new HashSet<>();
     tools.forEach(t -> present.add(t.path("function").path("name").asText()));
     PolicyEngine policy = dispatcher.policy();
     for (FederatedCatalog.Entry e : registry.catalog().tools()) {
-      if (present.contains(e.name()) || globs.stream().noneMatch(g -> Globs.matches(g, e.name()))) {
+      if (present.contains(e.name()) || !globs.matches(e.name())) {
         continue;
       }
       if (policy.active() && !policy.visible(caller, new Action.Tool(e.server(), e.name(), null))) {
@@ -248,6 +246,31 @@ final class ChatHandler {
     }
     if (tools.isEmpty()) {
       body.remove("tools");
+    }
+  }
+
+  /** Most patterns one {@code x-gatehouse-tools} header may carry. */
+  static final int MAX_OFFER_PATTERNS = 64;
+
+  /** {@code all}, or comma-separated tool-name globs; refused with 400 when malformed or too many. */
+  static GlobList offeredByHeader(String header) {
+    if (header.strip().equalsIgnoreCase("all")) {
+      return GlobList.of(List.of("*"));
+    }
+    List<String> patterns = new ArrayList<>();
+    for (String p : header.split(",", -1)) {
+      if (!p.isBlank()) {
+        patterns.add(p.strip());
+      }
+    }
+    if (patterns.size() > MAX_OFFER_PATTERNS) {
+      throw new Refused(400, "invalid_request_error", "invalid_tools_header", TOOLS_HEADER + ": " + patterns.size()
+          + " patterns (expected: all, or at most " + MAX_OFFER_PATTERNS + " comma-separated tool-name globs)");
+    }
+    try {
+      return GlobList.of(patterns);
+    } catch (IllegalArgumentException e) {
+      throw new Refused(400, "invalid_request_error", "invalid_tools_header", TOOLS_HEADER + e.getMessage());
     }
   }
 

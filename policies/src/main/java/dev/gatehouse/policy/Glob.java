@@ -3,9 +3,12 @@ package dev.gatehouse.policy;
 /**
  * A compiled glob: {@code *} matches any run of characters (including none), {@code ?} exactly one,
  * {@code \*}, {@code \?} and {@code \\} match themselves; everything else is literal and
- * case-sensitive. Compiled once at config load; {@link #matches} allocates nothing.
+ * case-sensitive. {@link #matches} allocates nothing and builds no regular expression: it never
+ * backtracks further than the last {@code *}, so it takes at most (pattern length × input length)
+ * steps, whatever the pattern. The one glob matcher of Gatehouse: policies, agent mode, audit capture,
+ * the tools a request asks to be offered, model prices.
  */
-final class Glob {
+public final class Glob {
 
   private static final char STAR = '*';
   private static final char ONE = '?';
@@ -34,7 +37,7 @@ final class Glob {
    * @throws IllegalArgumentException when the pattern is blank, has surrounding whitespace (a YAML
    *     slip that would never match) or an escape other than {@code \*}, {@code \?}, {@code \\}
    */
-  static Glob compile(String pattern) {
+  public static Glob compile(String pattern) {
     if (pattern == null || pattern.isBlank()) {
       throw new IllegalArgumentException("'" + (pattern == null ? "" : pattern) + "' is not a valid glob (expected: "
           + "a non-empty pattern where * matches any characters and ? one character)");
@@ -95,13 +98,13 @@ final class Glob {
     return new Glob(pattern, Shape.GENERAL, null, cs, ws);
   }
 
-  /** The pattern as written in the config. */
-  String source() {
+  /** The pattern as written. */
+  public String source() {
     return source;
   }
 
   /** Whether this glob has no wildcards, i.e. matches exactly one string. */
-  boolean literal() {
+  public boolean literal() {
     return shape == Shape.LITERAL;
   }
 
@@ -110,7 +113,20 @@ final class Glob {
     return literal;
   }
 
-  boolean matches(String s) {
+  /** How many characters of the pattern are not wildcards: a rank among overlapping patterns. */
+  public int literalChars() {
+    if (chars == null) {
+      return literal.length();
+    }
+    int n = 0;
+    for (boolean w : wild) {
+      n += w ? 0 : 1;
+    }
+    return n;
+  }
+
+  /** Whether the whole of {@code s} matches. */
+  public boolean matches(String s) {
     return switch (shape) {
       case LITERAL -> literal.equals(s);
       case ANY -> true;
@@ -120,7 +136,7 @@ final class Glob {
     };
   }
 
-  // Greedy match with backtracking to the last '*': linear for patterns with one star, O(n*m) worst case.
+  // Greedy match, backtracking only to the last '*': linear for patterns with one star, O(n*m) worst case.
   private boolean general(String s) {
     int si = 0;
     int pi = 0;

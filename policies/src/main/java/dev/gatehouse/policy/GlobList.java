@@ -7,10 +7,10 @@ import java.util.List;
 import java.util.Map;
 
 /**
- * An any-of list of globs. Wildcard-free patterns are looked up in a hash map, so a long list of exact
- * tool names costs one lookup; the rest are tried in config order.
+ * An any-of list of {@link Glob}s. Wildcard-free patterns are looked up in a hash map, so a long list of
+ * exact tool names costs one lookup; the rest are tried in config order. Equal when the patterns are.
  */
-final class GlobList {
+public final class GlobList {
 
   static final GlobList EMPTY = new GlobList(List.of(), Map.of(), List.of());
 
@@ -22,6 +22,11 @@ final class GlobList {
     this.all = all;
     this.literals = literals;
     this.wildcards = wildcards;
+  }
+
+  /** Compiles every pattern; a bad one fails with its index ({@code [2]: ...}). */
+  public static GlobList of(List<String> patterns) {
+    return compile("", patterns);
   }
 
   /**
@@ -51,8 +56,13 @@ final class GlobList {
     return new GlobList(List.copyOf(all), Map.copyOf(literals), List.copyOf(wildcards));
   }
 
-  boolean isEmpty() {
+  public boolean isEmpty() {
     return all.isEmpty();
+  }
+
+  /** Whether any pattern matches all of {@code s}. */
+  public boolean matches(String s) {
+    return match(s) != null;
   }
 
   /** The first glob matching {@code s}, or null: internal, kept allocation-free for the hot path. */
@@ -80,13 +90,23 @@ final class GlobList {
     return null;
   }
 
-  /** The patterns as written, for messages. */
-  List<String> sources() {
+  /** The patterns as written. */
+  public List<String> sources() {
     List<String> out = new ArrayList<>(all.size());
     for (Glob g : all) {
       out.add(g.source());
     }
     return out;
+  }
+
+  @Override
+  public boolean equals(Object o) {
+    return o instanceof GlobList other && sources().equals(other.sources());
+  }
+
+  @Override
+  public int hashCode() {
+    return sources().hashCode();
   }
 
   @Override

@@ -1,0 +1,100 @@
+package dev.gatehouse.gateway;
+
+import static dev.gatehouse.gateway.TestUpstreams.await;
+import static dev.gatehouse.gateway.TestUpstreams.samplesYaml;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.identity.ApiKeys;
+import dev.gatehouse.registry.Json;
+import dev.gatehouse.samples.RunningServer;
+import dev.gatehouse.samples.Samples;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * What a careless or hostile caller sends, through a running gateway with real keys: each gets a
+ * precise error, is recorded, and cannot take what other callers share (a core, the session table).
+ */
+@Timeout(120)
+class AbuseEndToEndTest {
+  static final String USER = ApiKeys.generate();
+  static final String LONG_SERVER = "a".repeat(32);
+  @TempDir
+  static Path dir;
+  static RunningServer model;
+  static Gateway gateway;
+
+  @BeforeAll
+  static void start() throws Exception {
+    model = Samples.startScriptedModel("127.0.0.1", 0);
+    Path file = dir.resolve("g.yaml");
+    Files.writeString(file, "server: { port: 0 }\nupstreams:\n" + samplesYaml(LONG_SERVER, "stdio-tools")
+        + "providers:\n  scripted:\n    kind: openai-compatible\n    base_url: \"" + model.url() + "\"\n"
+        + "    keys: [{ id: k1, value: sk-scripted }]\n"
+        + "identity:\n  api_keys:\n"
+        + "    - { id: user, hash: \"" + ApiKeys.hash(USER) + "\", subject: user, groups: [users] }\n"
+        + "policies:\n"
+        + "  - { id: users, when: { groups: [users] }, allow: { servers: [\"*\"], models: [\"scripted/*\"] } }\n"
+        + "audit: { store: \"sqlite:audit.db\" }\n");
+    gateway = Gateway.start(new ConfigLoader().load(file), Optional.of(file));
+    await("tools", Duration.ofSeconds(60), () -> gateway.registry().status().stream().allMatch(s -> s.connected()));
+  }
+
+  @AfterAll
+  static void stop() {
+    if (gateway != null) {
+      gateway.close();
+    }
+    if (model != null) {
+      model.close();
+    }
+  }
+
+  static HttpResponse<String> chat(String body, String... headers) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(gateway.baseUri().resolve(ChatHandler.COMPLETIONS))
+        .header("Content-Type", "application/json").header("Authorization", "Bearer " + USER)
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    return TestUpstreams.send(b.build());
+  }
+
+  static JsonNode json(HttpResponse<String> r) throws Exception {
+    return Json.MAPPER.readTree(r.body());
+  }
+
+  static final String HELLO = "{\"model\":\"scripted/scripted-1\",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}";
+
+  @Test
+  @Timeout(value = 20, unit = TimeUnit.SECONDS)
+  void aPathologicalToolGlobInARequestHeaderCannotPinACore() throws Exception {
+    // Against a backtracking regular expression this glob takes minutes on the 38-character tool name.
+    HttpResponse<String> r = chat(HELLO, ChatHandler.TOOLS_HEADER, "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*z");
+    assertEquals(200, r.statusCode(), r.body());
+    r = chat(HELLO, ChatHandler.TOOLS_HEADER, "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*c");
+    assertEquals(200, r.statusCode(), r.body());
+  }
+
+  @Test
+  void tooManyOrMalformedToolGlobsAreRefusedWith400() throws Exception {
+    HttpResponse<String> r = chat(HELLO, ChatHandler.TOOLS_HEADER, "x,".repeat(ChatHandler.MAX_OFFER_PATTERNS + 1));
+    assertEquals(400, r.statusCode(), r.body());
+    assertEquals("invalid_tools_header", json(r).path("error").path("code").asText());
+    r = chat(HELLO, ChatHandler.TOOLS_HEADER, "tools__\\x");
+    assertEquals(400, r.statusCode(), r.body());
+    assertTrue(json(r).path("error").path("message").asText().contains("unsupported escape"), r.body());
+  }
+}
