@@ -204,7 +204,7 @@ final class AuditRecorder implements AutoCloseable {
           case Decision.Allow a -> "allow";
           case Decision.Deny x -> "deny";
           case Decision.Limited l -> "rate_limited";
-        }).orElse("allow"))
+        }).orElse("none"))
         .outcome(m.outcome())
         .status(m.status())
         .startedAt(m.started())

@@ -92,6 +92,9 @@ record AuditStep(
   static final int MAX_ID_LENGTH = 128;
 
   private static final int MAX_ACTION_LENGTH = 1024;
+  /** Subject, issuer, tenant, rule and tool call id are kept up to this long, then clipped (see {@link #clip}). */
+  static final int MAX_TEXT_LENGTH = 512;
+  private static final int MAX_REASON_LENGTH = 4096;
   private static final Instant LATEST = Instant.parse("+10000-01-01T00:00:00Z");
   /** Buffers from one pool shared by all threads (the default is per thread: fresh on every virtual thread). */
   private static final JsonFactory JSON = JsonFactory.builder()
@@ -250,6 +253,18 @@ record AuditStep(
     }
   }
 
+  /**
+   * {@code s} if it fits in {@code max} characters, else its start with a marker saying how much was
+   * cut: a request can carry a value of any length, and its step must still be recorded.
+   */
+  static String clip(String s, int max) {
+    if (s.length() <= max) {
+      return s;
+    }
+    String marker = "…[clipped " + s.length() + " chars]";
+    return s.substring(0, max - marker.length()) + marker;
+  }
+
   private static <T> Optional<T> optional(Optional<T> o) {
     return o == null ? Optional.empty() : o;
   }
@@ -370,18 +385,18 @@ record AuditStep(
 
     /** The principal's subject and issuer (both empty for an unauthenticated request). */
     Builder principal(String subject, String issuer) {
-      this.subject = subject;
-      this.issuer = issuer;
+      this.subject = subject == null ? null : clip(subject, MAX_TEXT_LENGTH);
+      this.issuer = issuer == null ? null : clip(issuer, MAX_TEXT_LENGTH);
       return this;
     }
 
     Builder tenant(String tenant) {
-      this.tenant = Optional.of(tenant);
+      this.tenant = Optional.of(clip(tenant, MAX_TEXT_LENGTH));
       return this;
     }
 
     Builder action(String action) {
-      this.action = action;
+      this.action = action == null ? null : clip(action, MAX_ACTION_LENGTH);
       return this;
     }
 
@@ -391,12 +406,12 @@ record AuditStep(
     }
 
     Builder rule(String rule) {
-      this.rule = Optional.of(rule);
+      this.rule = Optional.of(clip(rule, MAX_TEXT_LENGTH));
       return this;
     }
 
     Builder reason(String reason) {
-      this.reason = Optional.of(reason);
+      this.reason = Optional.of(clip(reason, MAX_REASON_LENGTH));
       return this;
     }
 
@@ -452,7 +467,7 @@ record AuditStep(
     }
 
     Builder toolCallId(String toolCallId) {
-      this.toolCallId = Optional.of(toolCallId);
+      this.toolCallId = Optional.of(clip(toolCallId, MAX_TEXT_LENGTH));
       return this;
     }
 

@@ -54,6 +54,8 @@ final class ChatHandler {
   static final String COMPLETIONS = "/v1/chat/completions";
   static final String MODELS = "/v1/models";
   static final String TOOLS_HEADER = "x-gatehouse-tools";
+  /** Longest model name (or alias) accepted; the longest real ones (Bedrock ARNs) are about 120. */
+  static final int MAX_MODEL_CHARS = 256;
   private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
 
   private final Supplier<Router> router;
@@ -88,12 +90,19 @@ final class ChatHandler {
     final int status;
     final String type;
     final String code;
+    /** Whether the refusal's chain step is written already (denials, budgets, provider errors). */
+    final boolean recorded;
 
     Refused(int status, String type, String code, String message) {
+      this(status, type, code, message, false);
+    }
+
+    Refused(int status, String type, String code, String message, boolean recorded) {
       super(message, null, false, false);
       this.status = status;
       this.type = type;
       this.code = code;
+      this.recorded = recorded;
     }
   }
 
@@ -120,10 +129,18 @@ final class ChatHandler {
       models(response, callback, caller);
       return;
     }
+    ObjectNode body = null;
     try {
-      ObjectNode body = read(request, p);
+      body = read(request, p);
       completions(request, response, callback, caller, chain, body);
     } catch (Refused r) {
+      if (!r.recorded) {
+        // A request refused before any decision: still a step of its chain, naming what was wrong.
+        String model = body != null && body.path("model").isTextual() && !body.path("model").asText().isBlank()
+            ? body.path("model").asText() : COMPLETIONS;
+        record(caller, chain, model, null, "invalid", r.status, Instant.now(), System.nanoTime(), Usage.NONE, BigDecimal.ZERO,
+            body == null ? Json.object() : body, null, List.of(), Optional.of(r.code + ": " + r.getMessage()));
+      }
       if (!response.isCommitted()) {
         OpenAiErrors.write(response, callback, r.status, r.type, r.code, r.getMessage());
       } else {
@@ -167,22 +184,30 @@ final class ChatHandler {
       throw new Refused(400, "invalid_request_error", "missing_messages", "messages: required (a non-empty array)");
     }
     String model = modelNode.asText();
+    if (model.length() > MAX_MODEL_CHARS) {
+      throw new Refused(400, "invalid_request_error", "invalid_model", "model: " + model.length() + " characters (expected: at most "
+          + MAX_MODEL_CHARS + ", provider/model or an alias)");
+    }
     String target = config.get().aliases().getOrDefault(model, model);
     PolicyEngine policy = dispatcher.policy();
     Decision decision = policy.decide(caller, new Action.Model(target));
+    metrics.decision(switch (decision) {
+      case Decision.Allow a -> "allow";
+      case Decision.Deny d -> "deny";
+      case Decision.Limited l -> "rate_limited";
+    }, decision.ruleId());
     switch (decision) {
       case Decision.Deny d -> {
         recordRefusal(caller, chain, target, decision, "denied", 403, body);
-        throw new Refused(403, "permission_error", "model_not_allowed", "Forbidden: " + d.reason());
+        throw new Refused(403, "permission_error", "model_not_allowed", "Forbidden: " + d.reason(), true);
       }
       case Decision.Limited l -> {
         recordRefusal(caller, chain, target, decision, "rate_limited", 429, body);
         response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, (l.retryAfter().toMillis() + 999) / 1000)));
-        throw new Refused(429, "rate_limit_error", "rate_limited", "Rate limited: " + l.reason());
+        throw new Refused(429, "rate_limit_error", "rate_limited", "Rate limited: " + l.reason(), true);
       }
       case Decision.Allow a -> { }
     }
-    metrics.decision(decision instanceof Decision.Allow ? "allow" : "deny", decision.ruleId());
     RouteOptions options = RouteOptions.defaults()
         .withAllowed(t -> !policy.active() || policy.visible(caller, new Action.Model(t)));
     Optional<PolicyEngine.Budget> budget = policy.budget(caller, new Action.Model(target));
@@ -193,7 +218,7 @@ final class ChatHandler {
           recordRefusal(caller, chain, target, decision, "budget_exceeded", 402, body);
           throw new Refused(402, "insufficient_quota", "budget_exceeded", "Budget exceeded: $" + spent.stripTrailingZeros().toPlainString()
               + " spent today of $" + budget.get().usdPerDay().stripTrailingZeros().toPlainString()
-              + " (rule '" + budget.get().ruleId() + "'); resets at 00:00 UTC");
+              + " (rule '" + budget.get().ruleId() + "'); resets at 00:00 UTC", true);
         }
         options = options.withForcedModel(budget.get().fallbackModel().get());
         response.getHeaders().put("X-Gatehouse-Budget-Fallback", budget.get().fallbackModel().get());
@@ -281,7 +306,7 @@ final class ChatHandler {
     List<String> toolResults = toolResultIds(body);
     try {
       ChatResult r = router.get().complete(body, options);
-      routeHeaders(response, r.route(), r.attempts());
+      routeHeaders(response, caller, r.route(), r.attempts());
       budgets.add(caller, r.costUsd());
       record(caller, chain, r.route().target(), decision, "ok", 0, started, t0, r.usage(), r.costUsd(), body, r.response(),
           toolResults, Optional.empty());
@@ -290,7 +315,7 @@ final class ChatHandler {
       record(caller, chain, body.path("model").asText(), decision, "error", e.status(), started, t0, Usage.NONE, BigDecimal.ZERO,
           body, null, toolResults, Optional.of(e.code() + ": " + e.getMessage()));
       e.retryAfter().ifPresent(d -> response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, d.toSeconds()))));
-      throw new Refused(e.status(), e.type(), e.code(), e.getMessage());
+      throw new Refused(e.status(), e.type(), e.code(), e.getMessage(), true);
     }
   }
 
@@ -305,7 +330,7 @@ final class ChatHandler {
       r = router.get().stream(body, options, new ChunkSink() {
         @Override
         public void onStart(Route route, int attempts) {
-          routeHeaders(response, route, attempts);
+          routeHeaders(response, caller, route, attempts);
           response.setStatus(200);
           response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream");
           response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
@@ -322,7 +347,7 @@ final class ChatHandler {
           body, null, toolResults, Optional.of(e.code() + ": " + e.getMessage()));
       if (!open[0]) {
         e.retryAfter().ifPresent(d -> response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, d.toSeconds()))));
-        throw new Refused(e.status(), e.type(), e.code(), e.getMessage());
+        throw new Refused(e.status(), e.type(), e.code(), e.getMessage(), true);
       }
       // Past the first byte the status is sent: the error goes out as the stream's last event.
       writeData(response, e.toJson());
@@ -543,13 +568,16 @@ final class ChatHandler {
     return ids;
   }
 
-  private static void routeHeaders(Response response, Route route, int attempts) {
+  /** Which provider, model and attempt served the call; which provider key only for admins. */
+  private void routeHeaders(Response response, Principal caller, Route route, int attempts) {
     if (response.isCommitted()) {
       return;
     }
     response.getHeaders().put("X-Gatehouse-Provider", route.provider());
     response.getHeaders().put("X-Gatehouse-Model", route.model());
-    response.getHeaders().put("X-Gatehouse-Key", route.keyId());
+    if (auth.get().access().isAdmin(caller)) {
+      response.getHeaders().put("X-Gatehouse-Key", route.keyId());
+    }
     response.getHeaders().put("X-Gatehouse-Attempts", Integer.toString(attempts));
   }
 
@@ -563,10 +591,11 @@ final class ChatHandler {
     long micros = (System.nanoTime() - t0) / 1000;
     @SuppressWarnings("unchecked")
     CompletableFuture<Void>[] committed = new CompletableFuture[1];
-    audit.get().model(new AuditRecorder.ModelCall(caller, chain, "chat", action, Optional.of(decision), outcome, status,
+    audit.get().model(new AuditRecorder.ModelCall(caller, chain, "chat", action, Optional.ofNullable(decision), outcome, status,
         started, micros, usage.promptTokens(), usage.completionTokens(), cost, request, answer, toolResults, proposed, reason),
         committed);
-    metrics.model(action, outcome, micros, usage, cost);
+    // Only a served call's model is a label: a refused request's model name is whatever the client sent.
+    metrics.model(outcome.equals("ok") ? action : "-", outcome, micros, usage, cost);
     committed[0].join(); // with audit.durability: commit, answered once recorded; queued: at once
   }
 

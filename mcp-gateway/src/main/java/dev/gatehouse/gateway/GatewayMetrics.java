@@ -55,9 +55,13 @@ final class GatewayMetrics implements AutoCloseable {
         .toList(), true));
   }
 
-  /** A gauge whose value is read at scrape time. */
-  <T> void gauge(String name, String description, Supplier<Number> value) {
-    Gauge.builder(name, value, v -> v.get().doubleValue()).description(description).register(registry);
+  /**
+   * A gauge whose value is read at scrape time. Held strongly: Micrometer keeps only a weak reference to
+   * a gauge's state by default, and a method reference has no other owner, so the gauge read NaN after
+   * the next garbage collection.
+   */
+  void gauge(String name, String description, Supplier<Number> value) {
+    Gauge.builder(name, value, v -> v.get().doubleValue()).description(description).strongReference(true).register(registry);
   }
 
   /** The meters of one label set, built once: builder lookups on every call cost microseconds. */
@@ -124,7 +128,10 @@ final class GatewayMetrics implements AutoCloseable {
         .register(registry).increment();
   }
 
-  /** One model call: counted by model and outcome, timed, tokens and cost summed. */
+  /**
+   * One model call: counted by model and outcome, timed, tokens and cost summed. {@code model} is the
+   * served {@code provider/model}, or {@code -} for calls refused or failed before one served them.
+   */
   void model(String model, String outcome, long micros, dev.gatehouse.router.Usage usage, java.math.BigDecimal cost) {
     Counter.builder("gatehouse.model.calls").description("Model calls by provider/model and outcome")
         .tags("model", model, "outcome", outcome).register(registry).increment();

@@ -30,6 +30,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(120)
 class AbuseEndToEndTest {
   static final String USER = ApiKeys.generate();
+  static final String AUDITOR = ApiKeys.generate();
   static final String LONG_SERVER = "a".repeat(32);
   @TempDir
   static Path dir;
@@ -45,6 +46,7 @@ class AbuseEndToEndTest {
         + "    keys: [{ id: k1, value: sk-scripted }]\n"
         + "identity:\n  api_keys:\n"
         + "    - { id: user, hash: \"" + ApiKeys.hash(USER) + "\", subject: user, groups: [users] }\n"
+        + "    - { id: auditor, hash: \"" + ApiKeys.hash(AUDITOR) + "\", subject: carol, roles: [gatehouse-auditor] }\n"
         + "policies:\n"
         + "  - { id: users, when: { groups: [users] }, allow: { servers: [\"*\"], models: [\"scripted/*\"] } }\n"
         + "audit: { store: \"sqlite:audit.db\" }\n");
@@ -72,6 +74,13 @@ class AbuseEndToEndTest {
     return TestUpstreams.send(b.build());
   }
 
+  static JsonNode chain(String id) throws Exception {
+    HttpResponse<String> r = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/v1/audit/chains/" + id))
+        .header("Authorization", "Bearer " + AUDITOR).GET().build());
+    assertEquals(200, r.statusCode(), r.body());
+    return json(r).path("steps");
+  }
+
   static JsonNode json(HttpResponse<String> r) throws Exception {
     return Json.MAPPER.readTree(r.body());
   }
@@ -96,5 +105,30 @@ class AbuseEndToEndTest {
     r = chat(HELLO, ChatHandler.TOOLS_HEADER, "tools__\\x");
     assertEquals(400, r.statusCode(), r.body());
     assertTrue(json(r).path("error").path("message").asText().contains("unsupported escape"), r.body());
+  }
+
+  @Test
+  void anOverlongModelNameIs400AndReachesNoProvider() throws Exception {
+    HttpResponse<String> r = chat("{\"model\":\"scripted/" + "m".repeat(2000) + "\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+        "X-Chain-Id", "abuse-long-model");
+    assertEquals(400, r.statusCode(), r.body());
+    assertEquals("invalid_model", json(r).path("error").path("code").asText());
+    for (JsonNode step : chain("abuse-long-model")) {
+      assertTrue(!"ok".equals(step.path("outcome").asText()), "a provider was called: " + step);
+    }
+  }
+
+  @Test
+  void aBadCredentialOnAnOverlongPathIs401AndIsRecorded() throws Exception {
+    String path = "/mcp/" + "a".repeat(1100);
+    HttpResponse<String> r = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve(path))
+        .header("Content-Type", "application/json").header("Authorization", "Bearer gk_not-a-real-key")
+        .header("X-Chain-Id", "abuse-long-path").POST(HttpRequest.BodyPublishers.ofString("{}")).build());
+    assertEquals(401, r.statusCode(), r.body());
+    JsonNode steps = chain("abuse-long-path");
+    assertEquals(1, steps.size(), steps.toString());
+    assertEquals("auth", steps.get(0).path("kind").asText());
+    String action = steps.get(0).path("action").asText();
+    assertTrue(action.startsWith("/mcp/aaaa") && action.contains("clipped"), action);
   }
 }

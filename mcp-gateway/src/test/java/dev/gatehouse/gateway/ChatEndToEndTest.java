@@ -34,6 +34,7 @@ class ChatEndToEndTest {
   static final String SPENDER = ApiKeys.generate();
   static final String AUDITOR = ApiKeys.generate();
   static final String SHALLOW = ApiKeys.generate();
+  static final String ADMIN = ApiKeys.generate();
   @TempDir
   static Path dir;
   static RunningServer model;
@@ -55,6 +56,7 @@ class ChatEndToEndTest {
         + "    - { id: spender, hash: \"" + ApiKeys.hash(SPENDER) + "\", subject: spender, groups: [spenders] }\n"
         + "    - { id: auditor, hash: \"" + ApiKeys.hash(AUDITOR) + "\", subject: carol, roles: [gatehouse-auditor] }\n"
         + "    - { id: shallow, hash: \"" + ApiKeys.hash(SHALLOW) + "\", subject: shallow, groups: [shallow] }\n"
+        + "    - { id: admin, hash: \"" + ApiKeys.hash(ADMIN) + "\", subject: root, roles: [gatehouse-admin] }\n"
         + "policies:\n"
         + "  - { id: agents, when: { groups: [agents] }, allow: { servers: [tools], models: [\"scripted/*\"] } }\n"
         + "  - { id: plain, when: { groups: [plain] }, allow: { servers: [tools], models: [\"scripted/scripted-1\"] } }\n"
@@ -103,7 +105,7 @@ class ChatEndToEndTest {
     assertEquals("You said: hello there", json(r).path("choices").path(0).path("message").path("content").asText());
     assertEquals("scripted", r.headers().firstValue("X-Gatehouse-Provider").orElse(""));
     assertEquals("scripted-1", r.headers().firstValue("X-Gatehouse-Model").orElse(""));
-    assertEquals("k1", r.headers().firstValue("X-Gatehouse-Key").orElse(""));
+    assertTrue(r.headers().firstValue("X-Gatehouse-Key").isEmpty(), "the provider key id is shown to admins only");
     assertFalse(r.body().contains("sk-scripted"));
   }
 
@@ -184,6 +186,22 @@ class ChatEndToEndTest {
     assertEquals(true, unknown.statusCode() == 404 || unknown.statusCode() == 403, unknown.body());
     HttpResponse<String> bad = chat(AGENT, "c7", "{\"messages\":[]}");
     assertEquals(400, bad.statusCode());
+  }
+
+  @Test
+  void modelDenialsAreCountedAsDecisionsAndGaugesReadNumbers() throws Exception {
+    HttpResponse<String> denied = chat(PLAIN, "c7m", user("cheap", "hi", ""));
+    assertEquals(403, denied.statusCode(), denied.body());
+    System.gc(); // gauges whose state was only weakly held read NaN after a collection
+    String metrics = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/metrics"))
+        .header("Authorization", "Bearer " + ADMIN).GET().build()).body();
+    assertTrue(metrics.lines().anyMatch(l -> l.startsWith("gatehouse_policy_decisions_total{decision=\"deny\",rule=\"default-deny\"}")),
+        "a model denial is a counted decision");
+    for (String gauge : List.of("gatehouse_sessions", "gatehouse_audit_queue_depth")) {
+      String line = metrics.lines().filter(l -> l.startsWith(gauge + " ") || l.startsWith(gauge + "{")).findFirst()
+          .orElseThrow(() -> new AssertionError(gauge + " missing"));
+      assertFalse(line.endsWith("NaN"), line);
+    }
   }
 
   @Test

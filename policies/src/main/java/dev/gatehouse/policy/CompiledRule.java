@@ -178,6 +178,11 @@ final class CompiledRule {
       return servers.isEmpty() && tools.isEmpty() && resources.isEmpty() && prompts.isEmpty() && models.isEmpty();
     }
 
+    /** Whether this list names tools, servers, resources or prompts but no models. */
+    boolean withoutModels() {
+      return models.isEmpty() && !isEmpty();
+    }
+
     /**
      * The pattern covering this action, or null: its own list first ({@code tools} for a tool), then
      * {@code servers} for anything a server owns. Models have no server.

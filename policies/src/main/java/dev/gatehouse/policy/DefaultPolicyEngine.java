@@ -172,6 +172,7 @@ final class DefaultPolicyEngine implements PolicyEngine {
     Hit allowHit = null;
     List<CompiledRule> constraining = null;
     List<CompiledRule> limiting = null;
+    List<CompiledRule> grantNoModels = null;
     for (CompiledRule r : compiled) {
       Trace t = explain ? traces.get(r) : null;
       if (!r.when.matches(p)) {
@@ -217,6 +218,9 @@ final class DefaultPolicyEngine implements PolicyEngine {
         continue;
       }
       Hit hit = r.allow.match(a);
+      if (hit == null && a instanceof Action.Model && r.allow.withoutModels()) {
+        grantNoModels = add(grantNoModels, r);
+      }
       if (hit != null) {
         if (allowedBy == null) {
           allowedBy = r;
@@ -235,7 +239,7 @@ final class DefaultPolicyEngine implements PolicyEngine {
     }
     if (decision == null && allowedBy == null) {
       decision = new Decision.Deny(PolicyRule.DEFAULT_DENY,
-          "no policy allows " + a.kind() + " '" + a.target() + "' for " + describe(p) + "; default deny");
+          "no policy allows " + a.kind() + " '" + a.target() + "' for " + describe(p) + "; default deny" + modelHint(grantNoModels));
       if (!explain) {
         return decision;
       }
@@ -364,6 +368,17 @@ final class DefaultPolicyEngine implements PolicyEngine {
     Duration retryAfter = Duration.ofMillis(Math.max(1, (waitNanos + 999_999) / 1_000_000));
     return new Decision.Limited(r.id, "rate limit of rule '" + r.id + "' reached for " + describe(p) + ": " + limit
         + "; retry after " + seconds(waitNanos), retryAfter);
+  }
+
+  /** Why a server grant did not let a model through: models are granted only by {@code allow.models}. */
+  private static String modelHint(List<CompiledRule> grantNoModels) {
+    if (grantNoModels == null) {
+      return "";
+    }
+    List<String> ids = grantNoModels.stream().map(r -> "'" + r.id + "'").toList();
+    return " (rule" + (ids.size() == 1 ? " " : "s ") + String.join(", ", ids) + (ids.size() == 1 ? " applies" : " apply")
+        + " to you but grant" + (ids.size() == 1 ? "s" : "") + " no models: servers, tools, resources and prompts grants"
+        + " do not cover models; add allow.models, e.g. models: [\"openai/*\"])";
   }
 
   private static String seconds(long nanos) {

@@ -249,6 +249,21 @@ class PolicyEngineTest {
   }
 
   @Test
+  void aModelDenialNamesTheServerGrantThatDoesNotCoverModels() {
+    PolicyEngine engine = engine("""
+        - id: everything
+          when: { groups: [finance] }
+          allow: { servers: ["*"] }
+        """);
+    Decision.Deny d = assertInstanceOf(Decision.Deny.class, engine.decide(user("bob", "finance"), new Action.Model("openai/gpt-4o")));
+    assertEquals("default-deny", d.ruleId());
+    assertTrue(d.reason().contains("rule 'everything' applies to you but grants no models"), d.reason());
+    assertTrue(d.reason().contains("add allow.models"), d.reason());
+    // A tool denial carries no such hint.
+    assertFalse(assertInstanceOf(Decision.Deny.class, engine.decide(user("eve", "other"), tool("files__x"))).reason().contains("models"));
+  }
+
+  @Test
   void allowNamesTheFirstAllowingRuleInConfigOrder() {
     PolicyEngine engine = engine("""
         - id: first
