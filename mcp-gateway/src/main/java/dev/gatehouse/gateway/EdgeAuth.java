@@ -67,11 +67,24 @@ final class EdgeAuth implements AutoCloseable {
     return authenticator.authenticate(authorization, apiKey);
   }
 
+  /**
+   * The request's one credential checked. A request with more than one (two Authorization headers, two
+   * X-API-Key headers, or one of each) is refused: which one counted would otherwise depend on the
+   * order of headers, and two credentials may name two callers.
+   */
+  AuthResult authenticate(Request request) {
+    List<String> authorization = request.getHeaders().getValuesList(HttpHeader.AUTHORIZATION);
+    List<String> apiKeys = request.getHeaders().getValuesList("X-API-Key");
+    if (authorization.size() > 1 || apiKeys.size() > 1) {
+      return AuthResult.failed(AuthResult.Reason.MALFORMED, "more than one " + (authorization.size() > 1 ? "Authorization" : "X-API-Key")
+          + " header (expected: exactly one credential)");
+    }
+    return authenticator.authenticate(authorization.stream().findFirst(), apiKeys.stream().findFirst());
+  }
+
   /** The caller, or empty after answering the request with the refusal. */
   Optional<Principal> authenticate(Request request, Response response, Callback callback, String path, ErrorWriter errors) {
-    AuthResult result = authenticator.authenticate(
-        Optional.ofNullable(request.getHeaders().get(HttpHeader.AUTHORIZATION)),
-        Optional.ofNullable(request.getHeaders().get("X-API-Key")));
+    AuthResult result = authenticate(request);
     String metadata = baseUrl(request) + METADATA_PATH + (path.startsWith("/mcp") || path.startsWith("/sse") || path.equals("/message") ? "/mcp" : "");
     switch (result) {
       case AuthResult.Authenticated a -> {

@@ -56,6 +56,7 @@ public final class Gateway implements AutoCloseable {
   private volatile Router router;
   private final Budgets budgets;
   private volatile boolean stopping;
+  private final HttpConfiguration httpConfig;
 
   private Gateway(GatewayConfig config, Optional<Path> configFile) {
     this.config = config;
@@ -88,6 +89,8 @@ public final class Gateway implements AutoCloseable {
     HttpConfiguration http = new HttpConfiguration();
     http.setSendServerVersion(false);
     http.setSendDateHeader(false);
+    http.setRequestHeaderSize(requestHeaderBytes(config));
+    this.httpConfig = http;
     ServerConnector connector = new ServerConnector(server, new HttpConnectionFactory(http));
     connector.setHost(config.server().host());
     connector.setPort(config.server().port());
@@ -179,6 +182,7 @@ public final class Gateway implements AutoCloseable {
       EdgeAuth old = auth;
       auth = new EdgeAuth(next.identity(), next.access(), next.server().publicBaseUrl(), metrics, () -> audit);
       old.close();
+      httpConfig.setRequestHeaderSize(requestHeaderBytes(next)); // new connections get the new room
       log.info("config reload: identity/access settings replaced");
     }
     if (!next.audit().equals(current.audit())) {
@@ -212,6 +216,18 @@ public final class Gateway implements AutoCloseable {
   private void reloadFailed(ConfigException e) {
     configError = e.getMessage();
     log.error("config reload rejected, keeping the running config: {}", e.getMessage());
+  }
+
+  /**
+   * Room for the request line and headers: twice the largest token an issuer accepts
+   * ({@code max_token_bytes}) plus 8 KiB for the rest, at least 16 KiB. A token above its issuer's limit
+   * but within this room is answered 401 {@code TOO_LARGE} with {@code WWW-Authenticate}; only larger
+   * headers meet Jetty's 431.
+   */
+  static int requestHeaderBytes(GatewayConfig config) {
+    int token = config.identity().issuers().stream().mapToInt(dev.gatehouse.identity.IssuerConfig::maxTokenBytes).max()
+        .orElse(dev.gatehouse.identity.IssuerConfig.DEFAULT_MAX_TOKEN_BYTES);
+    return Math.max(16 * 1024, 2 * token + 8 * 1024);
   }
 
   private static HttpPolicy policyOf(ServerSettings s) {

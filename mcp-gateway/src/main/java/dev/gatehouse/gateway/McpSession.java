@@ -70,12 +70,13 @@ final class McpSession {
   }
 
   /**
-   * Accepts the caller of a later request if it is the session's owner (same issuer and subject),
-   * taking its fresher claims; false for anybody else.
+   * Accepts the caller of a later request if it is the session's owner (same issuer, subject and
+   * tenant), taking its fresher claims; false for anybody else.
    */
   boolean rebind(Principal caller) {
     Principal owner = principal;
-    if (!owner.issuer().equals(caller.issuer()) || !owner.subject().equals(caller.subject())) {
+    if (!owner.issuer().equals(caller.issuer()) || !owner.subject().equals(caller.subject())
+        || !owner.tenant().equals(caller.tenant())) {
       return false;
     }
     principal = caller;

@@ -31,6 +31,8 @@ import org.junit.jupiter.api.io.TempDir;
 class AbuseEndToEndTest {
   static final String USER = ApiKeys.generate();
   static final String AUDITOR = ApiKeys.generate();
+  static final String SAM_ACME = ApiKeys.generate();
+  static final String SAM_GLOBEX = ApiKeys.generate();
   static final String LONG_SERVER = "a".repeat(32);
   @TempDir
   static Path dir;
@@ -47,6 +49,8 @@ class AbuseEndToEndTest {
         + "identity:\n  api_keys:\n"
         + "    - { id: user, hash: \"" + ApiKeys.hash(USER) + "\", subject: user, groups: [users] }\n"
         + "    - { id: auditor, hash: \"" + ApiKeys.hash(AUDITOR) + "\", subject: carol, roles: [gatehouse-auditor] }\n"
+        + "    - { id: sam-acme, hash: \"" + ApiKeys.hash(SAM_ACME) + "\", subject: sam, tenant: acme, groups: [users] }\n"
+        + "    - { id: sam-globex, hash: \"" + ApiKeys.hash(SAM_GLOBEX) + "\", subject: sam, tenant: globex, groups: [users] }\n"
         + "policies:\n"
         + "  - { id: users, when: { groups: [users] }, allow: { servers: [\"*\"], models: [\"scripted/*\"] } }\n"
         + "audit: { store: \"sqlite:audit.db\" }\n");
@@ -130,5 +134,48 @@ class AbuseEndToEndTest {
     assertEquals("auth", steps.get(0).path("kind").asText());
     String action = steps.get(0).path("action").asText();
     assertTrue(action.startsWith("/mcp/aaaa") && action.contains("clipped"), action);
+  }
+
+  static HttpResponse<String> mcp(String body, String session, String... headers) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(gateway.baseUri().resolve("/mcp"))
+        .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
+        .POST(HttpRequest.BodyPublishers.ofString(body));
+    if (session != null) {
+      b.header("Mcp-Session-Id", session);
+    }
+    for (int i = 0; i < headers.length; i += 2) {
+      b.header(headers[i], headers[i + 1]);
+    }
+    return TestUpstreams.send(b.build());
+  }
+
+  static String session(String key) {
+    HttpResponse<String> r = mcp(McpHygieneTest.INIT, null, "Authorization", "Bearer " + key);
+    assertEquals(200, r.statusCode(), r.body());
+    return r.headers().firstValue("Mcp-Session-Id").orElseThrow();
+  }
+
+  static final String LIST = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}";
+
+  @Test
+  void twoCredentialsAreRefusedWhicheverComesFirst() throws Exception {
+    for (String[] pair : new String[][] {{USER, "gk_bogus"}, {"gk_bogus", USER}, {USER, AUDITOR}}) {
+      HttpResponse<String> r = mcp(McpHygieneTest.INIT, null, "Authorization", "Bearer " + pair[0], "Authorization", "Bearer " + pair[1]);
+      assertEquals(401, r.statusCode(), r.body());
+      assertTrue(r.body().contains("more than one Authorization header"), r.body());
+      r = mcp(McpHygieneTest.INIT, null, "X-API-Key", pair[0], "X-API-Key", pair[1]);
+      assertEquals(401, r.statusCode(), r.body());
+    }
+    HttpResponse<String> r = mcp(McpHygieneTest.INIT, null, "Authorization", "Bearer " + USER, "X-API-Key", USER);
+    assertEquals(401, r.statusCode(), r.body());
+  }
+
+  @Test
+  void aSessionBelongsToItsTenantToo() throws Exception {
+    String sid = session(SAM_ACME);
+    assertEquals(200, mcp(LIST, sid, "Authorization", "Bearer " + SAM_ACME).statusCode());
+    HttpResponse<String> r = mcp(LIST, sid, "Authorization", "Bearer " + SAM_GLOBEX);
+    assertEquals(403, r.statusCode(), r.body());
+    assertTrue(r.body().contains("belongs to another principal"), r.body());
   }
 }

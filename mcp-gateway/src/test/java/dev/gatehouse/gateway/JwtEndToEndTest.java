@@ -110,6 +110,39 @@ class JwtEndToEndTest {
     assertTrue(challenge.contains("error=\"insufficient_scope\"") && challenge.contains("scope=\"mcp:tools\""), challenge);
   }
 
+  static String tokenWithGroups(String subject, int extraGroups) {
+    List<String> groups = new java.util.ArrayList<>(List.of("finance"));
+    for (int i = 0; i < extraGroups; i++) {
+      groups.add("directory-group-" + String.format("%05d", i)); // Entra ID and AD put every group in the token
+    }
+    return idp.issueToken("acme", "agent-app", new DefaultOAuth2TokenCallback("acme", subject, "JWT", List.of("gatehouse"),
+        Map.of("groups", groups, "tid", "acme", "scope", "mcp:tools"), 300)).serialize();
+  }
+
+  static HttpResponse<String> initialize(String token) {
+    return TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/mcp"))
+        .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
+        .header("Authorization", "Bearer " + token).POST(HttpRequest.BodyPublishers.ofString(McpHygieneTest.INIT)).build());
+  }
+
+  @Test
+  void aLargeRealTokenWithinMaxTokenBytesIsAccepted() {
+    String token = tokenWithGroups("alice", 400);
+    assertTrue(token.length() > 12_000 && token.length() < 16_384, "token of " + token.length() + " bytes");
+    HttpResponse<String> r = initialize(token);
+    assertEquals(200, r.statusCode(), r.body());
+  }
+
+  @Test
+  void aTokenAboveMaxTokenBytesIs401NamingTheLimit() {
+    String token = tokenWithGroups("alice", 700);
+    assertTrue(token.length() > 16_384, "token of " + token.length() + " bytes");
+    HttpResponse<String> r = initialize(token);
+    assertEquals(401, r.statusCode(), r.body());
+    String challenge = r.headers().firstValue("WWW-Authenticate").orElse("");
+    assertTrue(challenge.contains("error=\"invalid_token\"") && challenge.contains("larger than 16384"), challenge);
+  }
+
   @Test
   void protectedResourceMetadataNamesTheIssuer() {
     String body = TestUpstreams.get(gateway.baseUri().resolve("/.well-known/oauth-protected-resource/mcp")).body();
