@@ -582,12 +582,12 @@ final class DefaultRouter implements Router {
     return Failure.connection(what + " broke off (" + describe(e) + ")");
   }
 
+  /** A client-safe description: the provider is named by its config name elsewhere, never by address. */
   private static String describe(Throwable t) {
-    if (t == null) {
-      return "unknown error";
+    if (t != null) {
+      log.debug("provider exchange failed", t);
     }
-    String m = t.getMessage();
-    return t.getClass().getSimpleName() + (m == null || m.isBlank() ? "" : ": " + m);
+    return dev.gatehouse.http.UpstreamClients.describe(t);
   }
 
   /** Test hook: the whole chain of a target name, as {@link #plan} builds it. */

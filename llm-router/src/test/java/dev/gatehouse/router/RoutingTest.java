@@ -244,6 +244,17 @@ class RoutingTest {
     }
   }
 
+  @Test
+  void aResetConnectionIsReportedWithoutInternals() {
+    a.otherwise(FakeProvider.reset());
+    try (TestRouter r = Fixtures.router("openai", openAi(a))) {
+      RouterException e = assertThrows(RouterException.class, () -> r.complete(HELLO));
+      assertEquals(502, e.status());
+      assertFalse(e.getMessage().contains("Exception") || e.getMessage().contains("127.0.0.1"), e.getMessage());
+      assertTrue(e.toJson().toString().indexOf("Exception") < 0, e.toJson().toString());
+    }
+  }
+
   // ---- fallbacks
 
   @Test
@@ -434,6 +445,9 @@ class RoutingTest {
           () -> r.router.stream(request("{'model':'a/m','stream':true," + MSG + "}"), RouteOptions.defaults(), seen::add));
       assertEquals(502, e.status());
       assertEquals("stream_interrupted", e.code());
+      assertFalse(e.getMessage().contains("Exception") || e.getMessage().contains("127.0.0.1") || e.getMessage().contains("oejc"),
+          "the error names the provider by its config name only: " + e.getMessage());
+      assertTrue(e.getMessage().startsWith("a/m: "), e.getMessage());
       assertEquals(Outcome.STREAM_BROKEN, e.attempts().get(0).outcome());
       assertEquals(1, e.attempts().size());
       assertEquals("partial", seen.get(0).path("choices").path(0).path("delta").path("content").asText());

@@ -384,8 +384,29 @@ final class McpDispatcher implements ToolRegistry.Listener {
     return s.scope() instanceof McpSession.Federated ? server + "+" + uri : uri;
   }
 
+  /** Refuses {@code arguments} that are there but not a JSON object: no upstream gets to guess at them. */
+  private static void requireObjectArguments(ObjectNode params, String method) {
+    JsonNode args = params.get("arguments");
+    if (args != null && !args.isObject()) {
+      throw new McpException(McpException.INVALID_PARAMS, "Invalid params: " + method + " 'arguments' must be a JSON object (got "
+          + kindOf(args) + ")");
+    }
+  }
+
+  static String kindOf(JsonNode n) {
+    return switch (n.getNodeType()) {
+      case ARRAY -> "an array";
+      case STRING -> "a string";
+      case NUMBER -> "a number";
+      case BOOLEAN -> "a boolean";
+      case NULL -> "null";
+      default -> "something else";
+    };
+  }
+
   private CompletableFuture<JsonNode> callTool(McpSession s, ObjectNode params, DownstreamCall ctx) {
     String name = requireText(params, "name");
+    requireObjectArguments(params, "tools/call");
     Target t = resolveName(s, name, false);
     if (t == null) {
       throw new McpException(McpException.INVALID_PARAMS, "Unknown tool: " + name);
@@ -398,6 +419,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
 
   private CompletableFuture<JsonNode> getPrompt(McpSession s, ObjectNode params, DownstreamCall ctx) {
     String name = requireText(params, "name");
+    requireObjectArguments(params, "prompts/get");
     Target t = resolveName(s, name, true);
     if (t == null) {
       throw new McpException(McpException.INVALID_PARAMS, "Unknown prompt: " + name);

@@ -178,4 +178,18 @@ class AbuseEndToEndTest {
     assertEquals(403, r.statusCode(), r.body());
     assertTrue(r.body().contains("belongs to another principal"), r.body());
   }
+
+  @Test
+  void argumentsThatAreNotAnObjectAreRefusedAtTheGateway() throws Exception {
+    String sid = session(USER);
+    for (String args : java.util.List.of("1", "\"1+2\"", "[]", "true", "null")) {
+      HttpResponse<String> r = mcp("{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{\"name\":\""
+          + LONG_SERVER + "__calc\",\"arguments\":" + args + "}}", sid, "Authorization", "Bearer " + USER);
+      assertEquals(200, r.statusCode(), r.body());
+      JsonNode error = json(r).path("error");
+      assertEquals(-32602, error.path("code").asInt(), args + " -> " + r.body());
+      assertTrue(error.path("message").asText().contains("'arguments' must be a JSON object"), r.body());
+      assertTrue(!r.body().contains("java.") && !r.body().contains("deserialize"), "no Java internals: " + r.body());
+    }
+  }
 }

@@ -52,10 +52,10 @@ final class SseTransport implements Transport {
       headers.forEach(h::put);
       h.put(HttpHeader.ACCEPT, "text/event-stream");
     });
-    UpstreamHttp.Exchange resp = UpstreamHttp.exchange(get, timeout, 64 * 1024, "GET " + url);
+    UpstreamHttp.Exchange resp = UpstreamHttp.exchange(get, timeout, 64 * 1024, "the SSE stream");
     if (resp.status() != 200 || resp.body() == null) {
       resp.discard();
-      throw new IOException("GET " + url + " answered HTTP " + resp.status()
+      throw new IOException("the SSE stream answered HTTP " + resp.status()
           + (resp.status() == 200 ? " with Content-Type '" + resp.contentType() + "'" : "") + " (expected: 200 and an event stream)");
     }
     stream = resp.body();
@@ -68,7 +68,7 @@ final class SseTransport implements Transport {
     } catch (ExecutionException e) {
       throw new IOException(e.getCause().getMessage(), e.getCause());
     } catch (TimeoutException e) {
-      throw new IOException("no 'endpoint' event from " + url + " within " + timeout.toMillis() + " ms");
+      throw new IOException("no 'endpoint' event on the SSE stream within " + timeout.toMillis() + " ms");
     }
   }
 
@@ -80,7 +80,7 @@ final class SseTransport implements Transport {
         if ("endpoint".equals(e.event())) {
           URI target = url.resolve(e.data().strip());
           if (!sameOrigin(target, url)) {
-            endpoint.completeExceptionally(new IOException("endpoint " + target + " is not on the origin of " + url));
+            endpoint.completeExceptionally(new IOException("the 'endpoint' event names another origin than the SSE stream's"));
             reason = "endpoint on a foreign origin";
             break;
           }

@@ -99,7 +99,7 @@ final class StreamableHttpTransport implements Transport {
         .body(new BytesRequestContent("application/json", Json.bytes(message)));
     try {
       if (!inFlight.tryAcquire(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        throw new IOException("more than " + MAX_IN_FLIGHT + " requests in flight to " + url + " for " + requestTimeout.toSeconds() + " s");
+        throw new IOException("more than " + MAX_IN_FLIGHT + " requests in flight to the server for " + requestTimeout.toSeconds() + " s");
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -107,7 +107,7 @@ final class StreamableHttpTransport implements Transport {
     }
     boolean streaming = false;
     try {
-      UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, requestTimeout, MAX_BODY_BYTES, url.toString());
+      UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, requestTimeout, MAX_BODY_BYTES, "the server");
       int status = resp.status();
       String sid = resp.header(SESSION_HEADER);
       if (sid != null && sessionId == null) {
@@ -123,7 +123,7 @@ final class StreamableHttpTransport implements Transport {
       }
       if (status / 100 != 2) {
         String text = resp.text(2048);
-        throw new IOException("HTTP " + status + " from " + url + (text.isBlank() ? "" : ": " + text.strip()));
+        throw new IOException("HTTP " + status + (text.isBlank() ? "" : ": " + text.strip()));
       }
       String type = resp.contentType();
       if (type.startsWith("text/event-stream")) {
@@ -143,7 +143,7 @@ final class StreamableHttpTransport implements Transport {
         }
       } else {
         resp.discard();
-        throw new IOException("unexpected Content-Type '" + type + "' from " + url);
+        throw new IOException("unexpected Content-Type '" + type + "' (expected: application/json or text/event-stream)");
       }
     } finally {
       if (!streaming) {
@@ -200,7 +200,7 @@ final class StreamableHttpTransport implements Transport {
             h.put("Last-Event-ID", resume);
           }
         });
-        UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, OPEN_TIMEOUT, ERROR_BODY_BYTES, url.toString());
+        UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, OPEN_TIMEOUT, ERROR_BODY_BYTES, "the server's GET stream");
         int status = resp.status();
         if (status == 405 || status == 404 && sessionId == null) {
           resp.discard();

@@ -173,9 +173,9 @@ final class UpstreamHttp implements AutoCloseable {
     }
   }
 
+  /** A client-safe description of a failed exchange (see {@link UpstreamClients#describe}). */
   static String describe(Throwable t) {
-    String m = t.getMessage();
-    return m == null || m.isBlank() ? t.getClass().getSimpleName() : t.getClass().getSimpleName() + ": " + m;
+    return UpstreamClients.describe(t);
   }
 
   private static String human(Duration d) {

@@ -55,6 +55,37 @@ public final class UpstreamClients {
     return client;
   }
 
+  /**
+   * What went wrong with an exchange, in words safe to show a client: never a class name, an address or
+   * a connection's internals (Jetty's messages name endpoints and local ports). Logs keep the detail.
+   */
+  public static String describe(Throwable failure) {
+    for (Throwable t = failure; t != null; t = t.getCause()) {
+      if (t instanceof java.net.ConnectException) {
+        return "connection refused";
+      }
+      if (t instanceof java.net.UnknownHostException) {
+        return "host not found";
+      }
+      if (t instanceof java.net.NoRouteToHostException) {
+        return "no route to host";
+      }
+      if (t instanceof javax.net.ssl.SSLException) {
+        return "TLS handshake or certificate check failed";
+      }
+      if (t instanceof java.util.concurrent.TimeoutException || t instanceof java.net.SocketTimeoutException) {
+        return "timed out";
+      }
+      if (t instanceof java.io.EOFException || t instanceof java.nio.channels.ClosedChannelException) {
+        return "the connection was closed before the answer was complete";
+      }
+      if (t instanceof BodyBuffer.TooLarge) {
+        return t.getMessage();
+      }
+    }
+    return "the connection failed";
+  }
+
   /** Stops {@code client}, ignoring failures: it is being dropped anyway. */
   public static void stop(HttpClient client) {
     try {
