@@ -36,8 +36,6 @@ import org.slf4j.LoggerFactory;
  */
 public final class Gateway implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Gateway.class);
-  /** Sessions idle longer than this (no stream, nothing in flight) are closed. */
-  static final Duration SESSION_IDLE = Duration.ofMinutes(30);
 
   private final Server server;
   private final ToolRegistry registry;
@@ -64,7 +62,7 @@ public final class Gateway implements AutoCloseable {
     this.httpPolicy = policyOf(config.server());
     this.audit = AuditRecorder.open(config.audit(), configFile.map(f -> f.toAbsolutePath().getParent())
         .orElse(Path.of("").toAbsolutePath()), metrics);
-    this.dispatcher = new McpDispatcher(Cli.version());
+    this.dispatcher = new McpDispatcher(Cli.version(), metrics);
     this.registry = ToolRegistry.create(Cli.version(), dispatcher);
     metrics.bindUpstreams(registry);
     metrics.gauge("gatehouse.sessions", "Open MCP sessions", dispatcher::sessionCount);
@@ -231,7 +229,7 @@ public final class Gateway implements AutoCloseable {
   }
 
   private static HttpPolicy policyOf(ServerSettings s) {
-    return new HttpPolicy(s.allowedHosts(), s.allowedOrigins(), s.maxRequestBytes());
+    return new HttpPolicy(s.allowedHosts(), s.allowedOrigins(), s.maxRequestBytes(), s.maxBatchSize(), s.sessions());
   }
 
   private ObjectNode readiness() {
@@ -269,17 +267,29 @@ public final class Gateway implements AutoCloseable {
     return o;
   }
 
+  /**
+   * Closes sessions idle past {@code server.sessions.idle_timeout}, and sessions never used after
+   * initialize past {@code unused_timeout}; also drops sessions that closed themselves (queue overflow).
+   */
   private void reapSessions() {
     while (!stopping) {
+      SessionLimits limits = httpPolicy.sessions();
+      long period = Math.max(250, Math.min(30_000, limits.unusedTimeout().toMillis() / 4));
       try {
-        TimeUnit.SECONDS.sleep(30);
+        TimeUnit.MILLISECONDS.sleep(period);
       } catch (InterruptedException e) {
         return;
       }
       for (McpSession s : dispatcher.sessions()) {
-        if (s.idleNanos() > SESSION_IDLE.toNanos()) {
-          log.debug("session {} idle for {}: closed", s.id(), SESSION_IDLE);
-          dispatcher.close(s);
+        long idle = s.idleNanos();
+        if (s.closed()) {
+          dispatcher.close(s, s.overflowed() ? "queue_full" : "closed");
+        } else if (!s.everUsed() && idle > limits.unusedTimeout().toNanos()) {
+          log.debug("session {} unused for {}: closed", s.id(), limits.unusedTimeout());
+          dispatcher.close(s, "unused");
+        } else if (idle > limits.idleTimeout().toNanos()) {
+          log.debug("session {} idle for {}: closed", s.id(), limits.idleTimeout());
+          dispatcher.close(s, "idle");
         }
       }
     }

@@ -121,6 +121,18 @@ final class GatewayMetrics implements AutoCloseable {
         .register(registry).increment();
   }
 
+  /** A new MCP session refused: {@code rate_limited}, {@code principal_limit} or {@code global_limit}. */
+  void sessionRefused(String reason) {
+    Counter.builder("gatehouse.sessions.refused").description("New MCP sessions refused, by reason")
+        .tags("reason", reason).register(registry).increment();
+  }
+
+  /** An MCP session ended: {@code closed} (by the client or shutdown), {@code idle}, {@code unused}, {@code evicted}, {@code queue_full}. */
+  void sessionClosed(String reason) {
+    Counter.builder("gatehouse.sessions.closed").description("MCP sessions ended, by reason")
+        .tags("reason", reason).register(registry).increment();
+  }
+
   void authFailure(AuthResult.Reason reason) {
     Counter.builder("gatehouse.auth.failures")
         .description("Refused credentials by reason")

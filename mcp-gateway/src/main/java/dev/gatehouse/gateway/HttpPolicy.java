@@ -6,12 +6,13 @@ import java.util.Locale;
 
 /**
  * DNS-rebinding protection and limits at the HTTP edge: which {@code Host} and {@code Origin}
- * values are accepted, and how large a request body may be.
+ * values are accepted, how large a request body and a JSON-RPC batch may be, and the session limits.
  *
  * <p>Patterns: {@code *} alone accepts anything; a host pattern is {@code name} or {@code name:port};
  * an origin pattern is {@code scheme://host[:port]} where host or port may be {@code *}.
  */
-record HttpPolicy(List<String> allowedHosts, List<String> allowedOrigins, long maxRequestBytes) {
+record HttpPolicy(List<String> allowedHosts, List<String> allowedOrigins, long maxRequestBytes, int maxBatchSize,
+    SessionLimits sessions) {
 
   HttpPolicy {
     allowedHosts = List.copyOf(allowedHosts);

@@ -33,15 +33,20 @@ final class McpDispatcher implements ToolRegistry.Listener {
   static final List<String> PROTOCOL_VERSIONS = List.of("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05");
 
   private final String version;
+  private final GatewayMetrics metrics;
   private final Map<String, McpSession> sessions = new ConcurrentHashMap<>();
+  /** Sessions by owner (issuer, subject, tenant); changed only under {@link #admission}. */
+  private final Map<String, java.util.Set<McpSession>> byOwner = new ConcurrentHashMap<>();
+  private final java.util.concurrent.locks.ReentrantLock admission = new java.util.concurrent.locks.ReentrantLock();
   /** Sessions subscribed per "server\0uri": the upstream is unsubscribed when the last one leaves. */
   private final Map<String, java.util.Set<String>> subscribers = new ConcurrentHashMap<>();
   private volatile ToolRegistry registry;
   private volatile Pipeline pipeline;
   private volatile PolicyEngine policy = PolicyEngine.create(List.of());
 
-  McpDispatcher(String version) {
+  McpDispatcher(String version, GatewayMetrics metrics) {
     this.version = version;
+    this.metrics = metrics;
   }
 
   void bind(ToolRegistry registry, Pipeline pipeline) {
@@ -94,12 +99,76 @@ final class McpDispatcher implements ToolRegistry.Listener {
 
   // ---------------------------------------------------------------- sessions
 
-  void register(McpSession s) {
-    sessions.put(s.id(), s);
+  /** Why a new session was not admitted, as the edge answers it. */
+  record SessionRefusal(int status, int code, String message, long retryAfterSeconds) {}
+
+  /**
+   * Admits a new session within {@code limits} and the caller's rate limits (see {@link SessionLimits}):
+   * empty when {@code s} is registered, else the refusal. Makes room by closing the caller's least
+   * recently used idle session, or when the table is full, the least recently used session that was
+   * never used after initialize.
+   */
+  Optional<SessionRefusal> admit(McpSession s, SessionLimits limits) {
+    dev.gatehouse.policy.Decision d = policy.admit(s.principal());
+    if (d instanceof dev.gatehouse.policy.Decision.Limited l) {
+      metrics.sessionRefused("rate_limited");
+      return Optional.of(new SessionRefusal(429, PolicyStep.RATE_LIMITED, "Rate limited: " + l.reason(),
+          Math.max(1, (l.retryAfter().toMillis() + 999) / 1000)));
+    }
+    admission.lock();
+    try {
+      java.util.Set<McpSession> own = byOwner.computeIfAbsent(s.ownerKey(), k -> ConcurrentHashMap.newKeySet());
+      if (own.size() >= limits.perPrincipal()) {
+        McpSession victim = leastRecentlyUsed(own, false);
+        if (victim == null) {
+          metrics.sessionRefused("principal_limit");
+          return Optional.of(new SessionRefusal(429, PolicyStep.RATE_LIMITED, "Too many sessions: you have " + own.size()
+              + " open and every one is busy (server.sessions.per_principal: " + limits.perPrincipal()
+              + "); close one with DELETE or retry later", 5));
+        }
+        log.info("session {} of {} closed to make room for a new one (server.sessions.per_principal)", victim.id(), s.principal());
+        close(victim, "evicted");
+      }
+      if (sessions.size() >= limits.max()) {
+        McpSession victim = leastRecentlyUsed(sessions.values(), true);
+        if (victim == null) {
+          metrics.sessionRefused("global_limit");
+          return Optional.of(new SessionRefusal(503, McpException.INTERNAL_ERROR, "Too many sessions on this gateway ("
+              + sessions.size() + ", server.sessions.max); retry later", 30));
+        }
+        log.info("session {} (never used) closed to make room for a new one (server.sessions.max)", victim.id());
+        close(victim, "evicted");
+      }
+      sessions.put(s.id(), s);
+      own.add(s);
+    } finally {
+      admission.unlock();
+    }
+    return Optional.empty();
   }
 
+  /** The idle session used least recently; with {@code unusedOnly}, only among those never used. */
+  private static McpSession leastRecentlyUsed(java.util.Collection<McpSession> candidates, boolean unusedOnly) {
+    McpSession oldest = null;
+    for (McpSession c : candidates) {
+      if (c.idleNanos() == 0 || unusedOnly && c.everUsed()) {
+        continue;
+      }
+      if (oldest == null || c.lastActive() - oldest.lastActive() < 0) {
+        oldest = c;
+      }
+    }
+    return oldest;
+  }
+
+  /** The live session with this id; a session closed on its own (its queue overflowed) is removed here. */
   Optional<McpSession> session(String id) {
-    return Optional.ofNullable(id == null ? null : sessions.get(id));
+    McpSession s = id == null ? null : sessions.get(id);
+    if (s != null && s.closed()) {
+      close(s, s.overflowed() ? "queue_full" : "closed");
+      return Optional.empty();
+    }
+    return Optional.ofNullable(s);
   }
 
   int sessionCount() {
@@ -111,9 +180,29 @@ final class McpDispatcher implements ToolRegistry.Listener {
   }
 
   void close(McpSession s) {
+    close(s, "closed");
+  }
+
+  /** Removes and closes a session; {@code reason} labels the closing in metrics. */
+  void close(McpSession s, String reason) {
     if (sessions.remove(s.id()) == null) {
       return;
     }
+    java.util.Set<McpSession> own = byOwner.get(s.ownerKey());
+    if (own != null) {
+      own.remove(s);
+      if (own.isEmpty()) {
+        admission.lock();
+        try {
+          if (own.isEmpty()) {
+            byOwner.remove(s.ownerKey(), own);
+          }
+        } finally {
+          admission.unlock();
+        }
+      }
+    }
+    metrics.sessionClosed(reason);
     s.close();
     for (String key : List.copyOf(s.subscriptions)) {
       unsubscribe(s, key);
@@ -136,7 +225,11 @@ final class McpDispatcher implements ToolRegistry.Listener {
    */
   CompletableFuture<JsonNode> request(McpSession s, JsonNode id, String method, ObjectNode params, Outbound related,
       Optional<String> chainId) {
-    s.touch();
+    if (method.equals("initialize")) {
+      s.touch();
+    } else {
+      s.used();
+    }
     DownstreamCall ctx = new DownstreamCall(s, related, progressToken(params), chainId.orElse(s.id()));
     try {
       CompletableFuture<JsonNode> f = switch (method) {

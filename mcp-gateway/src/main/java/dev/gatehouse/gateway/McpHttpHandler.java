@@ -45,7 +45,6 @@ final class McpHttpHandler {
   private static final long KEEPALIVE_NANOS = TimeUnit.SECONDS.toNanos(15);
   private static final byte[] KEEPALIVE = ": keepalive\n\n".getBytes(StandardCharsets.US_ASCII);
   private static final SecureRandom RANDOM = new SecureRandom();
-  static final int MAX_SESSIONS = 10_000;
 
   private final McpDispatcher dispatcher;
   private final Supplier<HttpPolicy> policy;
@@ -121,7 +120,7 @@ final class McpHttpHandler {
       }
       if (legacy) {
         if (HttpMethod.GET.is(method)) {
-          legacyStream(request, response, callback, scope, caller);
+          legacyStream(request, response, callback, scope, caller, p);
         } else {
           methodNotAllowed(response, callback, "GET");
         }
@@ -180,7 +179,7 @@ final class McpHttpHandler {
     }
     String sid = request.getHeaders().get(SESSION_HEADER);
     if (body instanceof ObjectNode msg && "initialize".equals(msg.path("method").asText(null))) {
-      initialize(response, callback, scope, msg, caller);
+      initialize(response, callback, scope, msg, caller, p);
       return;
     }
     if (sid == null) {
@@ -197,7 +196,7 @@ final class McpHttpHandler {
       return;
     }
     if (body instanceof ArrayNode batch) {
-      batch(response, callback, s, batch);
+      batch(response, callback, s, batch, p);
       return;
     }
     ObjectNode msg = (ObjectNode) body;
@@ -227,27 +226,37 @@ final class McpHttpHandler {
     respond(response, callback, exchange, acceptsSse, s);
   }
 
-  private void initialize(Response response, Callback callback, McpSession.Scope scope, ObjectNode msg, Principal caller)
-      throws IOException {
+  /** Registers a new session, or answers the refusal (429 or 503 with Retry-After) and returns false. */
+  private boolean admitted(McpSession s, Response response, Callback callback, HttpPolicy p) {
+    Optional<McpDispatcher.SessionRefusal> refused = dispatcher.admit(s, p.sessions());
+    if (refused.isEmpty()) {
+      return true;
+    }
+    McpDispatcher.SessionRefusal r = refused.get();
+    response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(r.retryAfterSeconds()));
+    reject(response, callback, r.status(), r.code(), r.message());
+    return false;
+  }
+
+  private void initialize(Response response, Callback callback, McpSession.Scope scope, ObjectNode msg, Principal caller,
+      HttpPolicy p) throws IOException {
     McpException invalid = validate(msg);
     if (invalid != null || !msg.has("id")) {
       writeJson(response, callback, 400, JsonRpc.error(msg.get("id"),
           invalid != null ? invalid : new McpException(McpException.INVALID_REQUEST, "initialize must be a request with an id")), null);
       return;
     }
-    if (dispatcher.sessionCount() >= MAX_SESSIONS) {
-      reject(response, callback, 503, McpException.INTERNAL_ERROR, "Too many sessions; try again later");
+    McpSession s = new McpSession(newSessionId(), scope, false, caller);
+    if (!admitted(s, response, callback, p)) {
       return;
     }
-    McpSession s = new McpSession(newSessionId(), scope, false, caller);
     ObjectNode params = msg.get("params") instanceof ObjectNode o ? o : Json.object();
     JsonNode result = dispatcher.request(s, msg.get("id"), "initialize", params, m -> false).join();
-    dispatcher.register(s);
     writeJson(response, callback, 200, JsonRpc.result(msg.get("id"), result), s.id());
   }
 
   /** JSON-RPC batches exist only in protocol 2025-03-26; answers come back as one JSON array. */
-  private void batch(Response response, Callback callback, McpSession s, ArrayNode batch) throws IOException {
+  private void batch(Response response, Callback callback, McpSession s, ArrayNode batch, HttpPolicy p) throws IOException {
     if (!s.protocolVersion().equals("2025-03-26")) {
       reject(response, callback, 400, McpException.INVALID_REQUEST,
           "JSON-RPC batches are not supported in protocol version " + s.protocolVersion());
@@ -255,6 +264,11 @@ final class McpHttpHandler {
     }
     if (batch.isEmpty()) {
       reject(response, callback, 400, McpException.INVALID_REQUEST, "Invalid Request: empty batch");
+      return;
+    }
+    if (batch.size() > p.maxBatchSize()) {
+      reject(response, callback, 400, McpException.INVALID_REQUEST, "Invalid Request: a batch of " + batch.size()
+          + " messages (expected: at most " + p.maxBatchSize() + ", server.max_batch_size)");
       return;
     }
     List<CompletableFuture<ObjectNode>> answers = new ArrayList<>();
@@ -359,27 +373,28 @@ final class McpHttpHandler {
     if (!owner(s, caller, response, callback)) {
       return;
     }
-    if (!s.attachStream()) {
-      reject(response, callback, 409, McpException.INVALID_REQUEST, "Conflict: this session already has a GET stream open");
-      return;
-    }
+    // A new GET replaces the one attached: a client whose stream dropped reconnects at once.
+    long generation = s.attachStream();
     try {
       startStream(response);
-      pump(response, s);
+      pump(response, s, generation);
       callback.succeeded();
     } catch (IOException | InterruptedException e) {
       callback.failed(e);
     } finally {
-      s.detachStream();
+      s.detachStream(generation);
     }
   }
 
-  /** Writes the session's unsolicited messages until the client leaves or the session ends. */
-  private void pump(Response response, McpSession s) throws IOException, InterruptedException {
-    while (!s.closed()) {
-      ObjectNode m = s.poll(KEEPALIVE_NANOS);
+  /**
+   * Writes the session's unsolicited messages until the client leaves, the session ends, or a newer
+   * stream replaces this one.
+   */
+  private void pump(Response response, McpSession s, long generation) throws IOException, InterruptedException {
+    while (s.streamCurrent(generation)) {
+      ObjectNode m = s.poll(KEEPALIVE_NANOS, generation);
       if (m == null) {
-        if (s.closed()) {
+        if (!s.streamCurrent(generation)) {
           break;
         }
         Content.Sink.write(response, false, ByteBuffer.wrap(KEEPALIVE));
@@ -411,25 +426,24 @@ final class McpHttpHandler {
 
   // ---------------------------------------------------------------- legacy HTTP+SSE
 
-  private void legacyStream(Request request, Response response, Callback callback, McpSession.Scope scope, Principal caller) {
-    if (dispatcher.sessionCount() >= MAX_SESSIONS) {
-      reject(response, callback, 503, McpException.INTERNAL_ERROR, "Too many sessions; try again later");
+  private void legacyStream(Request request, Response response, Callback callback, McpSession.Scope scope, Principal caller,
+      HttpPolicy p) {
+    McpSession s = new McpSession(newSessionId(), scope, true, caller);
+    long generation = s.attachStream();
+    if (!admitted(s, response, callback, p)) {
       return;
     }
-    McpSession s = new McpSession(newSessionId(), scope, true, caller);
-    s.attachStream();
-    dispatcher.register(s);
     try {
       startStream(response);
       String endpoint = "/message?sessionId=" + s.id();
       Content.Sink.write(response, false, ByteBuffer.wrap(("event: endpoint\ndata: " + endpoint + "\n\n").getBytes(StandardCharsets.UTF_8)));
-      pump(response, s);
+      pump(response, s, generation);
       callback.succeeded();
     } catch (IOException | InterruptedException e) {
       callback.failed(e);
     } finally {
-      s.detachStream();
-      dispatcher.close(s); // the stream is the session: when it goes, so does the session
+      s.detachStream(generation);
+      dispatcher.close(s, s.overflowed() ? "queue_full" : "closed"); // the stream is the session: when it goes, so does the session
     }
   }
 

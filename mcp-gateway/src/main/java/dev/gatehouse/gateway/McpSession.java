@@ -20,7 +20,10 @@ import java.util.concurrent.locks.ReentrantLock;
  * its standalone stream (the GET stream, or the legacy SSE stream).
  */
 final class McpSession {
-  /** Unsolicited messages kept while no stream is attached; the oldest go first when full. */
+  /**
+   * Messages waiting for the session's stream. A session whose client does not take them (no stream
+   * open, or a stream read too slowly) until this many wait is closed: answers are never dropped.
+   */
   static final int MAX_QUEUED = 1000;
 
   private final String id;
@@ -41,7 +44,12 @@ final class McpSession {
   private volatile ObjectNode clientInfo;
   private volatile LogLevel logLevel = LogLevel.DEBUG;
   private volatile boolean streamAttached;
+  /** Counts stream attachments; a stream whose number is no longer current has been replaced. */
+  private long streamGeneration;
   private volatile boolean closed;
+  private volatile String closeReason = "closed";
+  /** Whether the client made any request after initialize (or opened a stream). */
+  private volatile boolean used;
   private volatile long lastActive = System.nanoTime();
   private volatile Principal principal;
 
@@ -126,23 +134,60 @@ final class McpSession {
     lastActive = System.nanoTime();
   }
 
+  /** A request after initialize: the session is in use. */
+  void used() {
+    used = true;
+    touch();
+  }
+
+  boolean everUsed() {
+    return used;
+  }
+
+  /** When the client last did anything (nanoTime), for choosing which idle session goes first. */
+  long lastActive() {
+    return lastActive;
+  }
+
   long idleNanos() {
     return streamAttached || !inFlight.isEmpty() ? 0 : System.nanoTime() - lastActive;
+  }
+
+  /** Who owns the session, as one key: issuer, subject and tenant. */
+  String ownerKey() {
+    Principal p = principal;
+    return p.issuer() + '\0' + p.subject() + '\0' + p.tenant().orElse("");
   }
 
   String nextServerRequestId() {
     return "gh-" + serverRequestIds.incrementAndGet();
   }
 
-  /** Queues an unsolicited message for the standalone stream. */
+  /**
+   * Queues a message for the session's stream. A {@code list_changed} notification already waiting is
+   * not queued twice (one tells the client all it needs). False when the session is closed, or when the
+   * queue is full: then the session is closed (its stream ends), and the caller's owner must close it in
+   * the session table too.
+   */
   boolean enqueue(ObjectNode message) {
     if (closed) {
       return false;
     }
     lock.lock();
     try {
+      if (isListChanged(message)) {
+        for (ObjectNode waiting : queue) {
+          if (message.equals(waiting)) {
+            return true;
+          }
+        }
+      }
       if (queue.size() >= MAX_QUEUED) {
-        queue.pollFirst();
+        overflowed = true;
+        closeReason = "more than " + MAX_QUEUED + " messages waited for the client to read them";
+        closed = true;
+        ready.signalAll();
+        return false;
       }
       queue.addLast(message);
       ready.signalAll();
@@ -152,41 +197,81 @@ final class McpSession {
     }
   }
 
-  /** Takes the next queued message, waiting up to {@code waitNanos}; null on timeout or close. */
-  ObjectNode poll(long waitNanos) throws InterruptedException {
+  private volatile boolean overflowed;
+
+  /** Whether the session was closed because its client did not read its messages. */
+  boolean overflowed() {
+    return overflowed;
+  }
+
+  private static boolean isListChanged(ObjectNode m) {
+    String method = m.path("method").asText("");
+    return method.endsWith("/list_changed") && !m.has("id");
+  }
+
+  /**
+   * Takes the next queued message for the stream {@code generation}, waiting up to {@code waitNanos};
+   * null on timeout, on close, or once that stream has been replaced by a newer one.
+   */
+  ObjectNode poll(long waitNanos, long generation) throws InterruptedException {
     lock.lock();
     try {
       long left = waitNanos;
-      while (queue.isEmpty() && !closed && left > 0) {
+      while (queue.isEmpty() && !closed && streamGeneration == generation && left > 0) {
         left = ready.awaitNanos(left);
       }
-      return queue.pollFirst();
+      return streamGeneration == generation ? queue.pollFirst() : null;
     } finally {
       lock.unlock();
     }
   }
 
-  /** Claims the single standalone stream; false if one is attached already. */
-  boolean attachStream() {
+  /**
+   * Attaches a standalone stream and returns its generation. A stream already attached is replaced: a
+   * client whose stream dropped (without the server noticing yet) reconnects at once, and the old
+   * stream's writer stops at its next wake-up.
+   */
+  long attachStream() {
     lock.lock();
     try {
-      if (streamAttached) {
-        return false;
-      }
       streamAttached = true;
-      return true;
+      used = true;
+      streamGeneration++;
+      ready.signalAll();
+      return streamGeneration;
     } finally {
       lock.unlock();
     }
   }
 
-  void detachStream() {
-    streamAttached = false;
+  /** Whether {@code generation} is still the attached stream. */
+  boolean streamCurrent(long generation) {
+    lock.lock();
+    try {
+      return streamGeneration == generation && !closed;
+    } finally {
+      lock.unlock();
+    }
+  }
+
+  void detachStream(long generation) {
+    lock.lock();
+    try {
+      if (streamGeneration == generation) {
+        streamAttached = false;
+      }
+    } finally {
+      lock.unlock();
+    }
     touch();
   }
 
   boolean closed() {
     return closed;
+  }
+
+  String closeReason() {
+    return closeReason;
   }
 
   /** Ends the session: in-flight calls are cancelled (and so cancelled upstream), waits fail. */

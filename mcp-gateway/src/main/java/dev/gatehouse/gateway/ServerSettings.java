@@ -26,6 +26,9 @@ import java.util.regex.Pattern;
  * <p>{@code toolNameSeparator} joins a server name and a tool name ({@code files__read_file}); it is
  * 1 to 4 characters of {@code _} and {@code -}, so exposed tool names keep to {@code [A-Za-z0-9_-]},
  * the set every MCP client accepts.
+ *
+ * <p>{@code maxBatchSize} caps the messages of one JSON-RPC batch (protocol 2025-03-26 only);
+ * {@code sessions} bounds MCP sessions, in all and per caller (see {@link SessionLimits}).
  */
 public record ServerSettings(
     String host,
@@ -34,7 +37,9 @@ public record ServerSettings(
     List<String> allowedHosts,
     long maxRequestBytes,
     String toolNameSeparator,
-    Optional<String> publicBaseUrl) {
+    Optional<String> publicBaseUrl,
+    int maxBatchSize,
+    SessionLimits sessions) {
 
   private static final String DEFAULT_HOST = "127.0.0.1";
   private static final int DEFAULT_PORT = 8080;
@@ -49,6 +54,8 @@ public record ServerSettings(
   private static final List<String> DEFAULT_HOSTS = List.of("localhost", "127.0.0.1", "[::1]");
   private static final long DEFAULT_MAX_REQUEST_BYTES = 4L * 1024 * 1024;
   private static final String DEFAULT_SEPARATOR = "__";
+  private static final int DEFAULT_MAX_BATCH_SIZE = 50;
+  private static final int MAX_BATCH_SIZE = 10_000;
 
   // A host is a DNS name, an IPv4 literal or a bracketed IPv6 literal; '*' is handled separately.
   private static final String HOST = "(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\\[[0-9A-Fa-f:.]+])";
@@ -78,11 +85,15 @@ public record ServerSettings(
           "tool_name_separator: '" + toolNameSeparator + "' (expected: 1 to 4 characters of '_' and '-', e.g. __)");
     }
     publicBaseUrl = publicBaseUrl == null ? Optional.empty() : publicBaseUrl.map(ServerSettings::checkBaseUrl);
+    if (maxBatchSize < 1 || maxBatchSize > MAX_BATCH_SIZE) {
+      throw new IllegalArgumentException("max_batch_size: " + maxBatchSize + " (expected: 1.." + MAX_BATCH_SIZE + ")");
+    }
+    sessions = sessions == null ? SessionLimits.defaults() : sessions;
   }
 
   /** Everything at its default: loopback only, port 8080. */
   public static ServerSettings defaults() {
-    return fromConfig(null, null, null, null, null, null, null);
+    return fromConfig(null, null, null, null, null, null, null, null, null);
   }
 
   /**
@@ -97,7 +108,9 @@ public record ServerSettings(
       @JsonProperty("allowed_hosts") List<String> allowedHosts,
       @JsonProperty("max_request_bytes") Long maxRequestBytes,
       @JsonProperty("tool_name_separator") String toolNameSeparator,
-      @JsonProperty("public_base_url") String publicBaseUrl) {
+      @JsonProperty("public_base_url") String publicBaseUrl,
+      @JsonProperty("max_batch_size") Integer maxBatchSize,
+      @JsonProperty("sessions") SessionLimits sessions) {
     return new ServerSettings(
         host == null ? DEFAULT_HOST : host,
         port == null ? DEFAULT_PORT : port,
@@ -105,17 +118,33 @@ public record ServerSettings(
         allowedHosts == null ? DEFAULT_HOSTS : allowedHosts,
         maxRequestBytes == null ? DEFAULT_MAX_REQUEST_BYTES : maxRequestBytes,
         toolNameSeparator == null ? DEFAULT_SEPARATOR : toolNameSeparator,
-        publicBaseUrl == null || publicBaseUrl.isBlank() ? Optional.empty() : Optional.of(publicBaseUrl));
+        publicBaseUrl == null || publicBaseUrl.isBlank() ? Optional.empty() : Optional.of(publicBaseUrl),
+        maxBatchSize == null ? DEFAULT_MAX_BATCH_SIZE : maxBatchSize,
+        sessions);
   }
 
   /** These settings listening on another host (the {@code --host} override). */
   public ServerSettings withHost(String host) {
-    return new ServerSettings(host, port, allowedOrigins, allowedHosts, maxRequestBytes, toolNameSeparator, publicBaseUrl);
+    return new ServerSettings(host, port, allowedOrigins, allowedHosts, maxRequestBytes, toolNameSeparator, publicBaseUrl,
+        maxBatchSize, sessions);
+  }
+
+  /** These settings with another request body limit. */
+  public ServerSettings withMaxRequestBytes(long maxRequestBytes) {
+    return new ServerSettings(host, port, allowedOrigins, allowedHosts, maxRequestBytes, toolNameSeparator, publicBaseUrl,
+        maxBatchSize, sessions);
+  }
+
+  /** These settings with other session limits. */
+  public ServerSettings withSessions(SessionLimits sessions) {
+    return new ServerSettings(host, port, allowedOrigins, allowedHosts, maxRequestBytes, toolNameSeparator, publicBaseUrl,
+        maxBatchSize, sessions);
   }
 
   /** These settings listening on another port (the {@code --port} override). */
   public ServerSettings withPort(int port) {
-    return new ServerSettings(host, port, allowedOrigins, allowedHosts, maxRequestBytes, toolNameSeparator, publicBaseUrl);
+    return new ServerSettings(host, port, allowedOrigins, allowedHosts, maxRequestBytes, toolNameSeparator, publicBaseUrl,
+        maxBatchSize, sessions);
   }
 
   private static List<String> checkPatterns(String field, List<String> patterns, Pattern syntax, String expected) {

@@ -27,7 +27,7 @@ class McpHygieneTest {
   @BeforeAll
   static void start() throws Exception {
     ServerSettings s = ServerSettings.defaults().withPort(0);
-    s = new ServerSettings(s.host(), 0, s.allowedOrigins(), s.allowedHosts(), 4096, s.toolNameSeparator(), s.publicBaseUrl());
+    s = s.withMaxRequestBytes(4096);
     gateway = Gateway.start(TestUpstreams.noAudit().withServer(s), Optional.empty());
     mcp = gateway.baseUri().resolve("/mcp");
   }

@@ -115,6 +115,23 @@ public sealed interface Action {
     }
   }
 
+  /**
+   * Opening an MCP session ({@code initialize}, or a legacy SSE stream). No pattern grants or denies it:
+   * it only counts against the {@code requests_per_minute} of the rules that apply to the principal
+   * (see {@link PolicyEngine#admit}).
+   */
+  record Session() implements Action {
+    @Override
+    public String kind() {
+      return "session";
+    }
+
+    @Override
+    public String target() {
+      return "session";
+    }
+  }
+
   private static void requireText(String field, String value) {
     if (value == null || value.isEmpty()) {
       throw new IllegalArgumentException(field + ": missing (expected: a non-empty name)");

@@ -189,6 +189,7 @@ final class CelCondition {
         case Action.Resource r -> r.server();
         case Action.Prompt p -> p.server();
         case Action.Model m -> m.model().indexOf('/') > 0 ? m.model().substring(0, m.model().indexOf('/')) : "";
+        case Action.Session s -> "";
       };
     }
   }

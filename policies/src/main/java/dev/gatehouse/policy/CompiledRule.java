@@ -149,6 +149,7 @@ final class CompiledRule {
       case Action.Resource r -> r.server();
       case Action.Prompt p -> p.server();
       case Action.Model m -> "";
+      case Action.Session s -> "";
     };
   }
 
@@ -206,6 +207,9 @@ final class CompiledRule {
         case Action.Model m -> {
           own = models;
           server = null;
+        }
+        case Action.Session s -> {
+          return null; // sessions are neither granted nor denied by patterns
         }
       }
       Glob g = own.match(a.target());

@@ -68,6 +68,31 @@ final class DefaultPolicyEngine implements PolicyEngine {
   }
 
   @Override
+  public Decision admit(Principal principal) {
+    if (compiled.isEmpty()) {
+      return NO_POLICIES;
+    }
+    Action session = new Action.Session();
+    CelCondition.Vars vars = null;
+    List<CompiledRule> limiting = null;
+    for (CompiledRule r : compiled) {
+      if (r.requests == null || !r.when.matches(principal)) {
+        continue;
+      }
+      if (r.condition != null) {
+        vars = vars == null ? new CelCondition.Vars(principal, session) : vars;
+        if (r.condition.evaluate(vars, false).state() != State.TRUE) {
+          continue;
+        }
+      }
+      limiting = add(limiting, r);
+    }
+    Decision limited = takeLimits(principal, session, limiting);
+    return limited != null ? limited : new Decision.Allow(limiting == null ? PolicyRule.NONE : limiting.get(0).id,
+        "session admitted" + (limiting == null ? "" : " within the request limits of rule '" + limiting.get(0).id + "'"));
+  }
+
+  @Override
   public boolean visible(Principal principal, Action action) {
     if (compiled.isEmpty()) {
       return true;

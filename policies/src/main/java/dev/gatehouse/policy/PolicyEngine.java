@@ -69,6 +69,14 @@ public interface PolicyEngine {
    */
   boolean visible(Principal principal, Action action);
 
+  /**
+   * Admits one new MCP session of {@code principal}: takes a token from the {@code requests_per_minute}
+   * of every rule that applies to the principal (its {@code when} matches and its condition, if any, is
+   * true for {@link Action.Session}). {@link Decision.Limited} when one is empty, taking none then;
+   * otherwise {@link Decision.Allow}. Sessions need no allow pattern.
+   */
+  Decision admit(Principal principal);
+
   /** The decision {@link #decide} would make now, with every rule's part in it; takes no token. */
   Explanation explain(Principal principal, Action action);
 

@@ -48,6 +48,24 @@ class RateLimitTest {
   }
 
   @Test
+  void newSessionsCountAgainstTheRequestLimitOfTheRulesThatApply() {
+    PolicyEngine engine = PolicyEngine.create(rules(SIXTY_A_MINUTE), clock);
+    for (int i = 0; i < 60; i++) {
+      assertTrue(engine.admit(alice).allowed(), "session " + i);
+    }
+    Decision.Limited l = assertInstanceOf(Decision.Limited.class, engine.admit(alice));
+    assertEquals("eng", l.ruleId());
+    // the sessions used the same bucket as calls
+    assertInstanceOf(Decision.Limited.class, engine.decide(alice, tool("files__read_file")));
+    // a principal no limited rule applies to is admitted without limit
+    Principal bob = user("bob", "finance");
+    for (int i = 0; i < 100; i++) {
+      assertTrue(engine.admit(bob).allowed());
+    }
+    assertTrue(PolicyEngine.create(List.of(), clock).admit(alice).allowed());
+  }
+
+  @Test
   void bucketRefillsContinuouslyOverTime() {
     PolicyEngine engine = PolicyEngine.create(rules(SIXTY_A_MINUTE), clock);
     drain(engine, alice, "files__read_file", 60);
