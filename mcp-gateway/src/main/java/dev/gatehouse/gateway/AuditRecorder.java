@@ -62,9 +62,13 @@ final class AuditRecorder implements AutoCloseable {
   private volatile AuditRedaction redaction;
   private volatile dev.gatehouse.policy.GlobList capture;
 
-  private AuditRecorder(AuditStore store, AuditSettings settings, GatewayMetrics metrics) {
+  private final java.util.concurrent.atomic.AtomicBoolean writable;
+
+  private AuditRecorder(AuditStore store, AuditSettings settings, GatewayMetrics metrics,
+      java.util.concurrent.atomic.AtomicBoolean writable) {
     this.store = store;
     this.metrics = metrics;
+    this.writable = writable;
     settings(settings);
   }
 
@@ -73,24 +77,27 @@ final class AuditRecorder implements AutoCloseable {
    * that records nothing when audit is disabled.
    */
   static AuditRecorder open(AuditSettings settings, Path baseDir, GatewayMetrics metrics) {
+    java.util.concurrent.atomic.AtomicBoolean writable = new java.util.concurrent.atomic.AtomicBoolean(true);
     if (!settings.enabled()) {
-      return new AuditRecorder(null, settings, metrics);
+      return new AuditRecorder(null, settings, metrics, writable);
     }
     Path file = baseDir.resolve(settings.sqlitePath()).normalize();
     AuditStore store = AuditStore.open(file, settings, new AuditStore.Listener() {
       @Override
       public void committed(int steps, long micros) {
         metrics.auditCommitted(steps, micros);
+        writable.set(true);
       }
 
       @Override
       public void failed(int steps, Throwable error) {
         metrics.auditFailed(steps);
+        writable.set(false);
       }
     });
     metrics.gauge("gatehouse.audit.queue.depth", "Audit steps waiting to be written", store::queueDepth);
     log.info("audit: recording chain steps in {} (durability: {})", file, settings.durability().name().toLowerCase());
-    return new AuditRecorder(store, settings, metrics);
+    return new AuditRecorder(store, settings, metrics, writable);
   }
 
   /** Redaction and capture rules change live; the store itself needs a restart. */
@@ -98,6 +105,11 @@ final class AuditRecorder implements AutoCloseable {
     this.settings = next;
     this.redaction = AuditRedaction.of(next.redact());
     this.capture = dev.gatehouse.policy.GlobList.of(next.capture());
+  }
+
+  /** False after a batch failed to commit, until one commits again; true when audit is off. */
+  boolean writable() {
+    return writable.get();
   }
 
   Optional<AuditStore> store() {

@@ -79,6 +79,32 @@ public final class Gateway implements AutoCloseable {
     ChatHandler chat = new ChatHandler(() -> router, () -> this.config, dispatcher, registry, pipeline, () -> auth,
         () -> httpPolicy, () -> audit, budgets, metrics);
     AuditHandler auditApi = new AuditHandler(() -> audit, () -> auth, () -> httpPolicy);
+    ProbesHandler probes = new ProbesHandler(new ProbesHandler.State() {
+      @Override
+      public boolean stopping() {
+        return stopping;
+      }
+
+      @Override
+      public Optional<String> configError() {
+        return Optional.ofNullable(configError);
+      }
+
+      @Override
+      public Instant configLoadedAt() {
+        return configLoadedAt;
+      }
+
+      @Override
+      public Optional<String> configFile() {
+        return configFile.map(Path::toString);
+      }
+
+      @Override
+      public ServerSettings.Readiness readiness() {
+        return Gateway.this.config.server().readiness();
+      }
+    }, registry, dispatcher, metrics, () -> audit, () -> auth);
 
     QueuedThreadPool threads = new QueuedThreadPool();
     threads.setName("gatehouse-http");
@@ -99,10 +125,8 @@ public final class Gateway implements AutoCloseable {
         String path = Request.getPathInContext(request);
         if (McpHttpHandler.owns(path)) {
           mcp.handle(request, response, callback, path);
-        } else if (path.equals("/healthz")) {
-          ObjectNode body = Json.object();
-          body.put("status", "ok");
-          McpHttpHandler.writeJson(response, callback, 200, body, null);
+        } else if (ProbesHandler.owns(path)) {
+          probes.handle(request, response, callback, path);
         } else if (path.equals(EdgeAuth.METADATA_PATH) || path.startsWith(EdgeAuth.METADATA_PATH + "/")) {
           String resource = path.substring(EdgeAuth.METADATA_PATH.length());
           if (!resource.isEmpty() && !McpHttpHandler.owns(resource)) {
@@ -118,12 +142,6 @@ public final class Gateway implements AutoCloseable {
           auditApi.handle(request, response, callback, path);
         } else if (path.startsWith("/admin/")) {
           admin.handle(request, response, callback, path);
-        } else if (path.equals("/metrics")) {
-          response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
-          response.write(true, ByteBuffer.wrap(metrics.scrape().getBytes(java.nio.charset.StandardCharsets.UTF_8)), callback);
-        } else if (path.equals("/readyz")) {
-          ObjectNode body = readiness();
-          McpHttpHandler.writeJson(response, callback, stopping ? 503 : 200, body, null);
         } else {
           notFound(request, response, callback, path);
         }
@@ -230,23 +248,6 @@ public final class Gateway implements AutoCloseable {
 
   private static HttpPolicy policyOf(ServerSettings s) {
     return new HttpPolicy(s.allowedHosts(), s.allowedOrigins(), s.maxRequestBytes(), s.maxBatchSize(), s.sessions());
-  }
-
-  private ObjectNode readiness() {
-    ObjectNode body = Json.object();
-    List<UpstreamStatus> status = registry.status();
-    boolean allUp = status.stream().allMatch(u -> u.connected() || u.state() == UpstreamStatus.State.DISABLED);
-    body.put("status", stopping ? "stopping" : configError != null || !allUp ? "degraded" : "ready");
-    ObjectNode cfg = body.putObject("config");
-    configFile.ifPresent(f -> cfg.put("file", f.toString()));
-    cfg.put("loaded_at", configLoadedAt.toString());
-    if (configError != null) {
-      cfg.put("error", configError);
-    }
-    body.put("sessions", dispatcher.sessionCount());
-    ArrayNode ups = body.putArray("upstreams");
-    status.forEach(u -> ups.add(statusJson(u, false)));
-    return body;
   }
 
   /** One upstream's state as JSON, for /readyz and the admin API. */

@@ -28,7 +28,8 @@ import java.util.regex.Pattern;
  * the set every MCP client accepts.
  *
  * <p>{@code maxBatchSize} caps the messages of one JSON-RPC batch (protocol 2025-03-26 only);
- * {@code sessions} bounds MCP sessions, in all and per caller (see {@link SessionLimits}).
+ * {@code sessions} bounds MCP sessions, in all and per caller (see {@link SessionLimits});
+ * {@code readiness} says which upstreams must be connected for {@code /readyz} to answer 200.
  */
 public record ServerSettings(
     String host,
@@ -39,7 +40,28 @@ public record ServerSettings(
     String toolNameSeparator,
     Optional<String> publicBaseUrl,
     int maxBatchSize,
-    SessionLimits sessions) {
+    SessionLimits sessions,
+    Readiness readiness) {
+
+  /** Which upstreams {@code /readyz} waits for, besides a loaded config and a writable audit store. */
+  public enum Readiness {
+    /** Every enabled upstream connected (the default). */
+    ALL_UPSTREAMS,
+    /** At least one enabled upstream connected (or none configured), after every first attempt ended. */
+    ANY_UPSTREAM,
+    /** Upstreams do not count. */
+    NONE;
+
+    @com.fasterxml.jackson.annotation.JsonCreator
+    static Readiness parse(String s) {
+      for (Readiness r : values()) {
+        if (r.name().equalsIgnoreCase(s)) {
+          return r;
+        }
+      }
+      throw new IllegalArgumentException("readiness: '" + s + "' (expected: all_upstreams, any_upstream or none)");
+    }
+  }
 
   private static final String DEFAULT_HOST = "127.0.0.1";
   private static final int DEFAULT_PORT = 8080;
@@ -89,11 +111,12 @@ public record ServerSettings(
       throw new IllegalArgumentException("max_batch_size: " + maxBatchSize + " (expected: 1.." + MAX_BATCH_SIZE + ")");
     }
     sessions = sessions == null ? SessionLimits.defaults() : sessions;
+    readiness = readiness == null ? Readiness.ALL_UPSTREAMS : readiness;
   }
 
   /** Everything at its default: loopback only, port 8080. */
   public static ServerSettings defaults() {
-    return fromConfig(null, null, null, null, null, null, null, null, null);
+    return fromConfig(null, null, null, null, null, null, null, null, null, null);
   }
 
   /**
@@ -110,7 +133,8 @@ public record ServerSettings(
       @JsonProperty("tool_name_separator") String toolNameSeparator,
       @JsonProperty("public_base_url") String publicBaseUrl,
       @JsonProperty("max_batch_size") Integer maxBatchSize,
-      @JsonProperty("sessions") SessionLimits sessions) {
+      @JsonProperty("sessions") SessionLimits sessions,
+      @JsonProperty("readiness") Readiness readiness) {
     return new ServerSettings(
         host == null ? DEFAULT_HOST : host,
         port == null ? DEFAULT_PORT : port,
@@ -120,31 +144,32 @@ public record ServerSettings(
         toolNameSeparator == null ? DEFAULT_SEPARATOR : toolNameSeparator,
         publicBaseUrl == null || publicBaseUrl.isBlank() ? Optional.empty() : Optional.of(publicBaseUrl),
         maxBatchSize == null ? DEFAULT_MAX_BATCH_SIZE : maxBatchSize,
-        sessions);
+        sessions,
+        readiness);
   }
 
   /** These settings listening on another host (the {@code --host} override). */
   public ServerSettings withHost(String host) {
     return new ServerSettings(host, port, allowedOrigins, allowedHosts, maxRequestBytes, toolNameSeparator, publicBaseUrl,
-        maxBatchSize, sessions);
+        maxBatchSize, sessions, readiness);
   }
 
   /** These settings with another request body limit. */
   public ServerSettings withMaxRequestBytes(long maxRequestBytes) {
     return new ServerSettings(host, port, allowedOrigins, allowedHosts, maxRequestBytes, toolNameSeparator, publicBaseUrl,
-        maxBatchSize, sessions);
+        maxBatchSize, sessions, readiness);
   }
 
   /** These settings with other session limits. */
   public ServerSettings withSessions(SessionLimits sessions) {
     return new ServerSettings(host, port, allowedOrigins, allowedHosts, maxRequestBytes, toolNameSeparator, publicBaseUrl,
-        maxBatchSize, sessions);
+        maxBatchSize, sessions, readiness);
   }
 
   /** These settings listening on another port (the {@code --port} override). */
   public ServerSettings withPort(int port) {
     return new ServerSettings(host, port, allowedOrigins, allowedHosts, maxRequestBytes, toolNameSeparator, publicBaseUrl,
-        maxBatchSize, sessions);
+        maxBatchSize, sessions, readiness);
   }
 
   private static List<String> checkPatterns(String field, List<String> patterns, Pattern syntax, String expected) {

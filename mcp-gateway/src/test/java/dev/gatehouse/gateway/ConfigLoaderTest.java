@@ -267,7 +267,7 @@ class ConfigLoaderTest {
         error(lines("servers: {}")).getMessage());
     assertEquals(
         "config error at server (line 2, column 3): unknown key 'allowedOrigins' (expected one of: host, port, "
-            + "allowed_origins, allowed_hosts, max_request_bytes, tool_name_separator, public_base_url, max_batch_size, sessions)",
+            + "allowed_origins, allowed_hosts, max_request_bytes, tool_name_separator, public_base_url, max_batch_size, sessions, readiness)",
         error(lines("server:", "  allowedOrigins: []")).getMessage());
   }
 

@@ -28,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(120)
 class ExecuteTest {
   static final String KEY = ApiKeys.generate();
+  static final String SCRAPER = ApiKeys.generate();
   @TempDir
   static Path dir;
   static RunningServer fixture;
@@ -44,6 +45,7 @@ class ExecuteTest {
         + System.getProperty("java.class.path") + "\", \"dev.gatehouse.samples.Samples\", \"faulty\"]\n"
         + "    timeouts: { call: 700ms, health: 0s }\n"
         + "identity:\n  api_keys:\n    - { id: k, hash: \"" + ApiKeys.hash(KEY) + "\", subject: agent, groups: [agents] }\n"
+        + "    - { id: prometheus, hash: \"" + ApiKeys.hash(SCRAPER) + "\", subject: prometheus, roles: [gatehouse-metrics] }\n"
         + "policies:\n"
         + "  - id: agents\n    when: { groups: [agents] }\n    allow: { servers: [local, conf, slow] }\n"
         + "    deny: { tools: [\"local__crash\"] }\n    limits: { tools_per_minute: { \"local__pid\": 1 } }\n");
@@ -156,7 +158,14 @@ class ExecuteTest {
     post(ExecuteHandler.PATH, chatCall("c", "local__crash", "{}"));
     TestUpstreams.send(HttpRequest.newBuilder(execute).header("Content-Type", "application/json")
         .header("Authorization", "Bearer gk_wrong").POST(HttpRequest.BodyPublishers.ofString("{}")).build());
-    String text = TestUpstreams.get(gateway.baseUri().resolve("/metrics")).body();
+    HttpResponse<String> anonymous = TestUpstreams.get(gateway.baseUri().resolve("/metrics"));
+    assertEquals(401, anonymous.statusCode(), "with identity configured, /metrics needs a credential");
+    assertTrue(anonymous.body().contains("access.metrics_roles"), anonymous.body());
+    HttpResponse<String> plain = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/metrics"))
+        .header("Authorization", "Bearer " + KEY).GET().build());
+    assertEquals(403, plain.statusCode(), "a caller without the metrics role");
+    String text = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/metrics"))
+        .header("Authorization", "Bearer " + SCRAPER).GET().build()).body();
     for (String series : java.util.List.of(
         "gatehouse_calls_total{kind=\"tool\",name=\"echo\",outcome=\"ok\",server=\"local\",source=\"execute\"}",
         "outcome=\"denied\"",

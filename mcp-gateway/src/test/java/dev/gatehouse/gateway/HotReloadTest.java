@@ -69,6 +69,7 @@ class HotReloadTest {
         write(file, config(samplesYaml("first", "faulty") + "  bad__name:\n    transport: stdio\n    command: x\n"));
         await("error on /readyz", Duration.ofSeconds(10),
             () -> TestUpstreams.get(g.baseUri().resolve("/readyz")).body().contains("bad__name"));
+        assertEquals(503, TestUpstreams.get(g.baseUri().resolve("/readyz")).statusCode(), "a pending config error is not ready");
         assertTrue(g.registry().catalog().tool("second__echo").isPresent(), "running config must be kept");
 
         // remove

@@ -43,7 +43,7 @@ class SessionLimitsEndToEndTest {
     for (int i = 0; i < KEYS; i++) {
       KEY[i] = ApiKeys.generate();
       keys.append("    - { id: k").append(i).append(", hash: \"").append(ApiKeys.hash(KEY[i])).append("\", subject: user").append(i)
-          .append(", groups: [users] }\n");
+          .append(", groups: [users], roles: [gatehouse-metrics] }\n");
     }
     Path file = dir.resolve("g.yaml");
     Files.writeString(file, "server:\n  port: 0\n  max_batch_size: 5\n"
@@ -145,7 +145,8 @@ class SessionLimitsEndToEndTest {
     assertEquals(429, r.statusCode(), r.body());
     assertEquals(-32029, json(r).path("error").path("code").asInt(), r.body());
     assertTrue(r.headers().firstValue("Retry-After").isPresent());
-    String metrics = TestUpstreams.get(gateway.baseUri().resolve("/metrics")).body();
+    String metrics = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/metrics"))
+        .header("Authorization", "Bearer " + KEY[0]).GET().build()).body();
     assertTrue(metrics.contains("gatehouse_sessions_refused_total{reason=\"rate_limited\"}"), "refusals are counted");
   }
 
