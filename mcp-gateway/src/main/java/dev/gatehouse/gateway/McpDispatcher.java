@@ -245,7 +245,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
         case "resources/subscribe" -> subscribe(s, params);
         case "resources/unsubscribe" -> unsubscribeRequest(s, params);
         case "completion/complete" -> complete(s, params, ctx);
-        case "logging/setLevel" -> setLevel(s, params);
+        case "logging/setLevel" -> setLevel(s, params, ctx);
         default -> throw new McpException(McpException.METHOD_NOT_FOUND, "Method not found: " + method);
       };
       if (!f.isDone()) {
@@ -628,7 +628,11 @@ final class McpDispatcher implements ToolRegistry.Listener {
     }
   }
 
-  private CompletableFuture<JsonNode> setLevel(McpSession s, ObjectNode params) {
+  /**
+   * Sets the session's level and forwards it to the upstreams in scope that log, within this request:
+   * what an upstream logs while handling it reaches the client like any call's messages.
+   */
+  private CompletableFuture<JsonNode> setLevel(McpSession s, ObjectNode params, DownstreamCall ctx) {
     String level = requireText(params, "level");
     McpSession.LogLevel parsed = McpSession.LogLevel.parse(level).orElseThrow(() -> new McpException(
         McpException.INVALID_PARAMS, "logging/setLevel: level '" + level + "' (expected one of debug, info, notice, warning, error, critical, alert, emergency)"));
@@ -640,7 +644,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
       if (inScope && c.has("logging")) {
         ObjectNode p = Json.object();
         p.put("level", level);
-        forwarded.add(registry.call(c.server(), "logging/setLevel", p, CallContext.none()).exceptionally(e -> null));
+        forwarded.add(registry.call(c.server(), "logging/setLevel", p, ctx).exceptionally(e -> null));
       }
     }
     return CompletableFuture.allOf(forwarded.toArray(CompletableFuture[]::new)).thenApply(v -> Json.object());

@@ -39,12 +39,10 @@ class AuditCrashEndToEndTest {
     Files.writeString(file, "server: { port: 0 }\nupstreams:\n" + samplesYaml("local", "faulty")
         + "identity:\n  api_keys:\n    - { id: a, hash: \"" + ApiKeys.hash(key) + "\", subject: agent }\n"
         + "audit: { store: \"sqlite:crash.db\", durability: commit }\n");
-    List<String> cmd = List.of(TestUpstreams.java(), "-cp", System.getProperty("java.class.path"),
-        "dev.gatehouse.gateway.Main", "--config", file.toString());
-    Process gateway = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    GatewayProcess gateway = GatewayProcess.start(file, List.of());
     try {
-      URI base = awaitListening(gateway);
-      awaitReady(base);
+      URI base = gateway.base;
+      gateway.awaitReady();
       for (int i = 1; i <= N; i++) {
         HttpResponse<String> r = TestUpstreams.send(HttpRequest.newBuilder(base.resolve(ExecuteHandler.PATH))
             .header("Content-Type", "application/json").header("Authorization", "Bearer " + key).header("X-Chain-Id", "crash-test")
@@ -52,9 +50,7 @@ class AuditCrashEndToEndTest {
         assertEquals(200, r.statusCode(), r.body()); // acknowledged
       }
     } finally {
-      gateway.descendants().forEach(ProcessHandle::destroyForcibly);
-      gateway.destroyForcibly(); // SIGKILL: no shutdown hook, no flush
-      gateway.waitFor(10, TimeUnit.SECONDS);
+      gateway.close(); // SIGKILL: no shutdown hook, no flush
     }
     Path db = dir.resolve("crash.db");
     AuditVerifyResult verified = AuditStore.verify(db);
@@ -62,40 +58,5 @@ class AuditCrashEndToEndTest {
     try (AuditStore store = AuditStore.open(db, AuditSettings.defaults())) {
       assertEquals(N, store.chain("crash-test").size(), "every acknowledged call has its step");
     }
-  }
-
-  private static URI awaitListening(Process p) throws Exception {
-    Pattern listening = Pattern.compile("listening on (http://\\S+)");
-    CompletableFuture<URI> found = new CompletableFuture<>();
-    StringBuilder seen = new StringBuilder();
-    Thread.ofVirtual().start(() -> {
-      try (BufferedReader in = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-        String line;
-        while ((line = in.readLine()) != null) {
-          synchronized (seen) {
-            seen.append(line).append('\n');
-          }
-          Matcher m = listening.matcher(line);
-          if (m.find()) {
-            found.complete(URI.create(m.group(1)));
-          }
-        }
-        found.completeExceptionally(new AssertionError("gateway exited: " + seen));
-      } catch (Exception e) {
-        found.completeExceptionally(e);
-      }
-    });
-    return found.get(60, TimeUnit.SECONDS);
-  }
-
-  private static void awaitReady(URI base) throws Exception {
-    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (System.nanoTime() < deadline) {
-      if (TestUpstreams.get(base.resolve("/readyz")).statusCode() == 200) {
-        return;
-      }
-      Thread.sleep(50);
-    }
-    throw new AssertionError("upstream never connected");
   }
 }

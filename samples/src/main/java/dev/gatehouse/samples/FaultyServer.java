@@ -37,7 +37,7 @@ final class FaultyServer {
         McpSyncServer server = McpServer.sync(transport)
             .serverInfo("gatehouse-faulty", Samples.VERSION)
             .capabilities(ServerCapabilities.builder().tools(true).logging().build())
-            .tools(echo("echo", "Returns its text argument unchanged."), sleep(), crash(), faulty.addTool(), pid())
+            .tools(echo("echo", "Returns its text argument unchanged."), sleep(), crash(), faulty.addTool(), pid(), blob())
             .build();
         faulty.server.set(server);
         return server;
@@ -100,6 +100,18 @@ final class FaultyServer {
                     self.addTool(echo(name, "Added at runtime by add_tool; returns its text argument."));
                     return text("added tool '" + name + "'");
                 });
+    }
+
+    /** Most characters {@code blob} returns. */
+    static final long MAX_BLOB = 64L * 1024 * 1024;
+
+    static SyncToolSpecification blob() {
+        return tool("blob", "Large answer",
+                "Returns a text of the given number of characters (at most 67108864): for testing answers larger than "
+                        + "a client accepts.",
+                objectSchema(obj("chars", obj("type", "integer", "minimum", 0, "maximum", MAX_BLOB,
+                        "description", "How many characters")), "chars"),
+                true, (exchange, args) -> text("x".repeat((int) args.integer("chars", 0, MAX_BLOB))));
     }
 
     static SyncToolSpecification pid() {

@@ -139,7 +139,7 @@ final class Connection implements Transport.Listener {
     msg.put("method", method);
     msg.set("params", params);
     try {
-      transport.send(msg);
+      transport.send(msg, System.nanoTime() + timeout.toNanos());
     } catch (McpException e) {
       result.completeExceptionally(e);
     } catch (IOException | RuntimeException e) {
@@ -307,6 +307,15 @@ final class Connection implements Transport.Listener {
         log.debug("upstream '{}': answer to {} not sent: {}", name, id, e.toString());
       }
     });
+  }
+
+  @Override
+  public void onOversized(JsonNode id, long bytes, int limit) {
+    Pending p = id != null && id.canConvertToLong() ? pending.remove(id.asLong()) : null;
+    if (p != null) {
+      p.result().completeExceptionally(new McpException(McpException.ANSWER_TOO_LARGE, "upstream '" + name + "' answered '"
+          + p.method() + "' with " + bytes + " bytes, more than its max_message_bytes (" + limit + ")"));
+    }
   }
 
   @Override

@@ -26,8 +26,15 @@ final class DefaultToolRegistry implements ToolRegistry, Upstream.Events {
   private volatile String separator = "__";
   private volatile boolean closed;
 
-  DefaultToolRegistry(String clientVersion, Listener listener) {
+  private final String owner;
+
+  DefaultToolRegistry(String clientVersion, Listener listener, String owner) {
     this.clientVersion = clientVersion;
+    this.owner = owner;
+    int reaped = Children.reapOrphans(owner);
+    if (reaped > 0) {
+      log.warn("ended {} stdio upstream process(es) left behind by an earlier run", reaped);
+    }
     this.listener = listener;
     this.http = new UpstreamHttp("gatehouse/" + clientVersion);
   }
@@ -57,7 +64,7 @@ final class DefaultToolRegistry implements ToolRegistry, Upstream.Events {
           } else {
             log.info("upstream '{}': added ({})", e.getKey(), e.getValue());
           }
-          Upstream u = new Upstream(e.getKey(), e.getValue(), http, this, clientVersion);
+          Upstream u = new Upstream(e.getKey(), e.getValue(), http, this, clientVersion, owner);
           next.put(e.getKey(), u);
           toStart.add(u);
         }

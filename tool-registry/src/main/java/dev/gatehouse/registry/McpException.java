@@ -21,6 +21,8 @@ public class McpException extends RuntimeException {
   public static final int UPSTREAM_TIMEOUT = -32011;
   /** Gateway: the request was cancelled. */
   public static final int REQUEST_CANCELLED = -32012;
+  /** Gateway: the upstream's answer was larger than its {@code max_message_bytes}. */
+  public static final int ANSWER_TOO_LARGE = -32013;
 
   private final int code;
   private final transient JsonNode data;

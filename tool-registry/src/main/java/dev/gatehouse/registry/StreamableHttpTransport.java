@@ -27,7 +27,8 @@ final class StreamableHttpTransport implements Transport {
   private static final Logger log = LoggerFactory.getLogger(StreamableHttpTransport.class);
   static final String SESSION_HEADER = "Mcp-Session-Id";
   static final String VERSION_HEADER = "MCP-Protocol-Version";
-  private static final int MAX_BODY_BYTES = 32 * 1024 * 1024;
+  /** How often a POST stream closed before its answer is resumed with GET and Last-Event-ID. */
+  static final int MAX_RESUMPTIONS = 10;
   /** What is kept of a body that is only logged or dropped (a refused GET stream). */
   private static final int ERROR_BODY_BYTES = 64 * 1024;
   /**
@@ -46,6 +47,7 @@ final class StreamableHttpTransport implements Transport {
   private static final Duration OPEN_TIMEOUT = Duration.ofSeconds(30);
   private final UpstreamHttp http;
   private final Duration requestTimeout;
+  private final int maxMessageBytes;
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile Listener listener;
   private volatile String sessionId;
@@ -60,6 +62,7 @@ final class StreamableHttpTransport implements Transport {
     this.headers = config.headers();
     this.http = http;
     this.requestTimeout = config.timeouts().call().plus(config.timeouts().connect());
+    this.maxMessageBytes = config.maxMessageBytes();
   }
 
   @Override
@@ -107,7 +110,16 @@ final class StreamableHttpTransport implements Transport {
     }
     boolean streaming = false;
     try {
-      UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, requestTimeout, MAX_BODY_BYTES, "the server");
+      UpstreamHttp.Exchange resp;
+      try {
+        resp = UpstreamHttp.exchange(req, requestTimeout, maxMessageBytes, "the server");
+      } catch (IOException e) {
+        if (id != null && dev.gatehouse.http.BodyBuffer.isTooLarge(e.getCause())) {
+          listener.onOversized(id, maxMessageBytes + 1L, maxMessageBytes);
+          return;
+        }
+        throw e;
+      }
       int status = resp.status();
       String sid = resp.header(SESSION_HEADER);
       if (sid != null && sessionId == null) {
@@ -130,9 +142,13 @@ final class StreamableHttpTransport implements Transport {
         // Read the stream on its own thread: the caller only needed the hand-over. The slot is held
         // until the stream ends, since the connection is busy until then.
         streaming = true;
+        long deadline = System.nanoTime() + requestTimeout.toNanos();
         Thread.ofVirtual().name("mcp-post-" + name).start(() -> {
           try {
-            readEvents(resp.body(), id, false);
+            Events read = readEvents(resp.body(), id, false);
+            if (id != null) {
+              resume(read, id, deadline);
+            }
           } finally {
             inFlight.release();
           }
@@ -162,26 +178,92 @@ final class StreamableHttpTransport implements Transport {
     }
   }
 
-  /** Returns the last event id seen, so a dropped GET stream can resume. */
-  private String readEvents(InputStream body, JsonNode relatedId, boolean getStream) {
-    try (SseReader sse = new SseReader(body)) {
+  /** How a stream ended: the last event id seen, whether it carried the answer it was for, the server's retry hint. */
+  private record Events(String lastEventId, boolean answered, long retryMillis) {}
+
+  /**
+   * Reads an event stream until it ends, or (for a request's stream) until the answer to
+   * {@code relatedId} has been delivered.
+   */
+  private Events readEvents(InputStream body, JsonNode relatedId, boolean getStream) {
+    boolean answered = false;
+    SseReader sse = new SseReader(body, maxMessageBytes);
+    try (sse) {
       SseReader.Event e;
-      while ((e = sse.next()) != null) {
+      while (!answered && (e = sse.next()) != null) {
+        if (e.oversized()) {
+          log.warn("upstream '{}': skipped an event larger than max_message_bytes ({})", name, maxMessageBytes);
+          if (relatedId != null) {
+            listener.onOversized(relatedId, maxMessageBytes + 1L, maxMessageBytes);
+            answered = true;
+          }
+          continue;
+        }
         if (!"message".equals(e.event()) || e.data().isBlank()) {
           continue;
         }
         try {
-          deliver(Json.MAPPER.readTree(e.data()), relatedId);
+          JsonNode node = Json.MAPPER.readTree(e.data());
+          deliver(node, relatedId);
+          answered = relatedId != null && isAnswerTo(node, relatedId);
         } catch (IOException bad) {
           log.warn("upstream '{}': ignored an event that is not JSON: {}", name, StdioTransport.abbreviate(e.data()));
         }
       }
-      return sse.lastEventId();
     } catch (IOException e) {
       if (!closed.get()) {
         log.debug("upstream '{}': {} stream ended: {}", name, getStream ? "GET" : "POST", e.toString());
       }
-      return "";
+    }
+    long retry = sse.retry().isEmpty() ? 1000 : Long.parseLong(sse.retry());
+    return new Events(sse.lastEventId(), answered, retry);
+  }
+
+  private static boolean isAnswerTo(JsonNode node, JsonNode id) {
+    return node instanceof ObjectNode o && !o.has("method") && id.equals(o.get("id"));
+  }
+
+  /**
+   * A request's stream that ended before its answer, after the server gave its events ids, is resumed
+   * as the server asks (SEP-1699): after its {@code retry} time, a GET with {@code Last-Event-ID}
+   * replays what followed on that stream, until the answer comes or the call's time is up.
+   */
+  private void resume(Events read, JsonNode id, long deadline) {
+    Events last = read;
+    for (int attempt = 0; !last.answered() && !last.lastEventId().isEmpty() && attempt < MAX_RESUMPTIONS && !closed.get(); attempt++) {
+      long wait = Math.min(Math.max(0, last.retryMillis()), 10_000);
+      long left = deadline - System.nanoTime();
+      if (TimeUnit.MILLISECONDS.toNanos(wait) >= left) {
+        return; // the call's timeout will answer
+      }
+      try {
+        Thread.sleep(wait);
+      } catch (InterruptedException e) {
+        return;
+      }
+      String from = last.lastEventId();
+      Request req = request(HttpMethod.GET).idleTimeout(Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime())),
+          TimeUnit.MILLISECONDS).headers(h -> {
+            h.put(HttpHeader.ACCEPT, "text/event-stream");
+            h.put("Last-Event-ID", from);
+          });
+      try {
+        UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, Duration.ofNanos(Math.max(1, deadline - System.nanoTime())),
+            ERROR_BODY_BYTES, "the server's resumed stream");
+        if (resp.status() != 200 || resp.body() == null) {
+          resp.discard();
+          log.debug("upstream '{}': resuming the stream of request {} answered HTTP {}", name, id, resp.status());
+          return;
+        }
+        log.debug("upstream '{}': resumed the stream of request {} after event {}", name, id, from);
+        Events more = readEvents(resp.body(), id, false);
+        if (more.answered()) {
+          resp.body().close(); // the answer is in: the rest of that stream is not ours to read
+        }
+        last = new Events(more.lastEventId().isEmpty() ? from : more.lastEventId(), more.answered(), more.retryMillis());
+      } catch (IOException e) {
+        log.debug("upstream '{}': resuming the stream of request {} failed: {}", name, id, e.toString());
+      }
     }
   }
 
@@ -220,7 +302,7 @@ final class StreamableHttpTransport implements Transport {
         } else {
           backoffMs = 500;
           getBody = resp.body();
-          String last = readEvents(getBody, null, true);
+          String last = readEvents(getBody, null, true).lastEventId();
           if (!last.isEmpty()) {
             lastEventId = last;
           }

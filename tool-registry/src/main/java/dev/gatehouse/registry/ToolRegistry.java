@@ -23,7 +23,15 @@ public interface ToolRegistry extends AutoCloseable {
   }
 
   static ToolRegistry create(String clientVersion, Listener listener) {
-    return new DefaultToolRegistry(clientVersion, listener);
+    return create(clientVersion, listener, "gatehouse");
+  }
+
+  /**
+   * A registry whose stdio children are marked as {@code owner}'s (e.g. the config file's path). On
+   * creation it ends the children an earlier, killed run with the same owner left behind.
+   */
+  static ToolRegistry create(String clientVersion, Listener listener, String owner) {
+    return new DefaultToolRegistry(clientVersion, listener, owner);
   }
 
   /**

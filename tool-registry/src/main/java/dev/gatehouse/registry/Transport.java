@@ -18,6 +18,12 @@ interface Transport extends AutoCloseable {
 
     /** The transport is gone: process exit, stream end, I/O failure. Called at most once. */
     void onClosed(String reason);
+
+    /**
+     * A message larger than {@code max_message_bytes} arrived and was skipped unread; {@code id} is the
+     * id it carried, when it could be found ({@code null} otherwise).
+     */
+    default void onOversized(JsonNode id, long bytes, int limit) {}
   }
 
   /** Starts the process or opens the connection; returns when messages can be sent. */
@@ -28,6 +34,14 @@ interface Transport extends AutoCloseable {
    * response status); answers arrive through the listener.
    */
   void send(ObjectNode message) throws IOException;
+
+  /**
+   * Sends one message that is no longer wanted after {@code deadlineNanos} ({@link System#nanoTime}; 0
+   * for no deadline): a transport that queues may drop it unsent once the deadline has passed.
+   */
+  default void send(ObjectNode message, long deadlineNanos) throws IOException {
+    send(message);
+  }
 
   /** Called once the MCP handshake is done, with the negotiated protocol version. */
   default void initialized(String protocolVersion) {}

@@ -50,8 +50,11 @@ final class Upstream {
   /** The connection being opened, so that stop() can abort a slow handshake without waiting. */
   private volatile Connection opening;
 
-  Upstream(String name, UpstreamConfig config, UpstreamHttp http, Events events, String clientVersion) {
+  private final String owner;
+
+  Upstream(String name, UpstreamConfig config, UpstreamHttp http, Events events, String clientVersion, String owner) {
     this.name = name;
+    this.owner = owner;
     this.config = config;
     this.http = http;
     this.events = events;
@@ -209,7 +212,7 @@ final class Upstream {
 
   private Transport transport() {
     return switch (config) {
-      case UpstreamConfig.Stdio s -> new StdioTransport(name, s);
+      case UpstreamConfig.Stdio s -> new StdioTransport(name, s, owner);
       case UpstreamConfig.StreamableHttp h -> new StreamableHttpTransport(name, h, http);
       case UpstreamConfig.Sse s -> new SseTransport(name, s, http);
     };

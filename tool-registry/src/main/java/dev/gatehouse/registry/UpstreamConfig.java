@@ -30,9 +30,29 @@ public sealed interface UpstreamConfig {
   /** Server names: letters, digits and single dashes or underscores; they prefix tool names. */
   Pattern NAME = Pattern.compile("^[A-Za-z0-9](?:[A-Za-z0-9-]|_(?!_))*$");
 
+  /** Default for {@code max_message_bytes}: the largest single message accepted from an upstream. */
+  int DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
   Timeouts timeouts();
 
   boolean enabled();
+
+  /**
+   * The largest message (one JSON-RPC message on stdio or in an event, or a whole JSON response body)
+   * accepted from this upstream; a larger answer fails its call with a precise error and the
+   * upstream stays usable. Sized so that answers fit the recommended heap (jvm.options).
+   */
+  int maxMessageBytes();
+
+  private static int checkMaxMessageBytes(Integer v) {
+    if (v == null) {
+      return DEFAULT_MAX_MESSAGE_BYTES;
+    }
+    if (v < 1024 || v > 512 * 1024 * 1024) {
+      throw new IllegalArgumentException("max_message_bytes: " + v + " (expected: 1024..536870912)");
+    }
+    return v;
+  }
 
   /** Validates a server name against {@link #NAME} and the tool-name separator. */
   static String checkName(String name, String separator) {
@@ -57,9 +77,11 @@ public sealed interface UpstreamConfig {
       @JsonProperty("env") Map<String, String> env,
       @JsonProperty("cwd") String cwd,
       @JsonProperty("enabled") Boolean enabledFlag,
-      @JsonProperty("timeouts") Timeouts timeouts)
+      @JsonProperty("timeouts") Timeouts timeouts,
+      @JsonProperty("max_message_bytes") Integer maxMessageBytesOrNull)
       implements UpstreamConfig {
     public Stdio {
+      maxMessageBytesOrNull = checkMaxMessageBytes(maxMessageBytesOrNull);
       if (command == null || command.isBlank()) {
         throw new IllegalArgumentException("command: must name the program to start (expected: e.g. \"npx\")");
       }
@@ -71,6 +93,20 @@ public sealed interface UpstreamConfig {
 
     public Stdio(String command, List<String> args) {
       this(command, args, Map.of(), null, true, Timeouts.defaults());
+    }
+
+    public Stdio(String command, List<String> args, Map<String, String> env, String cwd, Boolean enabled, Timeouts timeouts) {
+      this(command, args, env, cwd, enabled, timeouts, null);
+    }
+
+    /** This upstream with another {@code max_message_bytes}. */
+    public Stdio withMaxMessageBytes(int bytes) {
+      return new Stdio(command, args, env, cwd, enabledFlag, timeouts, bytes);
+    }
+
+    @Override
+    public int maxMessageBytes() {
+      return maxMessageBytesOrNull;
     }
 
     @Override
@@ -107,9 +143,11 @@ public sealed interface UpstreamConfig {
       @JsonProperty("url") URI url,
       @JsonProperty("headers") Map<String, String> headers,
       @JsonProperty("enabled") Boolean enabledFlag,
-      @JsonProperty("timeouts") Timeouts timeouts)
+      @JsonProperty("timeouts") Timeouts timeouts,
+      @JsonProperty("max_message_bytes") Integer maxMessageBytesOrNull)
       implements UpstreamConfig {
     public StreamableHttp {
+      maxMessageBytesOrNull = checkMaxMessageBytes(maxMessageBytesOrNull);
       url = checkHttpUrl(url);
       headers = headers == null ? Map.of() : Map.copyOf(headers);
       enabledFlag = enabledFlag == null || enabledFlag;
@@ -118,6 +156,15 @@ public sealed interface UpstreamConfig {
 
     public StreamableHttp(URI url) {
       this(url, Map.of(), true, Timeouts.defaults());
+    }
+
+    public StreamableHttp(URI url, Map<String, String> headers, Boolean enabled, Timeouts timeouts) {
+      this(url, headers, enabled, timeouts, null);
+    }
+
+    @Override
+    public int maxMessageBytes() {
+      return maxMessageBytesOrNull;
     }
 
     @Override
@@ -136,9 +183,11 @@ public sealed interface UpstreamConfig {
       @JsonProperty("url") URI url,
       @JsonProperty("headers") Map<String, String> headers,
       @JsonProperty("enabled") Boolean enabledFlag,
-      @JsonProperty("timeouts") Timeouts timeouts)
+      @JsonProperty("timeouts") Timeouts timeouts,
+      @JsonProperty("max_message_bytes") Integer maxMessageBytesOrNull)
       implements UpstreamConfig {
     public Sse {
+      maxMessageBytesOrNull = checkMaxMessageBytes(maxMessageBytesOrNull);
       url = checkHttpUrl(url);
       headers = headers == null ? Map.of() : Map.copyOf(headers);
       enabledFlag = enabledFlag == null || enabledFlag;
@@ -147,6 +196,15 @@ public sealed interface UpstreamConfig {
 
     public Sse(URI url) {
       this(url, Map.of(), true, Timeouts.defaults());
+    }
+
+    public Sse(URI url, Map<String, String> headers, Boolean enabled, Timeouts timeouts) {
+      this(url, headers, enabled, timeouts, null);
+    }
+
+    @Override
+    public int maxMessageBytes() {
+      return maxMessageBytesOrNull;
     }
 
     @Override

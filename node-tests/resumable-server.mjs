@@ -1,0 +1,50 @@
+// An MCP server on the official TypeScript SDK (Streamable HTTP, sessions, an event store for
+// resumability) whose tool closes its SSE stream mid-call, as SEP-1699 allows: the client must reconnect
+// with GET and Last-Event-ID to get the result. It also logs while handling logging/setLevel.
+// Usage: node resumable-server.mjs   -> prints {"url": "http://127.0.0.1:<port>/mcp"} once listening.
+import { createServer } from "node:http";
+import { randomUUID } from "node:crypto";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { SetLevelRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js";
+
+function build() {
+  const server = new McpServer({ name: "resumable", version: "1.0.0" }, { capabilities: { logging: {} } });
+  server.registerTool("test_reconnection", { description: "Closes its SSE stream before answering" }, async (extra) => {
+    extra.closeSSEStream?.();
+    await new Promise((r) => setTimeout(r, 200));
+    return { content: [{ type: "text", text: "answered after the stream was closed" }] };
+  });
+  server.server.setRequestHandler(SetLevelRequestSchema, async (request, extra) => {
+    await extra.sendNotification({ method: "notifications/message", params: { level: "info", data: "level set to " + request.params.level } });
+    return {};
+  });
+  return server;
+}
+
+const transports = new Map();
+const http = createServer(async (req, res) => {
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined;
+  const sid = req.headers["mcp-session-id"];
+  let transport = sid ? transports.get(sid) : undefined;
+  if (!transport) {
+    if (sid || !body || body.method !== "initialize") {
+      res.writeHead(sid ? 404 : 400).end();
+      return;
+    }
+    transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      eventStore: new InMemoryEventStore(),
+      retryInterval: 100,
+      onsessioninitialized: (id) => transports.set(id, transport),
+    });
+    await build().connect(transport);
+  }
+  await transport.handleRequest(req, res, body);
+});
+http.listen(0, "127.0.0.1", () => {
+  console.log(JSON.stringify({ url: `http://127.0.0.1:${http.address().port}/mcp` }));
+});
