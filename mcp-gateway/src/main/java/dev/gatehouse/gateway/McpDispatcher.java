@@ -10,6 +10,7 @@ import dev.gatehouse.registry.McpException;
 import dev.gatehouse.registry.ToolNames;
 import dev.gatehouse.policy.Action;
 import dev.gatehouse.policy.PolicyEngine;
+import dev.gatehouse.policy.ResourceUris;
 import dev.gatehouse.registry.ToolRegistry;
 import dev.gatehouse.registry.UpstreamCatalog;
 import java.util.ArrayList;
@@ -466,11 +467,24 @@ final class McpDispatcher implements ToolRegistry.Listener {
     return ToolNames.federated(t.server(), registry.catalog().separator(), t.name());
   }
 
+  /**
+   * A URI the client used, resolved to (server, the upstream's URI in RFC 3986 normal form): policies
+   * decide on that form and the upstream is sent it, so no respelling of a URI gets around a rule.
+   * Spellings whose meaning depends on the upstream are refused (see {@link ResourceUris#normalize}).
+   */
   private Target resolveUri(McpSession s, String uri) {
-    return switch (s.scope()) {
+    Target t = switch (s.scope()) {
       case McpSession.Federated f -> registry.catalog().resolveUri(uri).map(r -> new Target(r.server(), r.originalUri())).orElse(null);
       case McpSession.Single one -> new Target(one.server(), uri);
     };
+    if (t == null) {
+      return null;
+    }
+    try {
+      return new Target(t.server(), ResourceUris.normalize(t.name()));
+    } catch (IllegalArgumentException e) {
+      throw new McpException(McpException.INVALID_PARAMS, "Invalid params: resource URI " + e.getMessage());
+    }
   }
 
   private String clientUri(McpSession s, String server, String uri) {
@@ -789,6 +803,14 @@ final class McpDispatcher implements ToolRegistry.Listener {
     }
   }
 
+  private static String normalOrSelf(String uri) {
+    try {
+      return ResourceUris.normalize(uri);
+    } catch (IllegalArgumentException e) {
+      return uri;
+    }
+  }
+
   // ---------------------------------------------------------------- registry events
 
   @Override
@@ -832,7 +854,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
   public void onNotification(String server, String method, ObjectNode params) {
     if (method.equals("notifications/resources/updated")) {
       String uri = params.path("uri").asText();
-      java.util.Set<String> subs = subscribers.get(server + '\0' + uri);
+      java.util.Set<String> subs = subscribers.get(server + '\0' + normalOrSelf(uri)); // subscriptions are kept by normal form
       if (subs == null) {
         return;
       }

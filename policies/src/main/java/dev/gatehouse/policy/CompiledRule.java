@@ -185,6 +185,25 @@ final class CompiledRule {
     }
 
     /**
+     * As {@link #match}, for a deny list: a resource is denied when any of its
+     * {@link ResourceUris#spellings spellings} is covered, so an upstream that reads {@code s:/x} as
+     * {@code s://x} cannot be asked for a denied resource by its other spelling.
+     */
+    Hit matchDeny(Action a) {
+      Hit hit = match(a);
+      if (hit != null || !(a instanceof Action.Resource r)) {
+        return hit;
+      }
+      for (String spelling : ResourceUris.spellings(r.uri())) {
+        Glob g = resources.match(spelling);
+        if (g != null) {
+          return new Hit(false, list, g);
+        }
+      }
+      return null;
+    }
+
+    /**
      * The pattern covering this action, or null: its own list first ({@code tools} for a tool), then
      * {@code servers} for anything a server owns. Models have no server.
      */

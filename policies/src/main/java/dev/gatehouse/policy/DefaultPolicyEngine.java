@@ -112,7 +112,7 @@ final class DefaultPolicyEngine implements PolicyEngine {
         continue;
       }
       // A condition that hinges on the arguments cannot hide a tool; the call decides.
-      if (s != State.UNKNOWN && r.deny.match(action) != null) {
+      if (s != State.UNKNOWN && r.deny.matchDeny(action) != null) {
         return false;
       }
       if (s != State.ERROR && !allowed && r.allow.match(action) != null) {
@@ -224,7 +224,7 @@ final class DefaultPolicyEngine implements PolicyEngine {
             ? "condition error: " + c.error() + "; failing closed: its deny patterns and argument constraints count, its allow patterns do not"
             : (r.when.match().isAny() ? "applies to everyone" : "when matches") + (r.condition == null ? "" : "; condition true");
       }
-      Hit denyHit = r.deny.match(a);
+      Hit denyHit = r.deny.matchDeny(a);
       if (denyHit != null) {
         if (decision == null) {
           decision = new Decision.Deny(r.id, "denied by rule '" + r.id + "': " + denyHit.describe(a)
