@@ -223,7 +223,7 @@ public final class ConfigLoader {
       }
       return root;
     } catch (StreamReadException e) {
-      throw syntaxError(e, doc, json);
+      throw syntaxError(e, doc, json, text);
     } catch (IOException e) {
       throw new ConfigException(doc.source, "cannot read the config (" + e.getClass().getSimpleName() + ")");
     }
@@ -323,13 +323,22 @@ public final class ConfigLoader {
     return out.toString();
   }
 
-  private static ConfigException syntaxError(StreamReadException e, Document doc, boolean json) {
+  private static ConfigException syntaxError(StreamReadException e, Document doc, boolean json, String text) {
     doc.syntaxError = true;
     for (Throwable c = e; c != null; c = c.getCause()) {
       if (c instanceof org.yaml.snakeyaml.error.MarkedYAMLException m && m.getProblemMark() != null) {
+        int line = m.getProblemMark().getLine() + 1;
+        if ("mapping values are not allowed here".equals(m.getProblem())) {
+          int keyless = keylessLineAbove(text, line);
+          if (keyless > 0) {
+            return new ConfigException(doc.source, null, keyless, indentOf(lineAt(text, keyless)) + 1,
+                "YAML syntax: no ':' after the key on this line (expected 'key: value'; without it the lines below "
+                    + "are read as the rest of its value)");
+          }
+        }
         String context = m.getContext() == null ? "" : " (" + m.getContext() + ")";
         return new ConfigException(
-            doc.source, null, m.getProblemMark().getLine() + 1, m.getProblemMark().getColumn() + 1,
+            doc.source, null, line, m.getProblemMark().getColumn() + 1,
             "YAML syntax: " + m.getProblem() + context);
       }
     }
@@ -338,6 +347,43 @@ public final class ConfigLoader {
     return new ConfigException(
         doc.source, null, at == null ? 0 : at.getLineNr(), at == null ? 0 : at.getColumnNr(),
         (json ? "JSON syntax: " : "YAML syntax: ") + message);
+  }
+
+  /**
+   * When a ':' on {@code line} is refused because the lines above it were read as one multi-line value,
+   * the real mistake is a key above without its ':': the topmost line, at the same indentation or
+   * deeper, with no ':' at all. 0 when there is none.
+   */
+  static int keylessLineAbove(String text, int line) {
+    String[] lines = text.split("\n", -1);
+    if (line < 2 || line > lines.length) {
+      return 0;
+    }
+    int indent = indentOf(lines[line - 1]);
+    int found = 0;
+    for (int i = line - 2; i >= 0; i--) {
+      String l = lines[i];
+      if (l.isBlank() || l.strip().startsWith("#")) {
+        continue;
+      }
+      if (indentOf(l) < indent || l.indexOf(':') >= 0 || l.strip().startsWith("-")) {
+        break;
+      }
+      found = i + 1;
+    }
+    return found;
+  }
+
+  private static String lineAt(String text, int line) {
+    return text.split("\n", -1)[line - 1];
+  }
+
+  private static int indentOf(String l) {
+    int n = 0;
+    while (n < l.length() && l.charAt(n) == ' ') {
+      n++;
+    }
+    return n;
   }
 
   // ---- pass 2: binding errors to messages ----

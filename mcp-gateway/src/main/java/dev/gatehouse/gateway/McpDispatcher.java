@@ -236,10 +236,10 @@ final class McpDispatcher implements ToolRegistry.Listener {
       CompletableFuture<JsonNode> f = switch (method) {
         case "initialize" -> CompletableFuture.completedFuture(initialize(s, params));
         case "ping" -> CompletableFuture.completedFuture(Json.object());
-        case "tools/list" -> CompletableFuture.completedFuture(list("tools", tools(s)));
-        case "prompts/list" -> CompletableFuture.completedFuture(list("prompts", prompts(s)));
-        case "resources/list" -> CompletableFuture.completedFuture(list("resources", resources(s)));
-        case "resources/templates/list" -> CompletableFuture.completedFuture(list("resourceTemplates", templates(s)));
+        case "tools/list" -> CompletableFuture.completedFuture(list(s, "tools", tools(s)));
+        case "prompts/list" -> CompletableFuture.completedFuture(list(s, "prompts", prompts(s)));
+        case "resources/list" -> CompletableFuture.completedFuture(list(s, "resources", resources(s)));
+        case "resources/templates/list" -> CompletableFuture.completedFuture(list(s, "resourceTemplates", templates(s)));
         case "tools/call" -> callTool(s, params, ctx);
         case "prompts/get" -> getPrompt(s, params, ctx);
         case "resources/read" -> readResource(s, params, ctx);
@@ -370,8 +370,16 @@ final class McpDispatcher implements ToolRegistry.Listener {
     return b.toString();
   }
 
-  private static JsonNode list(String field, List<ObjectNode> items) {
+  /**
+   * A list result. On {@code /mcp/<server>} it carries what the upstream's own list result carried
+   * besides its items ({@code ttlMs}, {@code cacheScope}, {@code _meta}), so the endpoint stays
+   * transparent.
+   */
+  private JsonNode list(McpSession s, String field, List<ObjectNode> items) {
     ObjectNode result = Json.object();
+    if (s.scope() instanceof McpSession.Single one) {
+      registry.catalog().server(one.server()).ifPresent(c -> result.setAll(c.extras(field).deepCopy()));
+    }
     ArrayNode arr = result.putArray(field);
     arr.addAll(items);
     return result;

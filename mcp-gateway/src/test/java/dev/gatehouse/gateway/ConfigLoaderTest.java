@@ -208,6 +208,15 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void aMissingColonIsReportedOnItsOwnLine() {
+    ConfigException e = error(lines("server:", "  port: 0", "upstreams:", "  files:", "    transport stdio", "    command: npx"));
+    assertEquals(OptionalInt.of(5), e.line(), e.getMessage());
+    assertTrue(e.getMessage().contains("line 5"), e.getMessage());
+    ConfigException flow = error(lines("server:", "  host 127.0.0.1", "  port: 0"));
+    assertEquals(OptionalInt.of(2), flow.line(), flow.getMessage());
+  }
+
+  @Test
   void secondYamlDocumentIsRejected() {
     assertEquals(
         "config error in gatehouse.yaml (line 3, column 1): more than one YAML document (expected: one)",
@@ -244,7 +253,7 @@ class ConfigLoaderTest {
 
     assertEquals(
         "config error at upstreams.files (line 7, column 5): unknown key 'comand' "
-            + "(expected one of: command, args, env, cwd, enabled, timeouts, transport)",
+            + "(expected one of: command, args, env, cwd, enabled, timeouts, max_message_bytes, transport)",
         e.getMessage());
     assertEquals(Optional.of("upstreams.files"), e.path());
     assertEquals(OptionalInt.of(7), e.line());
@@ -256,7 +265,7 @@ class ConfigLoaderTest {
 
     assertEquals(
         "config error at upstreams.files (line 3, column 5): unknown key 'comand' "
-            + "(expected one of: command, args, env, cwd, enabled, timeouts, transport)",
+            + "(expected one of: command, args, env, cwd, enabled, timeouts, max_message_bytes, transport)",
         e.getMessage());
   }
 

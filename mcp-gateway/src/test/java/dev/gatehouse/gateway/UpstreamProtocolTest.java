@@ -24,9 +24,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * How the gateway speaks to an upstream on the official TypeScript SDK (node-tests/resumable-server.mjs):
- * a request stream the server closes before answering is resumed with Last-Event-ID (SEP-1699), and
- * what the server logs while handling logging/setLevel reaches the client.
+ * How the gateway speaks to an upstream on the official TypeScript SDK (node-tests/ts-sdk-upstream.mjs):
+ * a request stream the server closes before answering is resumed with Last-Event-ID (SEP-1699), what
+ * the server logs while handling logging/setLevel reaches the client, and /mcp/<server> passes on what a
+ * list result carries besides its items.
  */
 @Timeout(120)
 class UpstreamProtocolTest {
@@ -36,7 +37,7 @@ class UpstreamProtocolTest {
   @BeforeAll
   static void start() throws Exception {
     NodeTooling.require();
-    ProcessBuilder pb = new ProcessBuilder(NodeTooling.NODE.toString(), "resumable-server.mjs")
+    ProcessBuilder pb = new ProcessBuilder(NodeTooling.NODE.toString(), "ts-sdk-upstream.mjs")
         .directory(NodeTooling.ROOT.resolve("node-tests").toFile()).redirectError(ProcessBuilder.Redirect.INHERIT);
     server = pb.start();
     String line = new BufferedReader(new InputStreamReader(server.getInputStream(), StandardCharsets.UTF_8)).readLine();
@@ -89,5 +90,21 @@ class UpstreamProtocolTest {
     HttpResponse<String> r = post(session(), "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"logging/setLevel\",\"params\":{\"level\":\"info\"}}");
     assertEquals(200, r.statusCode(), r.body());
     assertTrue(r.body().contains("level set to info"), r.body());
+  }
+
+  @Test
+  void theTransparentEndpointPassesListResultFieldsOn() throws Exception {
+    HttpRequest.Builder init = HttpRequest.newBuilder(gateway.baseUri().resolve("/mcp/resumable"))
+        .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
+        .POST(HttpRequest.BodyPublishers.ofString(McpHygieneTest.INIT));
+    String sid = TestUpstreams.send(init.build()).headers().firstValue("Mcp-Session-Id").orElseThrow();
+    HttpResponse<String> r = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/mcp/resumable"))
+        .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
+        .header("Mcp-Session-Id", sid)
+        .POST(HttpRequest.BodyPublishers.ofString("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}")).build());
+    JsonNode result = Json.MAPPER.readTree(r.body()).path("result");
+    assertEquals(60000, result.path("ttlMs").asInt(), r.body());
+    assertEquals("public", result.path("cacheScope").asText(), r.body());
+    assertEquals("test_reconnection", result.path("tools").path(0).path("name").asText());
   }
 }

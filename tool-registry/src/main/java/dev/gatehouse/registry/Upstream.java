@@ -220,16 +220,28 @@ final class Upstream {
 
   private UpstreamCatalog fetchCatalog(Connection c, Connection.Handshake h) {
     ObjectNode caps = h.capabilities();
-    List<ObjectNode> tools = caps.has("tools") ? list(c, "tools/list", "tools") : List.of();
-    List<ObjectNode> resources = caps.has("resources") ? list(c, "resources/list", "resources") : List.of();
-    List<ObjectNode> templates = caps.has("resources") ? list(c, "resources/templates/list", "resourceTemplates") : List.of();
-    List<ObjectNode> prompts = caps.has("prompts") ? list(c, "prompts/list", "prompts") : List.of();
-    return new UpstreamCatalog(name, h.protocolVersion(), caps, h.serverInfo(), h.instructions(), tools, resources, templates, prompts);
+    UpstreamCatalog cat = new UpstreamCatalog(name, h.protocolVersion(), caps, h.serverInfo(), h.instructions(), List.of(), List.of(),
+        List.of(), List.of());
+    if (caps.has("tools")) {
+      cat = list(c, cat, "tools/list", "tools");
+    }
+    if (caps.has("resources")) {
+      cat = list(c, cat, "resources/list", "resources");
+      cat = list(c, cat, "resources/templates/list", "resourceTemplates");
+    }
+    if (caps.has("prompts")) {
+      cat = list(c, cat, "prompts/list", "prompts");
+    }
+    return cat;
   }
 
-  /** All pages of one list method. A server that lacks the method yields an empty list. */
-  private List<ObjectNode> list(Connection c, String method, String field) {
+  /**
+   * All pages of one list method, into {@code cat}; what the last page carried besides its items and
+   * cursor is kept as the list's extras. A server that lacks the method yields an empty list.
+   */
+  private UpstreamCatalog list(Connection c, UpstreamCatalog cat, String method, String field) {
     List<ObjectNode> out = new ArrayList<>();
+    ObjectNode extras = Json.object();
     String cursor = null;
     for (int page = 0; page < 1000; page++) {
       ObjectNode params = Json.object();
@@ -241,7 +253,7 @@ final class Upstream {
         result = c.request(method, params, CallContext.none(), config.timeouts().call()).join();
       } catch (CompletionException e) {
         if (e.getCause() instanceof McpException m && m.code() == McpException.METHOD_NOT_FOUND) {
-          return out;
+          return cat.with(field, out, extras);
         }
         throw e.getCause() instanceof RuntimeException r ? r : e;
       }
@@ -250,21 +262,28 @@ final class Upstream {
           out.add(o);
         }
       }
+      if (result instanceof ObjectNode r) {
+        extras = r.deepCopy();
+        extras.remove(field);
+        extras.remove("nextCursor");
+      }
       JsonNode next = result.get("nextCursor");
       if (next == null || next.isNull() || next.asText().isEmpty()) {
         break;
       }
       cursor = next.asText();
     }
-    return out;
+    return cat.with(field, out, extras);
   }
 
   private void onNotification(String method, ObjectNode params) {
     switch (method) {
-      case "notifications/tools/list_changed" -> refresh(() -> catalog.withTools(list(connection, "tools/list", "tools")));
-      case "notifications/prompts/list_changed" -> refresh(() -> catalog.withPrompts(list(connection, "prompts/list", "prompts")));
-      case "notifications/resources/list_changed" -> refresh(() -> catalog.withResources(
-          list(connection, "resources/list", "resources"), list(connection, "resources/templates/list", "resourceTemplates")));
+      case "notifications/tools/list_changed" -> refresh(() -> list(connection, catalog, "tools/list", "tools"));
+      case "notifications/prompts/list_changed" -> refresh(() -> list(connection, catalog, "prompts/list", "prompts"));
+      case "notifications/resources/list_changed" -> refresh(() -> {
+        UpstreamCatalog withResources = list(connection, catalog, "resources/list", "resources");
+        return list(connection, withResources, "resources/templates/list", "resourceTemplates");
+      });
       default -> events.onNotification(this, method, params);
     }
   }

@@ -1,7 +1,9 @@
 package dev.gatehouse.registry;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 
 /**
  * One upstream's offer as it described it (original names and URIs), with its handshake. Immutable
@@ -16,25 +18,38 @@ public record UpstreamCatalog(
     List<ObjectNode> tools,
     List<ObjectNode> resources,
     List<ObjectNode> resourceTemplates,
-    List<ObjectNode> prompts) {
+    List<ObjectNode> prompts,
+    Map<String, ObjectNode> listExtras) {
 
   public UpstreamCatalog {
     tools = List.copyOf(tools);
     resources = List.copyOf(resources);
     resourceTemplates = List.copyOf(resourceTemplates);
     prompts = List.copyOf(prompts);
+    listExtras = Map.copyOf(listExtras);
   }
 
-  UpstreamCatalog withTools(List<ObjectNode> t) {
-    return new UpstreamCatalog(server, protocolVersion, capabilities, serverInfo, instructions, t, resources, resourceTemplates, prompts);
+  public UpstreamCatalog(String server, String protocolVersion, ObjectNode capabilities, ObjectNode serverInfo, String instructions,
+      List<ObjectNode> tools, List<ObjectNode> resources, List<ObjectNode> resourceTemplates, List<ObjectNode> prompts) {
+    this(server, protocolVersion, capabilities, serverInfo, instructions, tools, resources, resourceTemplates, prompts, Map.of());
   }
 
-  UpstreamCatalog withResources(List<ObjectNode> r, List<ObjectNode> templates) {
-    return new UpstreamCatalog(server, protocolVersion, capabilities, serverInfo, instructions, tools, r, templates, prompts);
+  /**
+   * What a list result carried besides its items and {@code nextCursor} ({@code ttlMs},
+   * {@code cacheScope}, {@code _meta}), by the list's field ({@code tools}, {@code resources},
+   * {@code resourceTemplates}, {@code prompts}): passed on unchanged where one upstream is exposed as is.
+   */
+  public ObjectNode extras(String field) {
+    ObjectNode e = listExtras.get(field);
+    return e == null ? Json.object() : e;
   }
 
-  UpstreamCatalog withPrompts(List<ObjectNode> p) {
-    return new UpstreamCatalog(server, protocolVersion, capabilities, serverInfo, instructions, tools, resources, resourceTemplates, p);
+  UpstreamCatalog with(String field, List<ObjectNode> items, ObjectNode extras) {
+    Map<String, ObjectNode> x = new HashMap<>(listExtras);
+    x.put(field, extras);
+    return new UpstreamCatalog(server, protocolVersion, capabilities, serverInfo, instructions,
+        field.equals("tools") ? items : tools, field.equals("resources") ? items : resources,
+        field.equals("resourceTemplates") ? items : resourceTemplates, field.equals("prompts") ? items : prompts, x);
   }
 
   public boolean has(String capability) {

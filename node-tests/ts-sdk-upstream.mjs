@@ -1,12 +1,15 @@
 // An MCP server on the official TypeScript SDK (Streamable HTTP, sessions, an event store for
-// resumability) whose tool closes its SSE stream mid-call, as SEP-1699 allows: the client must reconnect
-// with GET and Last-Event-ID to get the result. It also logs while handling logging/setLevel.
-// Usage: node resumable-server.mjs   -> prints {"url": "http://127.0.0.1:<port>/mcp"} once listening.
+// resumability) with behaviours a gateway must carry through:
+// - its tool test_reconnection closes its SSE stream mid-call, as SEP-1699 allows: the client must
+//   reconnect with GET and Last-Event-ID to get the result;
+// - it logs while handling logging/setLevel;
+// - its tools/list result carries ttlMs and cacheScope beside the tools.
+// Usage: node ts-sdk-upstream.mjs   -> prints {"url": "http://127.0.0.1:<port>/mcp"} once listening.
 import { createServer } from "node:http";
 import { randomUUID } from "node:crypto";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
-import { SetLevelRequestSchema } from "@modelcontextprotocol/sdk/types.js";
+import { ListToolsRequestSchema, SetLevelRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js";
 
 function build() {
@@ -16,6 +19,11 @@ function build() {
     await new Promise((r) => setTimeout(r, 200));
     return { content: [{ type: "text", text: "answered after the stream was closed" }] };
   });
+  server.server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: [{ name: "test_reconnection", description: "Closes its SSE stream before answering", inputSchema: { type: "object" } }],
+    ttlMs: 60000,
+    cacheScope: "public",
+  }));
   server.server.setRequestHandler(SetLevelRequestSchema, async (request, extra) => {
     await extra.sendNotification({ method: "notifications/message", params: { level: "info", data: "level set to " + request.params.level } });
     return {};
