@@ -246,6 +246,8 @@ final class McpDispatcher implements ToolRegistry.Listener {
         case "resources/subscribe" -> subscribe(s, params);
         case "resources/unsubscribe" -> unsubscribeRequest(s, params);
         case "completion/complete" -> complete(s, params, ctx);
+        case "tasks/get", "tasks/result", "tasks/cancel" -> task(s, method, params, ctx);
+        case "tasks/list" -> listTasks(s, params, ctx);
         case "logging/setLevel" -> setLevel(s, params, ctx);
         default -> throw new McpException(McpException.METHOD_NOT_FOUND, "Method not found: " + method);
       };
@@ -316,6 +318,12 @@ final class McpDispatcher implements ToolRegistry.Listener {
         caps.putObject("prompts").put("listChanged", true);
         caps.putObject("logging");
         caps.putObject("completions");
+        if (registry.catalog().servers().values().stream().anyMatch(c -> c.has("tasks"))) {
+          ObjectNode tasks = caps.putObject("tasks");
+          tasks.putObject("list");
+          tasks.putObject("cancel");
+          tasks.putObject("requests").putObject("tools").putObject("call");
+        }
         info.put("name", "gatehouse");
         info.put("title", "Gatehouse MCP gateway");
         info.put("version", version);
@@ -332,7 +340,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
               caps.set(k, c);
             }
           }
-          for (String k : List.of("logging", "completions", "experimental")) {
+          for (String k : List.of("logging", "completions", "experimental", "tasks")) {
             if (upstreamCaps.has(k)) {
               caps.set(k, upstreamCaps.get(k).deepCopy());
             }
@@ -529,7 +537,63 @@ final class McpDispatcher implements ToolRegistry.Listener {
     ObjectNode forward = params.deepCopy();
     forward.put("name", t.name());
     Invocation inv = new Invocation(Invocation.Kind.TOOL, s.principal(), s.source(), ctx.chainId, Optional.empty(), name, t.server(), t.name(), federatedName(t), "tools/call", forward, ctx, new CallFacts());
-    return pipeline.run(inv).thenApply(r -> rewriteContent(s, t.server(), r, "content"));
+    return pipeline.run(inv).thenApply(r -> {
+      if (r.path("task").path("taskId").isTextual()) {
+        tasks.put(r.path("task").path("taskId").asText(), new TaskRef(t.server(), s.ownerKey(), s.id()));
+      }
+      return rewriteContent(s, t.server(), r, "content");
+    });
+  }
+
+  /** A task an upstream runs for a client (a task-augmented tools/call): where it runs and whose it is. */
+  private record TaskRef(String server, String owner, String sessionId) {}
+
+  /** Tasks created through the gateway, the most recent {@value #MAX_TASKS}; others are unknown to it. */
+  private static final int MAX_TASKS = 10_000;
+  private final Map<String, TaskRef> tasks = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>(256, 0.75f, false) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, TaskRef> eldest) {
+      return size() > MAX_TASKS;
+    }
+  });
+
+  /**
+   * {@code tasks/get}, {@code tasks/result} and {@code tasks/cancel}: forwarded to the upstream that runs
+   * the task, for the caller that created it; anyone else's task id is unknown (-32602).
+   */
+  private CompletableFuture<JsonNode> task(McpSession s, String method, ObjectNode params, DownstreamCall ctx) {
+    String taskId = requireText(params, "taskId");
+    TaskRef ref = tasks.get(taskId);
+    if (ref == null || !ref.owner().equals(s.ownerKey())) {
+      throw new McpException(McpException.INVALID_PARAMS, "Invalid params: unknown task '" + taskId + "'");
+    }
+    CompletableFuture<JsonNode> f = registry.call(ref.server(), method, params.deepCopy(), ctx);
+    return method.equals("tasks/result") ? f.thenApply(r -> rewriteContent(s, ref.server(), r, "content")) : f;
+  }
+
+  /** {@code tasks/list}: the caller's own tasks, from every upstream that runs one of them. */
+  private CompletableFuture<JsonNode> listTasks(McpSession s, ObjectNode params, DownstreamCall ctx) {
+    java.util.Set<String> servers = new java.util.LinkedHashSet<>();
+    synchronized (tasks) {
+      tasks.values().stream().filter(r -> r.owner().equals(s.ownerKey())).forEach(r -> servers.add(r.server()));
+    }
+    List<CompletableFuture<JsonNode>> lists = new ArrayList<>();
+    for (String server : servers) {
+      lists.add(registry.call(server, "tasks/list", Json.object(), ctx).exceptionally(e -> Json.object()));
+    }
+    return CompletableFuture.allOf(lists.toArray(CompletableFuture[]::new)).thenApply(v -> {
+      ObjectNode result = Json.object();
+      ArrayNode out = result.putArray("tasks");
+      for (CompletableFuture<JsonNode> l : lists) {
+        for (JsonNode t : l.join().path("tasks")) {
+          TaskRef ref = tasks.get(t.path("taskId").asText());
+          if (ref != null && ref.owner().equals(s.ownerKey())) {
+            out.add(t);
+          }
+        }
+      }
+      return result;
+    });
   }
 
   private CompletableFuture<JsonNode> getPrompt(McpSession s, ObjectNode params, DownstreamCall ctx) {
@@ -775,18 +839,9 @@ final class McpDispatcher implements ToolRegistry.Listener {
 
     @Override
     public CompletableFuture<JsonNode> request(String method, ObjectNode params) {
-      String capability = switch (method) {
-        case "sampling/createMessage" -> "sampling";
-        case "elicitation/create" -> "elicitation";
-        case "roots/list" -> "roots";
-        default -> null;
-      };
-      if (capability == null) {
-        return CompletableFuture.failedFuture(new McpException(McpException.METHOD_NOT_FOUND, "Method not found: " + method));
-      }
-      if (!session.clientSupports(capability)) {
-        return CompletableFuture.failedFuture(new McpException(McpException.METHOD_NOT_FOUND,
-            "the client did not declare the '" + capability + "' capability, so '" + method + "' cannot be relayed to it"));
+      Optional<String> missing = McpSession.missingCapability(session, method, params);
+      if (missing.isPresent()) {
+        return CompletableFuture.failedFuture(new McpException(McpException.METHOD_NOT_FOUND, missing.get()));
       }
       String id = session.nextServerRequestId();
       CompletableFuture<JsonNode> answer = new CompletableFuture<>();
@@ -873,6 +928,12 @@ final class McpDispatcher implements ToolRegistry.Listener {
           p.put("uri", clientUri(s, server, uri));
           s.enqueue(JsonRpc.notification(method, p));
         }
+      }
+    } else if (method.equals("notifications/tasks/status")) {
+      TaskRef ref = tasks.get(params.path("taskId").asText());
+      McpSession owner = ref == null || !ref.server().equals(server) ? null : sessions.get(ref.sessionId());
+      if (owner != null) {
+        owner.enqueue(JsonRpc.notification(method, params));
       }
     } else if (method.equals("notifications/message")) {
       log.info("upstream '{}' log [{}]: {}", server, params.path("level").asText(), params.path("data"));

@@ -118,6 +118,48 @@ final class McpSession {
     return c != null && c.has(capability);
   }
 
+  /** Whether the client declared the capability at this path, e.g. {@code elicitation.url}. */
+  boolean clientSupports(String... path) {
+    com.fasterxml.jackson.databind.JsonNode n = clientCapabilities;
+    for (String p : path) {
+      if (n == null || !n.has(p)) {
+        return false;
+      }
+      n = n.get(p);
+    }
+    return true;
+  }
+
+  /**
+   * Why an upstream's request cannot be relayed to this session's client, if it cannot: an unknown
+   * method, or a capability the client did not declare (sampling, form or URL elicitation, roots,
+   * tasks, or a task-augmented sampling or elicitation request).
+   */
+  static Optional<String> missingCapability(McpSession s, String method, ObjectNode params) {
+    String[] needed = switch (method) {
+      case "sampling/createMessage" -> params.has("task") ? new String[] {"tasks", "requests", "sampling", "createMessage"}
+          : new String[] {"sampling"};
+      case "elicitation/create" -> params.has("task") ? new String[] {"tasks", "requests", "elicitation", "create"}
+          : "url".equals(params.path("mode").asText()) ? new String[] {"elicitation", "url"} : new String[] {"elicitation"};
+      case "roots/list" -> new String[] {"roots"};
+      case "tasks/get", "tasks/result", "tasks/list", "tasks/cancel" -> new String[] {"tasks"};
+      default -> null;
+    };
+    if (needed == null) {
+      return Optional.of("Method not found: " + method + " (the gateway relays sampling, elicitation, roots and tasks requests)");
+    }
+    if (needed.length == 1 && needed[0].equals("elicitation") && s.clientSupports("elicitation", "url")
+        && !s.clientSupports("elicitation", "form")) {
+      // An empty elicitation object means form mode (2025-11-25); one that names only url does not.
+      needed = new String[] {"elicitation", "form"};
+    }
+    if (!s.clientSupports(needed)) {
+      return Optional.of("the client did not declare the '" + String.join(".", needed) + "' capability, so '" + method
+          + "' cannot be relayed to it");
+    }
+    return Optional.empty();
+  }
+
   Optional<ObjectNode> clientInfo() {
     return Optional.ofNullable(clientInfo);
   }

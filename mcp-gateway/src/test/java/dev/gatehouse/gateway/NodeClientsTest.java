@@ -84,6 +84,24 @@ class NodeClientsTest {
   }
 
   @Test
+  void rootsUrlElicitationAndTasksOfAnUpstreamWorkThroughTheGateway() throws Exception {
+    NodeTooling.Run run = NodeTooling.node(Duration.ofSeconds(90), "ts-sdk-relay-client.mjs", mcpUrl);
+    assertEquals(0, run.exit(), run.stderr());
+    JsonNode out = Json.MAPPER.readTree(run.stdout());
+    List<String> tools = Json.MAPPER.convertValue(out.get("tools"), List.class);
+    for (String t : List.of("everything__get-roots-list", "everything__trigger-url-elicitation", "everything__simulate-research-query")) {
+      assertTrue(tools.contains(t), t + " missing from " + tools);
+    }
+    assertTrue(out.path("roots").toString().contains("file:///srv/gatehouse-test-root"), out.path("roots").toString());
+    assertEquals(1, out.path("seen").path("roots").asInt());
+    assertEquals("https://example.com/consent", out.path("seen").path("urlElicitations").path(0).asText(), out.toString());
+    assertFalse(out.path("urlElicitation").path("isError").asBoolean(false), out.path("urlElicitation").toString());
+    assertTrue(out.path("taskEvents").toString().contains("taskCreated"), out.path("taskEvents").toString());
+    assertTrue(out.has("taskResult") && !out.path("taskResult").path("isError").asBoolean(false), out.toString());
+    assertTrue(out.path("taskResult").toString().toLowerCase().contains("gateways"), out.path("taskResult").toString());
+  }
+
+  @Test
   void inspectorCliListsAndCallsTools() throws Exception {
     // Run from the package's build/ directory: inspector-cli finds its own package.json relative to
     // the working directory (a bug of the published package when used outside its monorepo).

@@ -65,9 +65,20 @@ final class Connection implements Transport.Listener {
     transport.start(this, timeout);
     ObjectNode params = Json.object();
     params.put("protocolVersion", PROTOCOL_VERSIONS.get(0));
+    // What the gateway can relay to the client whose call an upstream's request belongs to. The upstream
+    // connection is shared, so this is the union; a client that lacks one gets a precise error.
     ObjectNode caps = params.putObject("capabilities");
     caps.putObject("sampling");
-    caps.putObject("elicitation");
+    ObjectNode elicitation = caps.putObject("elicitation");
+    elicitation.putObject("form");
+    elicitation.putObject("url");
+    caps.putObject("roots");
+    ObjectNode tasks = caps.putObject("tasks");
+    tasks.putObject("list");
+    tasks.putObject("cancel");
+    ObjectNode requests = tasks.putObject("requests");
+    requests.putObject("sampling").putObject("createMessage");
+    requests.putObject("elicitation").putObject("create");
     ObjectNode info = params.putObject("clientInfo");
     info.put("name", "gatehouse");
     info.put("version", clientVersion);
