@@ -92,7 +92,7 @@ final class ExecuteHandler {
     FederatedCatalog.Entry tool = registry.catalog().tool(call.name()).orElse(null);
     if (tool == null) {
       OpenAiErrors.write(response, callback, 404, "not_found_error", "tool_not_found",
-          "No tool named '" + call.name() + "' (tools are named <server>" + registry.catalog().separator() + "<tool>; GET /mcp tools/list shows them)");
+          "No tool named '" + call.name() + "' (tools are named <server>" + registry.catalog().separator() + "<tool>; tools/list on /mcp shows them)");
       return;
     }
     ObjectNode params = Json.object();
