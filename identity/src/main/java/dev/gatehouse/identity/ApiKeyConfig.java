@@ -122,4 +122,10 @@ public record ApiKeyConfig(
   public ApiKeyConfig withEnabled(boolean enabled) {
     return new ApiKeyConfig(id, hash, subject, groups, roles, scopes, tenant, expires, enabled);
   }
+
+  /** The principal this key authenticates as. */
+  public Principal principal() {
+    return new Principal(subject, Principal.API_KEY_ISSUER, tenant, java.util.Set.copyOf(groups), java.util.Set.copyOf(roles),
+        java.util.Set.copyOf(scopes), java.util.Map.of(), Principal.Kind.API_KEY, java.util.Optional.of(id));
+  }
 }

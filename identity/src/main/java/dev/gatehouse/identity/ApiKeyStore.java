@@ -47,8 +47,6 @@ final class ApiKeyStore {
     if (found.expires().isPresent() && !clock.instant().isBefore(found.expires().get())) {
       return AuthResult.failed(Reason.KEY_EXPIRED, "API key '" + found.id() + "' expired at " + found.expires().get());
     }
-    return new AuthResult.Authenticated(new Principal(found.subject(), Principal.API_KEY_ISSUER, found.tenant(),
-        Set.copyOf(found.groups()), Set.copyOf(found.roles()), Set.copyOf(found.scopes()), Map.of(), Principal.Kind.API_KEY,
-        java.util.Optional.of(found.id())));
+    return new AuthResult.Authenticated(found.principal());
   }
 }

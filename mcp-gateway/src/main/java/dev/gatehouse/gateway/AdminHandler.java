@@ -151,9 +151,17 @@ final class AdminHandler {
         case AuthResult.Failed f -> throw new BadRequest("the token does not authenticate: " + f.failure().description());
       };
     }
+    JsonNode keyId = body.get("key_id");
+    if (keyId != null) {
+      // A configured API key's principal, exactly as a request with that key: its live rate-limit counters too.
+      return edge.config().apiKeys().stream().filter(k -> k.id().equals(keyId.asText())).findFirst()
+          .map(dev.gatehouse.identity.ApiKeyConfig::principal)
+          .orElseThrow(() -> new BadRequest("key_id: no API key with id '" + keyId.asText() + "' in identity.api_keys"));
+    }
     JsonNode p = body.get("principal");
     if (!(p instanceof ObjectNode o)) {
-      throw new BadRequest("expected 'principal' (an object with subject, issuer, tenant, groups, roles, scopes, claims) or 'token'");
+      throw new BadRequest("expected 'key_id' (a configured API key), 'token', or 'principal' (an object with subject, issuer, "
+          + "tenant, groups, roles, scopes, claims)");
     }
     String subject = o.path("subject").asText("");
     if (subject.isBlank()) {
@@ -161,6 +169,8 @@ final class AdminHandler {
     }
     @SuppressWarnings("unchecked")
     Map<String, Object> claims = o.has("claims") ? Json.MAPPER.convertValue(o.get("claims"), LinkedHashMap.class) : Map.of();
+    // With the real issuer (a trusted issuer's URL, or gatehouse:api-key) the explanation shows that
+    // principal's live rate-limit counters; the claims are the caller's to give.
     return new Principal(subject, o.path("issuer").asText("explain"),
         o.hasNonNull("tenant") ? Optional.of(o.get("tenant").asText()) : Optional.empty(),
         strings(o, "groups"), strings(o, "roles"), strings(o, "scopes"), claims,
@@ -196,7 +206,13 @@ final class AdminHandler {
       if (plus <= 0) {
         throw new BadRequest("action.resource: '" + uri + "' (expected the federated form <server>+<uri>)");
       }
-      return new Action.Resource(uri.substring(0, plus), uri);
+      try {
+        // Policies see the normal form, as for a real read.
+        return new Action.Resource(uri.substring(0, plus), uri.substring(0, plus + 1)
+            + dev.gatehouse.policy.ResourceUris.normalize(uri.substring(plus + 1)));
+      } catch (IllegalArgumentException e) {
+        throw new BadRequest("action.resource: " + e.getMessage());
+      }
     }
     if (o.hasNonNull("model")) {
       return new Action.Model(o.get("model").asText());

@@ -39,6 +39,7 @@ class PolicyEnforcementTest {
   static final String FINANCE_KEY = ApiKeys.generate();
   static final String ENGINEERING_KEY = ApiKeys.generate();
   static final String ADMIN_KEY = ApiKeys.generate();
+  static final String EXPLAINED_KEY = ApiKeys.generate();
 
   @TempDir
   static Path dir;
@@ -52,6 +53,7 @@ class PolicyEnforcementTest {
         + key("finance", FINANCE_KEY, "alice", "finance")
         + key("engineering", ENGINEERING_KEY, "bob", "engineering")
         + key("admin", ADMIN_KEY, "root", "ops", "gatehouse-admin")
+        + key("explained", EXPLAINED_KEY, "erin", "explained")
         + "policies:\n" + policies;
   }
 
@@ -71,6 +73,10 @@ class PolicyEnforcementTest {
           allow: { tools: ["eng__*"] }
           deny: { tools: ["eng__crash"] }
           limits: { tools_per_minute: { "eng__pid": 2 } }
+        - id: explained
+          when: { groups: [explained] }
+          allow: { tools: ["eng__echo"] }
+          limits: { requests_per_minute: 5 }
       """;
 
   @BeforeAll
@@ -192,11 +198,31 @@ class PolicyEnforcementTest {
     JsonNode out = Json.MAPPER.readTree(r.body());
     assertEquals("deny", out.path("decision").asText(), r.body());
     assertEquals("engineering-tools", out.path("rule").asText(), r.body());
-    assertEquals(2, out.path("rules").size(), r.body());
+    assertEquals(3, out.path("rules").size(), r.body());
 
     HttpResponse<String> notAdmin = TestUpstreams.send(HttpRequest.newBuilder(explain).header("Content-Type", "application/json")
         .header("Authorization", "Bearer " + FINANCE_KEY).POST(HttpRequest.BodyPublishers.ofString(body)).build());
     assertEquals(403, notAdmin.statusCode());
+  }
+
+  @Test
+  void explainForAConfiguredKeyShowsThatCallersLiveCounters() throws Exception {
+    try (McpSyncClient erin = client(EXPLAINED_KEY).build()) {
+      erin.initialize(); // a new session takes one request
+      erin.callTool(new McpSchema.CallToolRequest("eng__echo", Map.of("text", "x"))); // and the call another
+    }
+    URI explain = gateway.baseUri().resolve("/admin/policy/explain");
+    HttpResponse<String> r = TestUpstreams.send(HttpRequest.newBuilder(explain).header("Content-Type", "application/json")
+        .header("Authorization", "Bearer " + ADMIN_KEY)
+        .POST(HttpRequest.BodyPublishers.ofString("{\"key_id\":\"explained\",\"action\":{\"tool\":\"eng__echo\"}}")).build());
+    assertEquals(200, r.statusCode(), r.body());
+    assertTrue(r.body().contains("api_key:erin@gatehouse:api-key"), r.body());
+    assertTrue(r.body().contains("requests_per_minute 5: 3 of 5 left for this principal"),
+        "the explanation counts what erin used: " + r.body());
+    HttpResponse<String> unknown = TestUpstreams.send(HttpRequest.newBuilder(explain).header("Content-Type", "application/json")
+        .header("Authorization", "Bearer " + ADMIN_KEY)
+        .POST(HttpRequest.BodyPublishers.ofString("{\"key_id\":\"nobody\",\"action\":{\"tool\":\"eng__echo\"}}")).build());
+    assertEquals(400, unknown.statusCode(), unknown.body());
   }
 
   @Test
@@ -217,7 +243,7 @@ class PolicyEnforcementTest {
         Path back = Files.createTempFile(dir, "edit", ".yaml");
         Files.writeString(back, config(POLICIES));
         Files.move(back, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        await("restored", Duration.ofSeconds(15), () -> gateway.config().policies().size() == 2
+        await("restored", Duration.ofSeconds(15), () -> gateway.config().policies().size() == 3
             && gateway.dispatcher().policy().active() && toolNames(fin).contains("fin__pid"));
       }
     }
