@@ -57,6 +57,7 @@ final class Cli {
     Map<String, String> m = new LinkedHashMap<>();
     m.put("keys", KeysCommand.SUMMARY.substring("keys ".length()));
     m.put("audit", AuditCommand.SUMMARY.startsWith("audit ") ? AuditCommand.SUMMARY.substring("audit ".length()) : AuditCommand.SUMMARY);
+    m.put("config", ConfigCommand.SUMMARY.substring("config ".length()));
     return Collections.unmodifiableMap(m);
   }
 

@@ -37,6 +37,9 @@ import org.slf4j.LoggerFactory;
 public final class Gateway implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(Gateway.class);
 
+  /** The OpenAPI document of the HTTP APIs besides MCP, served at {@code /openapi.json}. */
+  private static final byte[] OPENAPI = openApi();
+
   private final Server server;
   private final ToolRegistry registry;
   private final McpDispatcher dispatcher;
@@ -127,6 +130,9 @@ public final class Gateway implements AutoCloseable {
           mcp.handle(request, response, callback, path);
         } else if (ProbesHandler.owns(path)) {
           probes.handle(request, response, callback, path);
+        } else if (path.equals("/openapi.json")) {
+          response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
+          response.write(true, ByteBuffer.wrap(OPENAPI), callback);
         } else if (path.equals(EdgeAuth.METADATA_PATH) || path.startsWith(EdgeAuth.METADATA_PATH + "/")) {
           String resource = path.substring(EdgeAuth.METADATA_PATH.length());
           if (!resource.isEmpty() && !McpHttpHandler.owns(resource)) {
@@ -162,6 +168,14 @@ public final class Gateway implements AutoCloseable {
     reaper = Thread.ofVirtual().name("session-reaper").unstarted(this::reapSessions);
   }
 
+  private static byte[] openApi() {
+    try (java.io.InputStream in = Gateway.class.getResourceAsStream("/openapi.json")) {
+      return in == null ? "{}".getBytes(java.nio.charset.StandardCharsets.UTF_8) : in.readAllBytes();
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
   private static void notFound(Request request, Response response, Callback callback, String path) {
     ObjectNode body = Json.object();
     ObjectNode err = body.putObject("error");
@@ -172,10 +186,12 @@ public final class Gateway implements AutoCloseable {
 
   /** Starts a gateway on {@code config}; watches {@code configFile} for changes when given. */
   public static Gateway start(GatewayConfig config, Optional<Path> configFile) throws Exception {
+    LogProvider.apply(config.logging());
     Gateway g = new Gateway(config, configFile);
     g.server.start();
     g.registry.apply(config.upstreams(), config.server().toolNameSeparator());
     g.reaper.start();
+    config.warnings().forEach(w -> log.warn("config: {}", w));
     configFile.ifPresent(f -> g.watcher = ConfigWatcher.start(f, new ConfigLoader(), g::reload, g::reloadFailed));
     log.info("gatehouse {} listening on {} ({} upstreams)", Cli.version(), g.baseUri(), config.upstreams().size());
     return g;
@@ -190,6 +206,10 @@ public final class Gateway implements AutoCloseable {
       next = next.withServer(s.withHost(current.server().host()).withPort(current.server().port()));
     }
     config = next;
+    if (!next.logging().equals(current.logging())) {
+      LogProvider.apply(next.logging());
+      log.info("config reload: logging at {} ({})", next.logging().level(), next.logging().format());
+    }
     httpPolicy = policyOf(next.server());
     configError = null;
     configLoadedAt = Instant.now();
@@ -226,6 +246,7 @@ public final class Gateway implements AutoCloseable {
       log.info("config reload: {} policies in force", next.policies().size());
     }
     registry.apply(next.upstreams(), next.server().toolNameSeparator());
+    next.warnings().forEach(w -> log.warn("config reload: {}", w));
     log.info("config reloaded: {} upstreams", next.upstreams().size());
   }
 

@@ -31,7 +31,8 @@ public record GatewayConfig(
     @JsonProperty("providers") Map<String, ProviderConfig> providers,
     @JsonProperty("aliases") Map<String, String> aliases,
     @JsonProperty("prices") Map<String, RouterConfig.Price> prices,
-    @JsonProperty("agent_mode") List<AgentModeSettings> agentMode) {
+    @JsonProperty("agent_mode") List<AgentModeSettings> agentMode,
+    @JsonProperty("logging") LogSettings logging) {
 
   public GatewayConfig {
     server = server == null ? ServerSettings.defaults() : server;
@@ -44,6 +45,7 @@ public record GatewayConfig(
     aliases = aliases == null ? Map.of() : Map.copyOf(aliases);
     prices = prices == null ? Map.of() : Collections.unmodifiableMap(new LinkedHashMap<>(prices));
     agentMode = agentMode == null ? List.of() : List.copyOf(agentMode);
+    logging = logging == null ? LogSettings.defaults() : logging;
     router(providers, aliases, prices); // validates aliases against providers now, with the file's line
     // Compiles every rule (globs, regexes, CEL) now, so a bad policy is a config error with its line.
     PolicyEngine.create(policies);
@@ -51,41 +53,71 @@ public record GatewayConfig(
 
   /** Built-in defaults: loopback on port 8080, no upstreams, no identity, no policies. */
   public static GatewayConfig defaults() {
-    return new GatewayConfig(null, null, null, null, null, null, null, null, null, null);
+    return new GatewayConfig(null, null, null, null, null, null, null, null, null, null, null);
   }
 
   /** This config with other server settings, e.g. after command-line overrides. */
   public GatewayConfig withServer(ServerSettings server) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging);
   }
 
   /** This config with another set of upstreams (in iteration order). */
   public GatewayConfig withUpstreams(Map<String, UpstreamConfig> upstreams) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging);
   }
 
   public GatewayConfig withIdentity(IdentityConfig identity) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging);
   }
 
   public GatewayConfig withPolicies(List<PolicyRule> policies) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging);
   }
 
   public GatewayConfig withAccess(AccessSettings access) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging);
   }
 
   public GatewayConfig withAudit(AuditSettings audit) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging);
   }
 
   public GatewayConfig withProviders(Map<String, ProviderConfig> providers) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging);
   }
 
   public GatewayConfig withAgentMode(List<AgentModeSettings> agentMode) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging);
+  }
+
+  /**
+   * What in this config is valid but almost certainly not meant, in words for a log line: an
+   * {@code agent_mode} entry that no policy rule's allowed model calls can reach (no rule id matches its
+   * {@code rules}, e.g. {@code none} once policies exist; or the rules it names grant no models).
+   */
+  public List<String> warnings() {
+    List<String> out = new java.util.ArrayList<>();
+    for (int i = 0; i < agentMode.size(); i++) {
+      AgentModeSettings a = agentMode.get(i);
+      if (policies.isEmpty()) {
+        if (!a.appliesTo("none")) {
+          out.add("agent_mode[" + i + "]: rules " + a.rules().sources() + " match no rule: with no policies every call is "
+              + "allowed by the rule id 'none'; this entry is never used");
+        }
+        continue;
+      }
+      List<dev.gatehouse.policy.PolicyRule> matching = policies.stream().filter(r -> a.appliesTo(r.id())).toList();
+      if (matching.isEmpty()) {
+        out.add("agent_mode[" + i + "]: rules " + a.rules().sources() + " match none of the policy rule ids "
+            + policies.stream().map(dev.gatehouse.policy.PolicyRule::id).toList()
+            + (a.appliesTo("none") ? " ('none' is the rule id only while no policies are configured)" : "")
+            + "; this entry is never used");
+      } else if (matching.stream().allMatch(r -> r.allow().models().isEmpty())) {
+        out.add("agent_mode[" + i + "]: the rules it names " + matching.stream().map(dev.gatehouse.policy.PolicyRule::id).toList()
+            + " allow no models (allow.models), so no model call is ever allowed by them; this entry is never used");
+      }
+    }
+    return out;
   }
 
   /** The model router's part of the config. */

@@ -27,29 +27,36 @@ public final class Main {
   }
 
   static int run(String[] args) {
+    return run(args, System.out, System.err);
+  }
+
+  /** As {@link #run(String[])}, writing what a command prints to {@code out} and {@code err}. */
+  static int run(String[] args, java.io.PrintStream out, java.io.PrintStream err) {
     CliOptions options;
     try {
       options = Cli.parse(args);
     } catch (Cli.UsageException e) {
-      System.err.println("gatehouse: " + e.getMessage());
-      System.err.println();
-      System.err.print(Cli.usage());
+      err.println("gatehouse: " + e.getMessage());
+      err.println();
+      err.print(Cli.usage());
       return Cli.EXIT_USAGE;
     }
     if (options.help()) {
-      System.out.print(Cli.usage());
+      out.print(Cli.usage());
       return 0;
     }
     if (options.version()) {
-      System.out.println(Cli.versionLine());
+      out.println(Cli.versionLine());
       return 0;
     }
     if (options.command().isPresent()) {
       return switch (options.command().get()) {
-        case "keys" -> KeysCommand.run(options.commandArgs(), System.out, System.err);
-        case "audit" -> AuditCommand.run(options.commandArgs(), configuredAudit(options), System.out, System.err);
+        case "keys" -> KeysCommand.run(options.commandArgs(), out, err);
+        case "audit" -> AuditCommand.run(options.commandArgs(), configuredAudit(options), out, err);
+        case "config" -> ConfigCommand.run(options.commandArgs(), Cli.configFile(options, Path.of("").toAbsolutePath()),
+            new ConfigLoader(), out, err);
         default -> {
-          System.err.println("gatehouse: unknown command " + options.command().get());
+          err.println("gatehouse: unknown command " + options.command().get());
           yield Cli.EXIT_USAGE;
         }
       };
@@ -60,7 +67,7 @@ public final class Main {
     try {
       config = options.applyTo(file.map(f -> new ConfigLoader().load(f)).orElseGet(GatewayConfig::defaults));
     } catch (ConfigException e) {
-      System.err.println("gatehouse: " + e.getMessage());
+      err.println("gatehouse: " + e.getMessage());
       return 1;
     }
     if (file.isEmpty()) {
@@ -70,7 +77,7 @@ public final class Main {
     try {
       gateway = Gateway.start(config, file);
     } catch (Exception e) {
-      System.err.println("gatehouse: cannot start: " + e.getMessage());
+      err.println("gatehouse: cannot start: " + e.getMessage());
       return 1;
     }
     Runtime.getRuntime().addShutdownHook(new Thread(gateway::close, "gatehouse-shutdown"));

@@ -183,17 +183,17 @@ class ConfigLoaderTest {
   @ValueSource(strings = {"", "\n\n", "# only a comment\n", "---\n", "~\n"})
   void emptyFileIsAnError(String text) {
     assertEquals(
-        "config error in gatehouse.yaml: the file is empty (expected: a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode)",
+        "config error in gatehouse.yaml: the file is empty (expected: a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging)",
         error(text).getMessage());
   }
 
   @Test
   void topLevelThatIsNotAMapIsAnError() {
     assertEquals(
-        "config error at the top level (line 1, column 1): expected a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, got a list",
+        "config error at the top level (line 1, column 1): expected a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging, got a list",
         error(lines("- server", "- upstreams")).getMessage());
     assertEquals(
-        "config error at the top level (line 1, column 1): expected a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, got a string",
+        "config error at the top level (line 1, column 1): expected a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging, got a string",
         error("hello\n").getMessage());
   }
 
@@ -214,6 +214,18 @@ class ConfigLoaderTest {
     assertTrue(e.getMessage().contains("line 5"), e.getMessage());
     ConfigException flow = error(lines("server:", "  host 127.0.0.1", "  port: 0"));
     assertEquals(OptionalInt.of(2), flow.line(), flow.getMessage());
+  }
+
+  @Test
+  void anAgentModeEntryThatNoPolicyCanReachIsWarnedAbout() {
+    String agent = "agent_mode:\n  - { rules: [none], offer_tools: [\"tools__*\"], auto_execute: [\"tools__calc\"] }\n";
+    assertEquals(List.of(), parse(agent).warnings(), "with no policies 'none' is the rule id");
+    List<String> w = parse(agent + "policies:\n  - { id: staff, allow: { servers: [\"*\"], models: [\"*\"] } }\n").warnings();
+    assertEquals(1, w.size(), w.toString());
+    assertTrue(w.get(0).contains("agent_mode[0]") && w.get(0).contains("[staff]") && w.get(0).contains("never used"), w.get(0));
+    List<String> noModels = parse(agent.replace("[none]", "[staff]")
+        + "policies:\n  - { id: staff, allow: { servers: [\"*\"] } }\n").warnings();
+    assertTrue(noModels.get(0).contains("allow no models"), noModels.toString());
   }
 
   @Test
@@ -272,7 +284,7 @@ class ConfigLoaderTest {
   @Test
   void unknownTopLevelAndServerKeysAreNamed() {
     assertEquals(
-        "config error at the top level (line 1, column 1): unknown key 'servers' (expected one of: server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode)",
+        "config error at the top level (line 1, column 1): unknown key 'servers' (expected one of: server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging)",
         error(lines("servers: {}")).getMessage());
     assertEquals(
         "config error at server (line 2, column 3): unknown key 'allowedOrigins' (expected one of: host, port, "

@@ -105,4 +105,21 @@ class ProbesEndToEndTest {
       assertFalse(TestUpstreams.get(g.baseUri().resolve("/metrics")).body().isEmpty());
     }
   }
+
+  @Test
+  void theOpenApiDocumentDescribesEveryHttpApi() throws Exception {
+    try (Gateway g = start("upstreams: {}\n")) {
+      HttpResponse<String> r = TestUpstreams.get(g.baseUri().resolve("/openapi.json"));
+      assertEquals(200, r.statusCode());
+      JsonNode doc = json(r);
+      assertEquals("3.1.0", doc.path("openapi").asText());
+      assertFalse(doc.path("info").path("version").asText().contains("${"), "the version is filled in");
+      for (String path : java.util.List.of(ChatHandler.COMPLETIONS, ChatHandler.MODELS, ExecuteHandler.PATH,
+          AuditHandler.PREFIX + "chains/{id}", AuditHandler.PREFIX + "steps", AuditHandler.PREFIX + "export",
+          "/admin/policy/explain", "/admin/upstreams", "/admin/catalog", "/healthz", "/readyz", "/metrics",
+          EdgeAuth.METADATA_PATH, "/openapi.json")) {
+        assertTrue(doc.path("paths").has(path), path + " is not documented");
+      }
+    }
+  }
 }
