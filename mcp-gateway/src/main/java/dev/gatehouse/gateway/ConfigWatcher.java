@@ -200,7 +200,11 @@ public final class ConfigWatcher implements AutoCloseable {
     return relevant;
   }
 
+  /** How often the file has been read since the watcher started (tests). */
+  final java.util.concurrent.atomic.AtomicInteger reads = new java.util.concurrent.atomic.AtomicInteger();
+
   private void check() {
+    reads.incrementAndGet();
     byte[] bytes;
     byte[] fingerprint;
     try {

@@ -90,6 +90,21 @@ class ConfigWatcherTest {
   }
 
   @Test
+  void writesToOtherFilesInTheDirectoryNeverReadTheConfig() throws Exception {
+    Path file = config(1000);
+    watch(file, RECHECK);
+    Path busy = dir.resolve("audit.db-wal"); // say, an audit store next to the config
+    for (int i = 0; i < 200; i++) {
+      Files.writeString(busy, "x".repeat(i));
+    }
+    assertQuiet();
+    assertEquals(0, watcher.reads.get(), "writes to another file made the watcher read the config");
+    Files.writeString(file, yaml(1001));
+    assertEquals(1001, nextPort());
+    assertEquals(1, watcher.reads.get());
+  }
+
+  @Test
   void replaceByRenameIsReported() throws Exception {
     Path file = config(1000);
     watch(file, RECHECK);
