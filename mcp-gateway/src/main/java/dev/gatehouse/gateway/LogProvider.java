@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.nio.charset.StandardCharsets;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -71,8 +70,6 @@ public final class LogProvider implements SLF4JServiceProvider {
     private final Map<String, GatewayLogger> loggers = new ConcurrentHashMap<>();
     private final ReentrantLock out = new ReentrantLock();
     private volatile LogSettings settings = LogSettings.defaults();
-    private final PrintStream err = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.err), true,
-        StandardCharsets.UTF_8);
 
     void apply(LogSettings next) {
       settings = next;
@@ -104,9 +101,12 @@ public final class LogProvider implements SLF4JServiceProvider {
     void write(String logger, Level level, String message, Throwable error) {
       String line = settings.format() == LogSettings.Format.JSON ? json(logger, level, message, error)
           : text(logger, level, message, error);
+      // System.err as it is now: a test harness or a launcher may have replaced it.
+      PrintStream err = System.err;
       out.lock();
       try {
         err.print(line);
+        err.flush();
       } finally {
         out.unlock();
       }
