@@ -137,22 +137,11 @@ class AbuseEndToEndTest {
   }
 
   static HttpResponse<String> mcp(String body, String session, String... headers) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(gateway.baseUri().resolve("/mcp"))
-        .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
-        .POST(HttpRequest.BodyPublishers.ofString(body));
-    if (session != null) {
-      b.header("Mcp-Session-Id", session);
-    }
-    for (int i = 0; i < headers.length; i += 2) {
-      b.header(headers[i], headers[i + 1]);
-    }
-    return TestUpstreams.send(b.build());
+    return McpHttp.post(gateway.baseUri().resolve("/mcp"), session, body, headers);
   }
 
   static String session(String key) {
-    HttpResponse<String> r = mcp(McpHygieneTest.INIT, null, "Authorization", "Bearer " + key);
-    assertEquals(200, r.statusCode(), r.body());
-    return r.headers().firstValue("Mcp-Session-Id").orElseThrow();
+    return McpHttp.session(gateway.baseUri().resolve("/mcp"), McpHttp.bearer(key));
   }
 
   static final String LIST = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}";
@@ -160,13 +149,13 @@ class AbuseEndToEndTest {
   @Test
   void twoCredentialsAreRefusedWhicheverComesFirst() throws Exception {
     for (String[] pair : new String[][] {{USER, "gk_bogus"}, {"gk_bogus", USER}, {USER, AUDITOR}}) {
-      HttpResponse<String> r = mcp(McpHygieneTest.INIT, null, "Authorization", "Bearer " + pair[0], "Authorization", "Bearer " + pair[1]);
+      HttpResponse<String> r = mcp(McpHttp.INIT, null, "Authorization", "Bearer " + pair[0], "Authorization", "Bearer " + pair[1]);
       assertEquals(401, r.statusCode(), r.body());
       assertTrue(r.body().contains("more than one Authorization header"), r.body());
-      r = mcp(McpHygieneTest.INIT, null, "X-API-Key", pair[0], "X-API-Key", pair[1]);
+      r = mcp(McpHttp.INIT, null, "X-API-Key", pair[0], "X-API-Key", pair[1]);
       assertEquals(401, r.statusCode(), r.body());
     }
-    HttpResponse<String> r = mcp(McpHygieneTest.INIT, null, "Authorization", "Bearer " + USER, "X-API-Key", USER);
+    HttpResponse<String> r = mcp(McpHttp.INIT, null, "Authorization", "Bearer " + USER, "X-API-Key", USER);
     assertEquals(401, r.statusCode(), r.body());
   }
 

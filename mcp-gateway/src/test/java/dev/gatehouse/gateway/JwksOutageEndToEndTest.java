@@ -92,8 +92,6 @@ class JwksOutageEndToEndTest {
   }
 
   static HttpResponse<String> initialize(Gateway g, String token) {
-    return TestUpstreams.send(HttpRequest.newBuilder(g.baseUri().resolve("/mcp")).header("Content-Type", "application/json")
-        .header("Accept", "application/json, text/event-stream").header("Authorization", "Bearer " + token)
-        .POST(HttpRequest.BodyPublishers.ofString(McpHygieneTest.INIT)).build());
+    return McpHttp.post(g.baseUri().resolve("/mcp"), null, McpHttp.INIT, McpHttp.bearer(token));
   }
 }

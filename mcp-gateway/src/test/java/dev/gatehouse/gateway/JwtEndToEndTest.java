@@ -98,13 +98,13 @@ class JwtEndToEndTest {
   void aTokenForAnotherAudienceIs401AndMissingScopeIs403() {
     HttpResponse<String> wrongAud = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/mcp"))
         .header("Content-Type", "application/json").header("Authorization", "Bearer " + token("alice", "finance", "other-api", "mcp:tools"))
-        .POST(HttpRequest.BodyPublishers.ofString(McpHygieneTest.INIT)).build());
+        .POST(HttpRequest.BodyPublishers.ofString(McpHttp.INIT)).build());
     assertEquals(401, wrongAud.statusCode(), wrongAud.body());
     assertTrue(wrongAud.headers().firstValue("WWW-Authenticate").orElse("").contains("error=\"invalid_token\""));
 
     HttpResponse<String> noScope = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/mcp"))
         .header("Content-Type", "application/json").header("Authorization", "Bearer " + token("alice", "finance", "gatehouse", "openid"))
-        .POST(HttpRequest.BodyPublishers.ofString(McpHygieneTest.INIT)).build());
+        .POST(HttpRequest.BodyPublishers.ofString(McpHttp.INIT)).build());
     assertEquals(403, noScope.statusCode(), noScope.body());
     String challenge = noScope.headers().firstValue("WWW-Authenticate").orElse("");
     assertTrue(challenge.contains("error=\"insufficient_scope\"") && challenge.contains("scope=\"mcp:tools\""), challenge);
@@ -120,9 +120,7 @@ class JwtEndToEndTest {
   }
 
   static HttpResponse<String> initialize(String token) {
-    return TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/mcp"))
-        .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
-        .header("Authorization", "Bearer " + token).POST(HttpRequest.BodyPublishers.ofString(McpHygieneTest.INIT)).build());
+    return McpHttp.post(gateway.baseUri().resolve("/mcp"), null, McpHttp.INIT, McpHttp.bearer(token));
   }
 
   @Test

@@ -225,7 +225,7 @@ class McpFederationTest {
     java.util.function.Function<String, java.net.http.HttpRequest.Builder> post = body -> java.net.http.HttpRequest.newBuilder(mcp)
         .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
         .POST(java.net.http.HttpRequest.BodyPublishers.ofString(body));
-    var init = TestUpstreams.send(post.apply(McpHygieneTest.INIT).build());
+    var init = TestUpstreams.send(post.apply(McpHttp.INIT).build());
     String sid = init.headers().firstValue("Mcp-Session-Id").orElseThrow();
     var pending = TestUpstreams.HTTP.sendAsync(post.apply(
             "{\"jsonrpc\":\"2.0\",\"id\":77,\"method\":\"tools/call\",\"params\":{\"name\":\"local__sleep\",\"arguments\":{\"ms\":15000}}}")

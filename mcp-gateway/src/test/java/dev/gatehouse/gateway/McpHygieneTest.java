@@ -22,7 +22,7 @@ import org.junit.jupiter.api.Timeout;
 class McpHygieneTest {
   static Gateway gateway;
   static URI mcp;
-  static final String INIT = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-06-18\",\"capabilities\":{},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}";
+  static final String INIT = McpHttp.INIT;
 
   @BeforeAll
   static void start() throws Exception {

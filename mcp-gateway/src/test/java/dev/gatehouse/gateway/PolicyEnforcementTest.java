@@ -156,14 +156,14 @@ class PolicyEnforcementTest {
   void missingOrBadCredentialsAre401WithResourceMetadata() throws Exception {
     URI mcp = gateway.baseUri().resolve("/mcp");
     HttpResponse<String> none = TestUpstreams.send(HttpRequest.newBuilder(mcp).header("Content-Type", "application/json")
-        .POST(HttpRequest.BodyPublishers.ofString(McpHygieneTest.INIT)).build());
+        .POST(HttpRequest.BodyPublishers.ofString(McpHttp.INIT)).build());
     assertEquals(401, none.statusCode());
     String challenge = none.headers().firstValue("WWW-Authenticate").orElseThrow();
     assertTrue(challenge.startsWith("Bearer ") && challenge.contains("resource_metadata=\"" + gateway.baseUri() + "/.well-known/oauth-protected-resource/mcp\""), challenge);
 
     HttpResponse<String> bad = TestUpstreams.send(HttpRequest.newBuilder(mcp).header("Content-Type", "application/json")
         .header("Authorization", "Bearer gk_notarealkeyatall000000000000000000")
-        .POST(HttpRequest.BodyPublishers.ofString(McpHygieneTest.INIT)).build());
+        .POST(HttpRequest.BodyPublishers.ofString(McpHttp.INIT)).build());
     assertEquals(401, bad.statusCode());
     assertTrue(bad.headers().firstValue("WWW-Authenticate").orElseThrow().contains("error=\"invalid_token\""));
     JsonNode body = Json.MAPPER.readTree(bad.body());
@@ -180,7 +180,7 @@ class PolicyEnforcementTest {
   void aSessionCannotBeUsedByAnotherPrincipal() {
     URI mcp = gateway.baseUri().resolve("/mcp");
     HttpResponse<String> init = TestUpstreams.send(HttpRequest.newBuilder(mcp).header("Content-Type", "application/json")
-        .header("Authorization", "Bearer " + FINANCE_KEY).POST(HttpRequest.BodyPublishers.ofString(McpHygieneTest.INIT)).build());
+        .header("Authorization", "Bearer " + FINANCE_KEY).POST(HttpRequest.BodyPublishers.ofString(McpHttp.INIT)).build());
     String sid = init.headers().firstValue("Mcp-Session-Id").orElseThrow();
     HttpResponse<String> hijack = TestUpstreams.send(HttpRequest.newBuilder(mcp).header("Content-Type", "application/json")
         .header("Authorization", "Bearer " + ENGINEERING_KEY).header("Mcp-Session-Id", sid)

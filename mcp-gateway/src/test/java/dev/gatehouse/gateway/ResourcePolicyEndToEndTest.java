@@ -46,8 +46,7 @@ class ResourcePolicyEndToEndTest {
         + "audit: { enabled: false }\n");
     gateway = Gateway.start(new ConfigLoader().load(file), Optional.of(file));
     await("fixture connected", Duration.ofSeconds(30), () -> gateway.registry().status().stream().allMatch(s -> s.connected()));
-    HttpResponse<String> init = post(null, McpHygieneTest.INIT);
-    session = init.headers().firstValue("Mcp-Session-Id").orElseThrow();
+    session = McpHttp.session(gateway.baseUri().resolve("/mcp"), McpHttp.bearer(KEY));
   }
 
   @AfterAll
@@ -61,13 +60,7 @@ class ResourcePolicyEndToEndTest {
   }
 
   static HttpResponse<String> post(String sid, String body) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(gateway.baseUri().resolve("/mcp")).header("Content-Type", "application/json")
-        .header("Accept", "application/json, text/event-stream").header("Authorization", "Bearer " + KEY)
-        .POST(HttpRequest.BodyPublishers.ofString(body));
-    if (sid != null) {
-      b.header("Mcp-Session-Id", sid);
-    }
-    return TestUpstreams.send(b.build());
+    return McpHttp.post(gateway.baseUri().resolve("/mcp"), sid, body, McpHttp.bearer(KEY));
   }
 
   static JsonNode read(String uri) throws Exception {

@@ -65,13 +65,7 @@ class SessionLimitsEndToEndTest {
   }
 
   static HttpResponse<String> post(String key, String session, String body) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(gateway.baseUri().resolve("/mcp"))
-        .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
-        .header("Authorization", "Bearer " + key).POST(HttpRequest.BodyPublishers.ofString(body));
-    if (session != null) {
-      b.header("Mcp-Session-Id", session);
-    }
-    return TestUpstreams.send(b.build());
+    return McpHttp.post(gateway.baseUri().resolve("/mcp"), session, body, McpHttp.bearer(key));
   }
 
   static HttpResponse<String> initialize(String key, String version) {

@@ -60,19 +60,11 @@ class UpstreamProtocolTest {
   }
 
   static HttpResponse<String> post(String session, String body) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(gateway.baseUri().resolve("/mcp"))
-        .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
-        .POST(HttpRequest.BodyPublishers.ofString(body));
-    if (session != null) {
-      b.header("Mcp-Session-Id", session);
-    }
-    return TestUpstreams.send(b.build());
+    return McpHttp.post(gateway.baseUri().resolve("/mcp"), session, body);
   }
 
   static String session() {
-    HttpResponse<String> r = post(null, McpHygieneTest.INIT);
-    assertEquals(200, r.statusCode(), r.body());
-    return r.headers().firstValue("Mcp-Session-Id").orElseThrow();
+    return McpHttp.session(gateway.baseUri().resolve("/mcp"));
   }
 
   @Test
@@ -94,14 +86,8 @@ class UpstreamProtocolTest {
 
   @Test
   void theTransparentEndpointPassesListResultFieldsOn() throws Exception {
-    HttpRequest.Builder init = HttpRequest.newBuilder(gateway.baseUri().resolve("/mcp/resumable"))
-        .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
-        .POST(HttpRequest.BodyPublishers.ofString(McpHygieneTest.INIT));
-    String sid = TestUpstreams.send(init.build()).headers().firstValue("Mcp-Session-Id").orElseThrow();
-    HttpResponse<String> r = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/mcp/resumable"))
-        .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
-        .header("Mcp-Session-Id", sid)
-        .POST(HttpRequest.BodyPublishers.ofString("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}")).build());
+    URI single = gateway.baseUri().resolve("/mcp/resumable");
+    HttpResponse<String> r = McpHttp.post(single, McpHttp.session(single), "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}");
     JsonNode result = Json.MAPPER.readTree(r.body()).path("result");
     assertEquals(60000, result.path("ttlMs").asInt(), r.body());
     assertEquals("public", result.path("cacheScope").asText(), r.body());
