@@ -89,8 +89,11 @@ final class BenchRun {
     double rate;
     String skipped;
     final Side direct = new Side();
+    final Side floor = new Side();
     final Side gateway = new Side();
+    boolean hasFloor;
     LoadGen.Phase saturationDirect;
+    LoadGen.Phase saturationFloor;
     LoadGen.Phase saturationGateway;
     final Map<String, Usage> usage = new LinkedHashMap<>();
     final Map<String, Usage> saturationUsage = new LinkedHashMap<>();
@@ -129,6 +132,20 @@ final class BenchRun {
           "--stream-gap-us", Long.toString(o.streamGap().toNanos() / 1000), "--tool-rounds", Integer.toString(o.toolRounds())),
           o.work().resolve("mocks.log"));
       URI mockBase = URI.create("http://127.0.0.1:" + mockPort);
+      URI floorBase = null;
+      Process nginx = null;
+      if (o.floor()) {
+        java.util.Optional<Path> bin = Nginx.binary();
+        if (bin.isEmpty()) {
+          notes.add("No floor: nginx is not installed (scripts/bench installs Debian's nginx-light when it can).");
+        } else {
+          int floorPort = freePort();
+          nginx = Nginx.start(children, bin.get(), o.work().resolve("nginx").toAbsolutePath(), floorPort, mockPort);
+          floorBase = URI.create("http://127.0.0.1:" + floorPort);
+          notes.add("Floor: " + bin.get() + " as a plain reverse proxy (kept-alive upstream connections, no buffering, "
+              + "worker_processes auto) in front of the same mocks; its config is " + o.work().resolve("nginx/nginx.conf") + ".");
+        }
+      }
 
       boolean needOn = o.scenarios().stream().anyMatch(k -> k.governed);
       boolean needOff = o.scenarios().stream().anyMatch(k -> !k.governed);
@@ -136,6 +153,9 @@ final class BenchRun {
       String apiKey = ApiKeys.generate();
       try (Http http = new Http(1024)) {
         waitReady(http, mockBase.resolve("/healthz"), mocks, "mocks", o.work().resolve("mocks.log"));
+        if (nginx != null) {
+          waitReady(http, floorBase.resolve("/healthz"), nginx, "nginx", o.work().resolve("nginx/nginx.log"));
+        }
         Gateway on = needOn ? startGateway(children, http, "gateway", true, mockBase, apiKey, wantChat) : null;
         Gateway off = needOff ? startGateway(children, http, "gateway-off", false, mockBase, apiKey, wantChat) : null;
         Map<String, Long> pids = new LinkedHashMap<>();
@@ -146,14 +166,19 @@ final class BenchRun {
           pids.put(off.name(), off.process().pid());
         }
         pids.put("mocks", mocks.pid());
+        if (nginx != null) {
+          pids.put("nginx", nginx.pid());
+          nginx.descendants().forEach(h -> pids.put("nginx-" + h.pid(), h.pid()));
+        }
         pids.put("loadgen", ProcessHandle.current().pid());
         try (ProcStats.Monitor monitor = new ProcStats.Monitor(pids, 200)) {
           for (Scenarios.Kind k : o.scenarios()) {
             Gateway g = k.governed ? on : off;
             Scenarios.Target direct = new Scenarios.Target("direct", mockBase, false, List.of());
+            Scenarios.Target floor = floorBase == null ? null : new Scenarios.Target("floor", floorBase, false, List.of());
             Scenarios.Target via = new Scenarios.Target(g.name(), g.base(), true,
                 k.governed ? List.<String[]>of(new String[] {"X-API-Key", apiKey}) : List.of());
-            results.add(scenario(k, http, direct, via, monitor, g.name(), g.process().pid()));
+            results.add(scenario(k, http, direct, floor, via, monitor, g.name(), g.process().pid()));
           }
         }
         for (Gateway g : new Gateway[] {on, off}) {
@@ -165,6 +190,9 @@ final class BenchRun {
         }
         if (on != null) {
           audit.putAll(verifyAudit(on));
+        }
+        if (nginx != null) {
+          Children.stop(nginx, 10);
         }
         Children.stop(mocks, 10);
       }
@@ -335,8 +363,35 @@ final class BenchRun {
 
   // ---------------------------------------------------------------- scenarios
 
-  private Result scenario(Scenarios.Kind k, Http http, Scenarios.Target direct, Scenarios.Target via, ProcStats.Monitor monitor,
-      String gatewayName, long gatewayPid) throws Exception {
+  /** One side of a comparison: its name, workload and (paced) its own clients. */
+  private record Side3(String name, LoadGen.Workload workload, List<Http> clients, boolean gateway) {}
+
+  private LoadGen.Phase measure(Http http, Side3 side, double rate, long nanos) throws InterruptedException {
+    return o.paced() ? LoadGen.paced(side.clients(), side.workload(), rate, nanos) : LoadGen.openLoop(http, side.workload(), rate, nanos);
+  }
+
+  private List<Http> clients(Http http, Scenarios.Target t) throws Exception {
+    List<Http> out = new ArrayList<>();
+    if (o.paced()) {
+      for (int i = 0; i < o.clients(); i++) {
+        out.add(http.pin(t.base()));
+      }
+    }
+    return out;
+  }
+
+  private static void close(List<Http> clients) {
+    for (Http h : clients) {
+      try {
+        h.close();
+      } catch (Exception ignored) {
+        // best effort
+      }
+    }
+  }
+
+  private Result scenario(Scenarios.Kind k, Http http, Scenarios.Target direct, Scenarios.Target floor, Scenarios.Target via,
+      ProcStats.Monitor monitor, String gatewayName, long gatewayPid) throws Exception {
     Result res = new Result(k);
     double rate = switch (k) {
       case CHAIN -> o.chainRate();
@@ -360,6 +415,7 @@ final class BenchRun {
       }
     }
     LoadGen.Workload wd;
+    LoadGen.Workload wf = null;
     LoadGen.Workload wg;
     Scenarios.Chain chainD = null;
     Scenarios.Chain chainG = null;
@@ -367,22 +423,27 @@ final class BenchRun {
       switch (k) {
         case MCP, MCP_OFF -> {
           wd = Scenarios.mcpCall(direct, Scenarios.openSessions(http, direct, o.sessions()));
+          wf = floor == null ? null : Scenarios.mcpCall(floor, Scenarios.openSessions(http, floor, o.sessions()));
           wg = Scenarios.mcpCall(via, Scenarios.openSessions(http, via, o.sessions()));
         }
         case EXECUTE, EXECUTE_OFF -> {
           wd = Scenarios.mcpCall(direct, Scenarios.openSessions(http, direct, o.sessions()));
+          wf = floor == null ? null : Scenarios.mcpCall(floor, Scenarios.openSessions(http, floor, o.sessions()));
           wg = Scenarios.execute(via);
         }
         case CHAT, CHAT_OFF -> {
           wd = Scenarios.chat(direct, false);
+          wf = floor == null ? null : Scenarios.chat(floor, false);
           wg = Scenarios.chat(via, false);
         }
         case STREAM -> {
           wd = Scenarios.chat(direct, true);
+          wf = floor == null ? null : Scenarios.chat(floor, true);
           wg = Scenarios.chat(via, true);
         }
         case CHAIN -> {
           chainD = new Scenarios.Chain(direct, direct, Scenarios.openSessions(http, direct, o.sessions()));
+          wf = floor == null ? null : new Scenarios.Chain(floor, floor, Scenarios.openSessions(http, floor, o.sessions()));
           chainG = new Scenarios.Chain(via, via, List.of());
           wd = chainD;
           wg = chainG;
@@ -394,6 +455,22 @@ final class BenchRun {
       System.out.println("skipped: " + res.skipped);
       return res;
     }
+    res.hasFloor = wf != null;
+    List<Side3> sides = new ArrayList<>();
+    sides.add(new Side3("direct", wd, clients(http, direct), false));
+    if (wf != null) {
+      sides.add(new Side3("floor", wf, clients(http, floor), false));
+    }
+    sides.add(new Side3(gatewayName, wg, clients(http, via), true));
+    try {
+      return measureScenario(k, res, http, sides, monitor, gatewayName, gatewayPid, chainD, chainG, rate);
+    } finally {
+      sides.forEach(side -> close(side.clients()));
+    }
+  }
+
+  private Result measureScenario(Scenarios.Kind k, Result res, Http http, List<Side3> sides, ProcStats.Monitor monitor, String gatewayName,
+      long gatewayPid, Scenarios.Chain chainD, Scenarios.Chain chainG, double rate) throws Exception {
     long warm = o.warmup().toNanos();
     if (warm > 0) {
       // A ramp (10%, 50%, then 100% of the rate): a cold JVM at full rate falls behind, and the backlog
@@ -401,10 +478,10 @@ final class BenchRun {
       // if it were the steady state. How a cold gateway copes with a full-rate start is a separate question.
       System.out.printf("warm-up: %ds each, ramped 10%% → 50%% → 100%% of the rate%n", o.warmup().toSeconds());
       double[][] ramp = {{0.1, 0.2}, {0.5, 0.3}, {1.0, 0.5}};
-      for (String side : new String[] {"direct", gatewayName}) {
+      for (Side3 side : sides) {
         for (double[] step : ramp) {
-          report(String.format(java.util.Locale.ROOT, "  warm-up %s %.0f/s", side, rate * step[0]),
-              LoadGen.openLoop(http, side.equals("direct") ? wd : wg, Math.max(1, rate * step[0]), (long) (warm * step[1])));
+          report(String.format(java.util.Locale.ROOT, "  warm-up %s %.0f/s", side.name(), rate * step[0]),
+              measure(http, side, Math.max(1, rate * step[0]), (long) (warm * step[1])));
         }
       }
     }
@@ -412,16 +489,15 @@ final class BenchRun {
     Map<String, Long> threadsAfter = new LinkedHashMap<>();
     long slice = o.duration().toNanos() / o.rounds();
     for (int r = 0; r < o.rounds(); r++) {
-      // ABBA order: direct first in even rounds, the gateway first in odd ones, so a drift over time
-      // (JIT, caches, the audit file growing) does not favour either side.
-      boolean directFirst = r % 2 == 0;
-      for (int s = 0; s < 2; s++) {
-        boolean gw = (s == 0) != directFirst;
-        if (gw) {
+      // The order rotates each round (direct, floor, gateway; then floor, gateway, direct; …), so a drift
+      // over time (JIT, caches, the audit file growing) favours no side.
+      for (int s = 0; s < sides.size(); s++) {
+        Side3 side = sides.get((s + r) % sides.size());
+        if (side.gateway()) {
           monitor.begin();
           Map<String, Long> tb = ProcStats.threads(gatewayPid);
           long t0 = System.nanoTime();
-          LoadGen.Phase p = LoadGen.openLoop(http, wg, rate, slice);
+          LoadGen.Phase p = measure(http, side, rate, slice);
           double wall = (System.nanoTime() - t0) / 1e9;
           Map<String, Long> ta = ProcStats.threads(gatewayPid);
           ta.forEach((name, v) -> threadsAfter.merge(name, v, Long::sum));
@@ -432,9 +508,9 @@ final class BenchRun {
           res.gateway.add(p);
           report("  round " + (r + 1) + " " + gatewayName, p);
         } else {
-          LoadGen.Phase p = LoadGen.openLoop(http, wd, rate, slice);
-          res.direct.add(p);
-          report("  round " + (r + 1) + " direct", p);
+          LoadGen.Phase p = measure(http, side, rate, slice);
+          (side.name().equals("floor") ? res.floor : res.direct).add(p);
+          report("  round " + (r + 1) + " " + side.name(), p);
         }
       }
     }
@@ -445,11 +521,15 @@ final class BenchRun {
     }
     if (!o.saturation().isZero()) {
       int workers = k == Scenarios.Kind.CHAIN ? Math.max(1, o.concurrency() / 2) : o.concurrency();
-      res.saturationDirect = LoadGen.closedLoop(http, wd, workers, o.saturation().toNanos());
+      res.saturationDirect = LoadGen.closedLoop(http, sides.get(0).workload(), workers, o.saturation().toNanos());
       report("  saturation direct (" + workers + " workers)", res.saturationDirect);
+      if (res.hasFloor) {
+        res.saturationFloor = LoadGen.closedLoop(http, sides.get(1).workload(), workers, o.saturation().toNanos());
+        report("  saturation floor (" + workers + " workers)", res.saturationFloor);
+      }
       monitor.begin();
       long t0 = System.nanoTime();
-      res.saturationGateway = LoadGen.closedLoop(http, wg, workers, o.saturation().toNanos());
+      res.saturationGateway = LoadGen.closedLoop(http, sides.get(sides.size() - 1).workload(), workers, o.saturation().toNanos());
       double wall = (System.nanoTime() - t0) / 1e9;
       for (ProcStats.Usage u : monitor.end()) {
         res.saturationUsage.computeIfAbsent(u.process(), x -> new Usage()).add(u, wall);
@@ -460,6 +540,11 @@ final class BenchRun {
         (res.gateway.latency.getValueAtPercentile(50) - res.direct.latency.getValueAtPercentile(50)) / 1000.0,
         (res.gateway.latency.getValueAtPercentile(90) - res.direct.latency.getValueAtPercentile(90)) / 1000.0,
         (res.gateway.latency.getValueAtPercentile(99) - res.direct.latency.getValueAtPercentile(99)) / 1000.0);
+    if (res.hasFloor) {
+      System.out.printf("  floor overhead p50 %+.1f µs, p99 %+.1f µs%n",
+          (res.floor.latency.getValueAtPercentile(50) - res.direct.latency.getValueAtPercentile(50)) / 1000.0,
+          (res.floor.latency.getValueAtPercentile(99) - res.direct.latency.getValueAtPercentile(99)) / 1000.0);
+    }
     return res;
   }
 

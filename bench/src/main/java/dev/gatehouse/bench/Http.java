@@ -24,6 +24,26 @@ final class Http implements AutoCloseable {
   static final long TIMEOUT_SECONDS = 10;
 
   private final HttpClient client;
+  /** When set, every request goes over this one connection (a paced client's own connection). */
+  private final org.eclipse.jetty.client.Connection pinned;
+  private final boolean owner;
+
+  private Http(HttpClient client, org.eclipse.jetty.client.Connection pinned) {
+    this.client = client;
+    this.pinned = pinned;
+    this.owner = false;
+  }
+
+  /**
+   * A view of this client whose requests all go over one new connection to {@code target}'s host and
+   * port: a client that keeps its own kept-alive connection, with idle gaps between its requests.
+   */
+  Http pin(URI target) throws Exception {
+    var destination = client.resolveDestination(client.newRequest(target));
+    var promise = new org.eclipse.jetty.util.Promise.Completable<org.eclipse.jetty.client.Connection>();
+    destination.newConnection(promise);
+    return new Http(client, promise.get(10, TimeUnit.SECONDS));
+  }
 
   Http(int maxConnectionsPerDestination) throws Exception {
     QueuedThreadPool threads = new QueuedThreadPool(64, 4);
@@ -38,6 +58,8 @@ final class Http implements AutoCloseable {
     client.setIdleTimeout(60_000);
     client.setConnectTimeout(5_000);
     client.start();
+    pinned = null;
+    owner = true;
   }
 
   /**
@@ -111,7 +133,7 @@ final class Http implements AutoCloseable {
         h.put(kv[0], kv[1]);
       }
     });
-    request.send(new Response.Listener() {
+    Response.Listener listener = new Response.Listener() {
       private final Body body = new Body();
       private long firstByte;
       private long firstToken;
@@ -145,7 +167,12 @@ final class Http implements AutoCloseable {
         done.done(new Reply(r == null ? 0 : r.getStatus(), body.toByteArray(), sid, firstByte == 0 ? end : firstByte, firstToken == 0 ? end : firstToken, end,
             result.getFailure()));
       }
-    });
+    };
+    if (pinned != null) {
+      pinned.send(request, listener);
+    } else {
+      request.send(listener);
+    }
   }
 
   /** Blocking convenience for setup and probes. */
@@ -171,6 +198,10 @@ final class Http implements AutoCloseable {
 
   @Override
   public void close() throws Exception {
-    client.stop();
+    if (owner) {
+      client.stop();
+    } else if (pinned != null) {
+      pinned.close();
+    }
   }
 }

@@ -1,5 +1,6 @@
 package dev.gatehouse.bench;
 
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
@@ -93,6 +94,98 @@ final class LoadGen {
     long wall = System.nanoTime() - start;
     return new Phase(ok.get(), errors.get(), Map.copyOf(kinds), latency.getIntervalHistogram(), firstByte.getIntervalHistogram(),
         lateness, Math.min(wall, durationNanos), inFlight.get());
+  }
+
+  /**
+   * Paced: {@code clients} clients, each on its own kept-alive connection (see {@link Http#pin}), together
+   * sending at {@code rate}: operation {@code i} is due at {@code t0 + i / rate} and belongs to client
+   * {@code i mod clients}, so each client sends at {@code rate / clients} with idle gaps in between, the
+   * way many agents call a gateway. A client never has two operations in flight: one that is due while its
+   * previous one runs is sent when that one ends, and its latency still counts from when it was due
+   * (coordinated-omission corrected, as in {@link #openLoop}).
+   */
+  static Phase paced(List<Http> clients, Workload w, double rate, long durationNanos) throws InterruptedException {
+    Recorder latency = new Recorder(3);
+    Recorder firstByte = new Recorder(3);
+    Histogram lateness = new Histogram(MAX_NANOS, 3);
+    AtomicLong ok = new AtomicLong();
+    AtomicLong errors = new AtomicLong();
+    AtomicLong inFlight = new AtomicLong();
+    Map<String, Long> kinds = new ConcurrentHashMap<>();
+    int n = clients.size();
+    Pacer[] pacers = new Pacer[n];
+    for (int c = 0; c < n; c++) {
+      Http h = clients.get(c);
+      pacers[c] = new Pacer() {
+        @Override
+        void send(long intended) {
+          w.run(h, (fb, error) -> {
+            long t = System.nanoTime();
+            if (error == null) {
+              latency.recordValue(Math.min(MAX_NANOS, t - intended));
+              firstByte.recordValue(Math.min(MAX_NANOS, Math.max(0, fb - intended)));
+              ok.incrementAndGet();
+            } else {
+              errors.incrementAndGet();
+              kinds.merge(error.length() > 120 ? error.substring(0, 120) : error, 1L, Long::sum);
+            }
+            inFlight.decrementAndGet();
+            finished();
+          });
+        }
+      };
+    }
+    double interval = 1e9 / rate;
+    long start = System.nanoTime() + 1_000_000;
+    long end = start + durationNanos;
+    for (long i = 0; ; i++) {
+      long intended = start + (long) (i * interval);
+      if (intended >= end) {
+        break;
+      }
+      long now = waitUntil(intended);
+      lateness.recordValue(Math.min(MAX_NANOS, Math.max(0, now - intended)));
+      inFlight.incrementAndGet();
+      pacers[(int) (i % n)].due(intended);
+    }
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(Http.TIMEOUT_SECONDS + 5);
+    while (inFlight.get() > 0 && System.nanoTime() < deadline) {
+      TimeUnit.MILLISECONDS.sleep(1);
+    }
+    long wall = System.nanoTime() - start;
+    return new Phase(ok.get(), errors.get(), Map.copyOf(kinds), latency.getIntervalHistogram(), firstByte.getIntervalHistogram(),
+        lateness, Math.min(wall, durationNanos), inFlight.get());
+  }
+
+  /** One paced client: at most one operation in flight; due ones wait their turn, keeping their due time. */
+  private abstract static class Pacer {
+    private final java.util.ArrayDeque<Long> waiting = new java.util.ArrayDeque<>();
+    private boolean busy;
+
+    abstract void send(long intended);
+
+    void due(long intended) {
+      synchronized (this) {
+        if (busy) {
+          waiting.add(intended);
+          return;
+        }
+        busy = true;
+      }
+      send(intended);
+    }
+
+    void finished() {
+      Long next;
+      synchronized (this) {
+        next = waiting.poll();
+        if (next == null) {
+          busy = false;
+          return;
+        }
+      }
+      send(next);
+    }
   }
 
   static Phase closedLoop(Http http, Workload w, int workers, long durationNanos) throws InterruptedException {

@@ -33,6 +33,9 @@ record Options(
     boolean jfr,
     boolean asyncProfiler,
     String auditDurability,
+    boolean floor,
+    boolean paced,
+    int clients,
     String command) {
 
   static final List<Scenarios.Kind> DEFAULT_SCENARIOS = List.of(Scenarios.Kind.CHAT, Scenarios.Kind.CHAT_OFF, Scenarios.Kind.STREAM,
@@ -51,6 +54,11 @@ record Options(
         --warmup D             warm-up per target and scenario, ramped 10%%/50%%/100%% of the rate, not recorded (default 30s)
         --saturation D         closed-loop saturation run per target and scenario; 0s skips (default 10s)
         --concurrency N        closed-loop workers (default 32)
+        --load MODE            paced (default): --clients clients, each on its own kept-alive connection, together at
+                               the rate (each at rate/clients, idle in between); open: one open-loop generator over a
+                               shared connection pool
+        --clients N            paced clients/connections (default 32)
+        --no-floor             skip the floor (nginx as a plain reverse proxy in front of the same mocks)
         --sessions N           MCP sessions the /mcp load is spread over (default 8)
         --scenarios LIST       comma-separated, from: %s
                                (default %s)
@@ -94,10 +102,14 @@ record Options(
     boolean jfr = false;
     boolean asyncProfiler = false;
     String durability = "";
+    boolean floor = true;
+    boolean paced = true;
+    int clients = 32;
     for (int i = 0; i < args.size(); i++) {
       String a = args.get(i);
       switch (a) {
         case "--no-jmh" -> jmh = false;
+        case "--no-floor" -> floor = false;
         case "--jfr" -> jfr = true;
         case "--async-profiler" -> asyncProfiler = true;
         case "-h", "--help" -> throw new Usage(USAGE);
@@ -143,6 +155,13 @@ record Options(
               }
               durability = v;
             }
+            case "--load" -> {
+              if (!v.equals("paced") && !v.equals("open")) {
+                throw new Usage("--load: '" + v + "' (expected: paced or open)");
+              }
+              paced = v.equals("paced");
+            }
+            case "--clients" -> clients = (int) positive(a, Integer.parseInt(v));
             case "--out" -> out = Path.of(v);
             case "--work" -> work = Path.of(v);
             default -> throw new Usage("unknown option " + a + "\n" + USAGE);
@@ -154,7 +173,8 @@ record Options(
       work = Path.of("bench/target/bench-work", stamp);
     }
     return new Options(rate, chainRate > 0 ? chainRate : rate / 10, streamRate > 0 ? streamRate : rate / 4, duration, warmup, rounds, saturation, concurrency, sessions, scenarios,
-        jmh, jmhArgs, jar, jvm, out, work, chunks, gap, toolRounds, jfr, asyncProfiler, durability, "bench run " + String.join(" ", args));
+        jmh, jmhArgs, jar, jvm, out, work, chunks, gap, toolRounds, jfr, asyncProfiler, durability, floor, paced, clients,
+        "bench run " + String.join(" ", args));
   }
 
   /** The options in {@code jvm.options} (the working directory is the repository's root), else none. */
