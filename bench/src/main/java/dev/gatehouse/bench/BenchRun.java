@@ -363,21 +363,26 @@ final class BenchRun {
 
   // ---------------------------------------------------------------- scenarios
 
-  /** One side of a comparison: its name, workload and (paced) its own clients. */
-  private record Side3(String name, LoadGen.Workload workload, List<Http> clients, boolean gateway) {}
+  /** One side of a comparison: its name, workload and target. */
+  private record Side3(String name, LoadGen.Workload workload, Scenarios.Target target, boolean gateway) {}
 
-  private LoadGen.Phase measure(Http http, Side3 side, double rate, long nanos) throws InterruptedException {
-    return o.paced() ? LoadGen.paced(side.clients(), side.workload(), rate, nanos) : LoadGen.openLoop(http, side.workload(), rate, nanos);
-  }
-
-  private List<Http> clients(Http http, Scenarios.Target t) throws Exception {
-    List<Http> out = new ArrayList<>();
-    if (o.paced()) {
-      for (int i = 0; i < o.clients(); i++) {
-        out.add(http.pin(t.base()));
-      }
+  /**
+   * One measured (or warm-up) phase. Paced clients get fresh connections for the phase, opened before it
+   * starts: a connection left idle between phases would meet the server's idle timeout.
+   */
+  private LoadGen.Phase measure(Http http, Side3 side, double rate, long nanos) throws Exception {
+    if (!o.paced()) {
+      return LoadGen.openLoop(http, side.workload(), rate, nanos);
     }
-    return out;
+    List<Http> clients = new ArrayList<>();
+    try {
+      for (int i = 0; i < o.clients(); i++) {
+        clients.add(http.pin(side.target().base()));
+      }
+      return LoadGen.paced(clients, side.workload(), rate, nanos);
+    } finally {
+      close(clients);
+    }
   }
 
   private static void close(List<Http> clients) {
@@ -457,16 +462,12 @@ final class BenchRun {
     }
     res.hasFloor = wf != null;
     List<Side3> sides = new ArrayList<>();
-    sides.add(new Side3("direct", wd, clients(http, direct), false));
+    sides.add(new Side3("direct", wd, direct, false));
     if (wf != null) {
-      sides.add(new Side3("floor", wf, clients(http, floor), false));
+      sides.add(new Side3("floor", wf, floor, false));
     }
-    sides.add(new Side3(gatewayName, wg, clients(http, via), true));
-    try {
-      return measureScenario(k, res, http, sides, monitor, gatewayName, gatewayPid, chainD, chainG, rate);
-    } finally {
-      sides.forEach(side -> close(side.clients()));
-    }
+    sides.add(new Side3(gatewayName, wg, via, true));
+    return measureScenario(k, res, http, sides, monitor, gatewayName, gatewayPid, chainD, chainG, rate);
   }
 
   private Result measureScenario(Scenarios.Kind k, Result res, Http http, List<Side3> sides, ProcStats.Monitor monitor, String gatewayName,
