@@ -14,7 +14,8 @@ import java.util.List;
  * @param attempts how many provider attempts the call took, across fallbacks
  * @param tried every attempt, the answering one last
  */
-public record ChatResult(ObjectNode response, Route route, Usage usage, BigDecimal costUsd, int attempts, List<Attempt> tried) {
+public record ChatResult(ObjectNode response, Route route, Usage usage, BigDecimal costUsd, int attempts, List<Attempt> tried)
+    implements ModelAnswer {
   public ChatResult {
     tried = List.copyOf(tried);
   }

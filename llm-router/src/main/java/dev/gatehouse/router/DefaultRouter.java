@@ -135,6 +135,16 @@ final class DefaultRouter implements Router {
   }
 
   @Override
+  public CompletableFuture<ChatResult> completeAsync(ObjectNode request, RouteOptions options) {
+    return CompletableFuture.supplyAsync(() -> complete(request, options), executor);
+  }
+
+  @Override
+  public CompletableFuture<StreamResult> streamAsync(ObjectNode request, RouteOptions options, ChunkSink sink) {
+    return CompletableFuture.supplyAsync(() -> stream(request, options, sink), executor);
+  }
+
+  @Override
   public List<ModelInfo> models() {
     List<ModelInfo> list = new ArrayList<>();
     config.aliases().forEach((alias, target) -> list.add(new ModelInfo(alias,

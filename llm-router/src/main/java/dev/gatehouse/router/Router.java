@@ -43,6 +43,18 @@ public interface Router extends AutoCloseable {
    */
   StreamResult stream(ObjectNode request, RouteOptions options, ChunkSink sink);
 
+  /**
+   * {@link #complete} without a waiting thread: the future completes with the result or fails with
+   * the {@link RouterException}.
+   */
+  java.util.concurrent.CompletableFuture<ChatResult> completeAsync(ObjectNode request, RouteOptions options);
+
+  /**
+   * {@link #stream} run on the router's own (virtual) threads: the future completes when the stream
+   * ended, or fails with the {@link RouterException}, or the sink's own exception.
+   */
+  java.util.concurrent.CompletableFuture<StreamResult> streamAsync(ObjectNode request, RouteOptions options, ChunkSink sink);
+
   /** What {@code GET /v1/models} lists: aliases first, then each provider's known models. */
   List<ModelInfo> models();
 

@@ -34,6 +34,11 @@ public final class RouterException extends RuntimeException {
     this.retryAfter = retryAfter;
   }
 
+  /** An error the gateway answers in the router's terms (status, OpenAI type and code), without attempts. */
+  public RouterException(int status, String type, String code, String message) {
+    this(status, type, code, message, Optional.empty(), List.of(), Optional.empty());
+  }
+
   static RouterException badRequest(String param, String message) {
     return new RouterException(400, "invalid_request_error", "invalid_request", message,
         Optional.ofNullable(param), List.of(), Optional.empty());

@@ -17,7 +17,7 @@ import java.util.List;
  * @param chunks how many chunks were delivered to the sink
  */
 public record StreamResult(ObjectNode response, Route route, Usage usage, BigDecimal costUsd, int attempts,
-    List<Attempt> tried, int chunks) {
+    List<Attempt> tried, int chunks) implements ModelAnswer {
   public StreamResult {
     tried = List.copyOf(tried);
   }

@@ -10,7 +10,6 @@ import dev.gatehouse.policy.Action;
 import dev.gatehouse.policy.Decision;
 import dev.gatehouse.policy.Explanation;
 import dev.gatehouse.registry.FederatedCatalog;
-import dev.gatehouse.registry.Json;
 import dev.gatehouse.registry.ToolRegistry;
 import dev.gatehouse.registry.UpstreamStatus;
 import java.io.IOException;
@@ -111,7 +110,7 @@ final class AdminHandler {
     }
     Principal subject = principalOf(body, edge);
     Action action = actionOf(body.get("action"));
-    Explanation ex = dispatcher.policy().explain(subject, action);
+    Explanation ex = dispatcher.access().engine().explain(subject, action);
     ObjectNode out = Json.object();
     Decision d = ex.decision();
     switch (d) {

@@ -1,5 +1,9 @@
 package dev.gatehouse.gateway;
 
+import dev.gatehouse.audit.AuditException;
+import dev.gatehouse.audit.AuditSettings;
+import dev.gatehouse.audit.SqliteAuditStore;
+import dev.gatehouse.audit.AuditVerifyResult;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.nio.file.InvalidPathException;
@@ -68,7 +72,7 @@ final class AuditCommand {
     }
     AuditVerifyResult result;
     try {
-      result = AuditStore.verify(path);
+      result = SqliteAuditStore.verify(path);
     } catch (AuditException e) {
       err.println("gatehouse audit verify: " + e.getMessage());
       return EXIT_UNREADABLE;

@@ -1,7 +1,9 @@
 package dev.gatehouse.gateway;
 
+import dev.gatehouse.audit.AuditQuery;
+import dev.gatehouse.audit.AuditRecord;
+import dev.gatehouse.audit.AuditStore;
 import dev.gatehouse.identity.Principal;
-import dev.gatehouse.registry.Json;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;

@@ -1,9 +1,14 @@
 package dev.gatehouse.gateway;
 
+import dev.gatehouse.audit.AuditKind;
+import dev.gatehouse.audit.AuditRedaction;
+import dev.gatehouse.audit.AuditSettings;
+import dev.gatehouse.audit.AuditEntry;
+import dev.gatehouse.audit.AuditStep;
+import dev.gatehouse.audit.AuditStore;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.identity.AuthResult;
 import dev.gatehouse.policy.Decision;
-import dev.gatehouse.registry.Json;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.temporal.ChronoUnit;
@@ -81,8 +86,7 @@ final class AuditRecorder implements AutoCloseable {
     if (!settings.enabled()) {
       return new AuditRecorder(null, settings, metrics, writable);
     }
-    Path file = baseDir.resolve(settings.sqlitePath()).normalize();
-    AuditStore store = AuditStore.open(file, settings, new AuditStore.Listener() {
+    AuditStore store = AuditStore.open(settings, baseDir, new AuditStore.Listener() {
       @Override
       public void committed(int steps, long micros) {
         metrics.auditCommitted(steps, micros);
@@ -96,7 +100,7 @@ final class AuditRecorder implements AutoCloseable {
       }
     });
     metrics.gauge("gatehouse.audit.queue.depth", "Audit steps waiting to be written", store::queueDepth);
-    log.info("audit: recording chain steps in {} (durability: {})", file, settings.durability().name().toLowerCase());
+    log.info("audit: recording chain steps in {} (durability: {})", store.location(), settings.durability().name().toLowerCase());
     return new AuditRecorder(store, settings, metrics, writable);
   }
 
@@ -117,128 +121,134 @@ final class AuditRecorder implements AutoCloseable {
   }
 
   /**
-   * Records one finished call. With {@code durability: commit} the future completes when the step is
-   * committed; with {@code queued}, once it is queued. It never completes exceptionally: a store
-   * failure is logged and counted, and the call's answer still goes out.
+   * Records one finished call of the chain. With {@code durability: commit} (the default) the future
+   * completes when the step is committed; with {@code queued}, once it is queued. It never completes
+   * exceptionally: a store failure is logged and counted, and the call's answer still goes out.
+   * Redaction, digests and payloads of tool steps are made by the store's writer, off the call's path.
    */
-  CompletableFuture<Void> call(Invocation inv, JsonNode result, Throwable error, String outcome, Instant started, long micros) {
+  CompletableFuture<Void> call(Call call, Outcome outcome, long micros) {
+    String stepId = AuditStep.newId();
+    if (call.target instanceof Target.Model m) {
+      return model(call, m, outcome, micros, stepId);
+    }
     if (store == null) {
       return CompletableFuture.completedFuture(null);
     }
-    Optional<Decision> decision = inv.facts().decision();
-    String decided = decision.map(d -> switch (d) {
-      case Decision.Allow a -> "allow";
-      case Decision.Deny x -> "deny";
-      case Decision.Limited l -> "rate_limited";
-    }).orElse("allow");
-    boolean keep = decision.filter(d -> d instanceof Decision.Allow)
-        .map(d -> capture.matches(d.ruleId())).orElse(false);
-    JsonNode args = switch (inv.kind()) {
-      case TOOL, PROMPT -> inv.params().path("arguments");
-      default -> inv.params();
-    };
-    JsonNode cleanArgs = redaction.apply(args);
-    String stepId = AuditStep.newId();
-    AuditStep.Builder b = AuditStep.builder()
-        .chainId(inv.chainId())
-        .stepId(stepId)
-        .kind(switch (inv.kind()) {
-          case TOOL -> AuditKind.TOOL;
-          case RESOURCE -> AuditKind.RESOURCE;
-          case PROMPT -> AuditKind.PROMPT;
-          case COMPLETION -> AuditKind.COMPLETION;
-        })
-        .source(inv.source())
-        .principal(inv.principal().subject(), inv.principal().issuer())
-        .action(inv.server() + "/" + inv.target())
-        .decision(decided)
-        .outcome(outcome)
-        .status(error == null ? 0 : JsonRpc.toMcp(error).code())
-        .startedAt(started)
-        .durationMicros(micros)
-        .argsDigest(AuditStep.digest(cleanArgs));
-    inv.principal().tenant().ifPresent(b::tenant);
-    inv.toolCallId().ifPresent(id -> {
-      b.toolCallId(id);
-      proposals.get(inv.chainId(), id).ifPresent(b::parentStepId); // model → tool
-      executions.put(inv.chainId(), id, stepId);
+    Optional<Decision> decision = Optional.ofNullable(call.decision);
+    Optional<String> parent = call.toolCallId.flatMap(id -> {
+      executions.put(call.chainId, id, stepId); // tool → next model step
+      return proposals.get(call.chainId, id); // model → tool
     });
+    AuditRedaction redact = redaction;
+    boolean keep = decision.filter(d -> d instanceof Decision.Allow).map(d -> capture.matches(d.ruleId())).orElse(false);
+    return append(() -> {
+      AuditStep.Builder b = common(call, outcome, micros, stepId, decision);
+      b.kind(switch (call.target) {
+        case Target.Tool t -> AuditKind.TOOL;
+        case Target.Prompt p -> AuditKind.PROMPT;
+        case Target.Completion c -> AuditKind.COMPLETION;
+        default -> AuditKind.RESOURCE;
+      });
+      b.status(switch (outcome) {
+        case Outcome.Done d -> 0;
+        case Outcome.Refused r -> McpDispatcher.code(call.target, r);
+        case Outcome.Failed f -> f.error().code();
+      });
+      parent.ifPresent(b::parentStepId);
+      call.toolCallId.ifPresent(b::toolCallId);
+      JsonNode args = call.resolved != null ? arguments(call.target, call.resolved.params()) : arguments(call.target, params(call.target));
+      JsonNode cleanArgs = redact.apply(args);
+      b.argsDigest(AuditStep.digest(cleanArgs));
+      if (outcome instanceof Outcome.Done d && d.result() != null && !d.result().isNull()) {
+        JsonNode cleanResult = redact.apply(d.result());
+        b.resultDigest(AuditStep.digest(cleanResult));
+        if (keep) {
+          b.resultPayload(Json.write(cleanResult));
+        }
+      }
+      if (keep) {
+        b.argsPayload(Json.write(cleanArgs));
+      }
+      return b.build();
+    });
+  }
+
+  /** What a step's digest covers: a tool's or prompt's arguments, else the request's parameters. */
+  private static JsonNode arguments(Target target, JsonNode params) {
+    return target instanceof Target.Tool || target instanceof Target.Prompt ? params.path("arguments") : params;
+  }
+
+  private static JsonNode params(Target target) {
+    return switch (target) {
+      case Target.Tool t -> t.params();
+      case Target.Prompt p -> p.params();
+      case Target.Resource r -> r.params();
+      case Target.Completion c -> c.params();
+      case Target.Subscribe s -> Json.object().put("uri", s.uri());
+      case Target.Model m -> m.body();
+    };
+  }
+
+  /** What every step of a call has: chain, principal, door, action, decision, outcome, timing. */
+  private static AuditStep.Builder common(Call call, Outcome outcome, long micros, String stepId, Optional<Decision> decision) {
+    AuditStep.Builder b = AuditStep.builder()
+        .chainId(call.chainId)
+        .stepId(stepId)
+        .source(call.door)
+        .principal(call.principal.subject(), call.principal.issuer())
+        .action(call.resolved != null ? call.resolved.label() : AuditStep.clip(call.target.requested(), 512))
+        .decision(decision.map(Access::label).orElse(outcome instanceof Outcome.Done ? "allow" : "none"))
+        .outcome(outcome.label())
+        .startedAt(call.started)
+        .durationMicros(micros);
+    call.principal.tenant().ifPresent(b::tenant);
     decision.ifPresent(d -> {
       b.rule(d.ruleId());
       b.reason(d.reason());
     });
-    if (error != null && decision.filter(d -> !(d instanceof Decision.Allow)).isEmpty()) {
-      b.reason(JsonRpc.toMcp(error).getMessage());
+    switch (outcome) {
+      case Outcome.Refused r when decision.filter(d -> !(d instanceof Decision.Allow)).isEmpty() -> b.reason(r.message());
+      case Outcome.Failed f -> b.reason(f.model().map(e -> e.code() + ": " + e.getMessage()).orElse(f.error().message()));
+      default -> { }
     }
-    if (result != null && !result.isNull()) {
-      JsonNode cleanResult = redaction.apply(result);
-      b.resultDigest(AuditStep.digest(cleanResult));
-      if (keep) {
-        b.resultPayload(Json.write(cleanResult));
-      }
-    }
-    if (keep) {
-      b.argsPayload(Json.write(cleanArgs));
-    }
-    return append(b.build());
+    return b;
   }
 
-  /** One model call, as the chat endpoint saw it. */
-  record ModelCall(dev.gatehouse.identity.Principal principal, String chainId, String source, String action,
-      Optional<Decision> decision, String outcome, int status, Instant started, long micros, long tokensIn, long tokensOut,
-      java.math.BigDecimal costUsd, JsonNode request, JsonNode response, List<String> toolResultIds,
-      List<String> proposedCallIds, Optional<String> reason) {}
-
   /**
-   * Records a model call; returns its step id. Its parent is the tool step that produced the last tool
-   * result it was given (tool → model); the tool calls it proposes will get it as parent.
+   * A model call: its parent is the tool step that produced the last tool result it was given (tool →
+   * model); the tool calls it proposes will get it as parent. Sealed here, not by the writer: agent
+   * mode goes on to add to the request it digests.
    */
-  String model(ModelCall m, CompletableFuture<Void>[] committed) {
-    String stepId = AuditStep.newId();
-    for (String id : m.proposedCallIds()) {
-      proposals.put(m.chainId(), id, stepId);
+  private CompletableFuture<Void> model(Call call, Target.Model m, Outcome outcome, long micros, String stepId) {
+    if (outcome instanceof Outcome.Done d) {
+      for (JsonNode c : d.result().path("choices").path(0).path("message").path("tool_calls")) {
+        proposals.put(call.chainId, c.path("id").asText(), stepId);
+      }
     }
     if (store == null) {
-      committed[0] = CompletableFuture.completedFuture(null);
-      return stepId;
+      return CompletableFuture.completedFuture(null);
     }
-    boolean keep = m.decision().filter(d -> d instanceof Decision.Allow)
-        .map(d -> capture.matches(d.ruleId())).orElse(false);
-    JsonNode cleanRequest = redaction.apply(m.request());
-    AuditStep.Builder b = AuditStep.builder()
-        .chainId(m.chainId())
-        .stepId(stepId)
+    Optional<Decision> decision = Optional.ofNullable(call.decision);
+    boolean keep = decision.filter(d -> d instanceof Decision.Allow).map(d -> capture.matches(d.ruleId())).orElse(false);
+    AuditStep.Builder b = common(call, outcome, micros, stepId, decision)
         .kind(AuditKind.LLM)
-        .source(m.source())
-        .principal(m.principal().subject(), m.principal().issuer())
-        .action(m.action())
-        .decision(m.decision().map(d -> switch (d) {
-          case Decision.Allow a -> "allow";
-          case Decision.Deny x -> "deny";
-          case Decision.Limited l -> "rate_limited";
-        }).orElse("none"))
-        .outcome(m.outcome())
-        .status(m.status())
-        .startedAt(m.started())
-        .durationMicros(m.micros())
-        .tokens(m.tokensIn(), m.tokensOut())
-        .costUsd(m.costUsd())
-        .argsDigest(AuditStep.digest(cleanRequest));
-    m.principal().tenant().ifPresent(b::tenant);
-    m.decision().ifPresent(d -> {
-      b.rule(d.ruleId());
-      b.reason(d.reason());
-    });
-    m.reason().ifPresent(b::reason);
-    for (int i = m.toolResultIds().size() - 1; i >= 0; i--) {
-      Optional<String> parent = executions.get(m.chainId(), m.toolResultIds().get(i));
+        .action(outcome instanceof Outcome.Done && call.route != null ? call.route.target()
+            : call.resolved != null ? call.resolved.label() : AuditStep.clip(m.model(), 512))
+        .status(ChatHandler.status(outcome))
+        .tokens(call.usage.promptTokens(), call.usage.completionTokens())
+        .costUsd(call.costUsd);
+    JsonNode cleanRequest = redaction.apply(m.body());
+    b.argsDigest(AuditStep.digest(cleanRequest));
+    List<String> results = ChatHandler.toolResultIds(m.body());
+    for (int i = results.size() - 1; i >= 0; i--) {
+      Optional<String> parent = executions.get(call.chainId, results.get(i));
       if (parent.isPresent()) {
         b.parentStepId(parent.get());
         break;
       }
     }
-    if (m.response() != null) {
-      JsonNode cleanResponse = redaction.apply(m.response());
+    if (outcome instanceof Outcome.Done d) {
+      JsonNode cleanResponse = redaction.apply(d.result());
       b.resultDigest(AuditStep.digest(cleanResponse));
       if (keep) {
         b.resultPayload(Json.write(cleanResponse));
@@ -247,8 +257,34 @@ final class AuditRecorder implements AutoCloseable {
     if (keep) {
       b.argsPayload(Json.write(cleanRequest));
     }
-    committed[0] = append(b.build());
-    return stepId;
+    return append(b.build());
+  }
+
+  /**
+   * A chat request refused before it became a call (no model, no messages, unreadable): still a step
+   * of its chain, naming what was wrong.
+   */
+  CompletableFuture<Void> invalidRequest(dev.gatehouse.identity.Principal principal, String chainId, String door, String action,
+      int status, String reason, JsonNode body) {
+    if (store == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    AuditStep.Builder b = AuditStep.builder()
+        .chainId(chainId)
+        .stepId(AuditStep.newId())
+        .kind(AuditKind.LLM)
+        .source(door)
+        .principal(principal.subject(), principal.issuer())
+        .action(AuditStep.clip(action, 512))
+        .decision("none")
+        .outcome("invalid")
+        .status(status)
+        .reason(reason)
+        .startedAt(Instant.now().truncatedTo(ChronoUnit.MICROS))
+        .durationMicros(0)
+        .argsDigest(AuditStep.digest(redaction.apply(body)));
+    principal.tenant().ifPresent(b::tenant);
+    return append(b.build());
   }
 
   /** Records a refused credential: who is unknown, so the step names the endpoint and the reason. */
@@ -273,12 +309,14 @@ final class AuditRecorder implements AutoCloseable {
     append(step); // the refusal goes out at once; its record follows
   }
 
-  private CompletableFuture<Void> append(AuditStep step) {
-    CompletableFuture<Void> committed = store.append(step).exceptionally(e -> {
-      log.error("audit: step {} of chain {} could not be stored: {}", step.stepId(), step.chainId(), e.toString());
+  /** Hands a step to the store: answered once committed ({@code commit}) or once queued ({@code queued}). */
+  private CompletableFuture<Void> append(AuditEntry entry) {
+    CompletableFuture<Void> accepted = new CompletableFuture<>();
+    CompletableFuture<Void> committed = store.append(entry, accepted).exceptionally(e -> {
+      log.error("audit: a chain step could not be stored: {}", e.getMessage());
       return null;
     });
-    return settings.durability() == AuditSettings.Durability.COMMIT ? committed : CompletableFuture.completedFuture(null);
+    return settings.durability() == AuditSettings.Durability.COMMIT ? committed : accepted.exceptionally(e -> null);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway;
 
+import dev.gatehouse.audit.AuditStore;
 import dev.gatehouse.identity.Principal;
 import java.math.BigDecimal;
 import java.time.Clock;

@@ -11,7 +11,6 @@ import dev.gatehouse.policy.GlobList;
 import dev.gatehouse.policy.PolicyEngine;
 import dev.gatehouse.registry.CallContext;
 import dev.gatehouse.registry.FederatedCatalog;
-import dev.gatehouse.registry.Json;
 import dev.gatehouse.registry.ToolRegistry;
 import dev.gatehouse.router.ChatResult;
 import dev.gatehouse.router.ChunkSink;
@@ -60,49 +59,39 @@ final class ChatHandler {
 
   private final Supplier<Router> router;
   private final Supplier<GatewayConfig> config;
-  private final McpDispatcher dispatcher;
+  private final CallChain chain;
+  private final Access access;
   private final ToolRegistry registry;
-  private final Pipeline pipeline;
+  private final ExecuteHandler execute;
   private final Supplier<EdgeAuth> auth;
   private final Supplier<HttpPolicy> http;
   private final Supplier<AuditRecorder> audit;
-  private final Budgets budgets;
-  private final GatewayMetrics metrics;
   private final AgentStash stash = new AgentStash();
 
-  ChatHandler(Supplier<Router> router, Supplier<GatewayConfig> config, McpDispatcher dispatcher, ToolRegistry registry,
-      Pipeline pipeline, Supplier<EdgeAuth> auth, Supplier<HttpPolicy> http, Supplier<AuditRecorder> audit, Budgets budgets,
-      GatewayMetrics metrics) {
+  ChatHandler(Supplier<Router> router, Supplier<GatewayConfig> config, CallChain chain, ToolRegistry registry,
+      ExecuteHandler execute, Supplier<EdgeAuth> auth, Supplier<HttpPolicy> http, Supplier<AuditRecorder> audit) {
     this.router = router;
     this.config = config;
-    this.dispatcher = dispatcher;
+    this.chain = chain;
+    this.access = chain.access();
     this.registry = registry;
-    this.pipeline = pipeline;
+    this.execute = execute;
     this.auth = auth;
     this.http = http;
     this.audit = audit;
-    this.budgets = budgets;
-    this.metrics = metrics;
   }
 
-  /** A request the endpoint refuses before any model is called. */
+  /** A request the endpoint refuses before it becomes a call (malformed, too large). */
   private static final class Refused extends RuntimeException {
     final int status;
     final String type;
     final String code;
-    /** Whether the refusal's chain step is written already (denials, budgets, provider errors). */
-    final boolean recorded;
 
     Refused(int status, String type, String code, String message) {
-      this(status, type, code, message, false);
-    }
-
-    Refused(int status, String type, String code, String message, boolean recorded) {
       super(message, null, false, false);
       this.status = status;
       this.type = type;
       this.code = code;
-      this.recorded = recorded;
     }
   }
 
@@ -134,18 +123,11 @@ final class ChatHandler {
       body = read(request, p);
       completions(request, response, callback, caller, chain, body);
     } catch (Refused r) {
-      if (!r.recorded) {
-        // A request refused before any decision: still a step of its chain, naming what was wrong.
-        String model = body != null && body.path("model").isTextual() && !body.path("model").asText().isBlank()
-            ? body.path("model").asText() : COMPLETIONS;
-        record(caller, chain, model, null, "invalid", r.status, Instant.now(), System.nanoTime(), Usage.NONE, BigDecimal.ZERO,
-            body == null ? Json.object() : body, null, List.of(), Optional.of(r.code + ": " + r.getMessage()));
-      }
-      if (!response.isCommitted()) {
-        OpenAiErrors.write(response, callback, r.status, r.type, r.code, r.getMessage());
-      } else {
-        callback.failed(r);
-      }
+      // A request refused before it became a call: still a step of its chain, naming what was wrong.
+      String model = body != null && body.path("model").isTextual() && !body.path("model").asText().isBlank()
+          ? body.path("model").asText() : COMPLETIONS;
+      audit.get().invalidRequest(caller, chain, "chat", model, r.status, r.code + ": " + r.getMessage(), body == null ? Json.object() : body)
+          .whenComplete((v, e) -> OpenAiErrors.write(response, callback, r.status, r.type, r.code, r.getMessage()));
     } catch (IOException e) {
       OpenAiErrors.write(response, callback, 400, "invalid_request_error", "unreadable_body", "The request body could not be read");
     }
@@ -154,13 +136,12 @@ final class ChatHandler {
   // ------------------------------------------------------------------ GET /v1/models
 
   private void models(Response response, Callback callback, Principal caller) {
-    PolicyEngine policy = dispatcher.policy();
     ObjectNode out = Json.object();
     out.put("object", "list");
     ArrayNode data = out.putArray("data");
     for (ModelInfo m : router.get().models()) {
       String target = config.get().aliases().getOrDefault(m.id(), m.id());
-      if (policy.active() && !policy.visible(caller, new Action.Model(target))) {
+      if (!access.visible(caller, new Action.Model(target))) {
         continue;
       }
       ObjectNode o = data.addObject();
@@ -174,8 +155,13 @@ final class ChatHandler {
 
   // ------------------------------------------------------------------ POST /v1/chat/completions
 
-  private void completions(Request request, Response response, Callback callback, Principal caller, String chain,
-      ObjectNode body) throws IOException {
+  /**
+   * One chat request: a model call through the chain; in agent mode, the model's calls of auto-executed
+   * tools through the chain too (door {@code agent}), and the model again, until it answers or the
+   * depth is reached. Everything continues from completions: no thread waits for the provider.
+   */
+  private void completions(Request request, Response response, Callback callback, Principal caller, String chainId,
+      ObjectNode body) {
     JsonNode modelNode = body.get("model");
     if (modelNode == null || !modelNode.isTextual() || modelNode.asText().isBlank()) {
       throw new Refused(400, "invalid_request_error", "missing_model", "model: required (provider/model or an alias)");
@@ -183,83 +169,166 @@ final class ChatHandler {
     if (!(body.get("messages") instanceof ArrayNode messages) || messages.isEmpty()) {
       throw new Refused(400, "invalid_request_error", "missing_messages", "messages: required (a non-empty array)");
     }
-    String model = modelNode.asText();
-    if (model.length() > MAX_MODEL_CHARS) {
-      throw new Refused(400, "invalid_request_error", "invalid_model", "model: " + model.length() + " characters (expected: at most "
-          + MAX_MODEL_CHARS + ", provider/model or an alias)");
-    }
-    String target = config.get().aliases().getOrDefault(model, model);
-    PolicyEngine policy = dispatcher.policy();
-    Decision decision = policy.decide(caller, new Action.Model(target));
-    metrics.decision(switch (decision) {
-      case Decision.Allow a -> "allow";
-      case Decision.Deny d -> "deny";
-      case Decision.Limited l -> "rate_limited";
-    }, decision.ruleId());
-    switch (decision) {
-      case Decision.Deny d -> {
-        recordRefusal(caller, chain, target, decision, "denied", 403, body);
-        throw new Refused(403, "permission_error", "model_not_allowed", "Forbidden: " + d.reason(), true);
-      }
-      case Decision.Limited l -> {
-        recordRefusal(caller, chain, target, decision, "rate_limited", 429, body);
-        response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, (l.retryAfter().toMillis() + 999) / 1000)));
-        throw new Refused(429, "rate_limit_error", "rate_limited", "Rate limited: " + l.reason(), true);
-      }
-      case Decision.Allow a -> { }
-    }
-    RouteOptions options = RouteOptions.defaults()
-        .withAllowed(t -> !policy.active() || policy.visible(caller, new Action.Model(t)));
-    Optional<PolicyEngine.Budget> budget = policy.budget(caller, new Action.Model(target));
-    if (budget.isPresent()) {
-      BigDecimal spent = budgets.spent(caller);
-      if (spent.compareTo(budget.get().usdPerDay()) >= 0) {
-        if (budget.get().fallbackModel().isEmpty()) {
-          recordRefusal(caller, chain, target, decision, "budget_exceeded", 402, body);
-          throw new Refused(402, "insufficient_quota", "budget_exceeded", "Budget exceeded: $" + spent.stripTrailingZeros().toPlainString()
-              + " spent today of $" + budget.get().usdPerDay().stripTrailingZeros().toPlainString()
-              + " (rule '" + budget.get().ruleId() + "'); resets at 00:00 UTC", true);
-        }
-        options = options.withForcedModel(budget.get().fallbackModel().get());
-        response.getHeaders().put("X-Gatehouse-Budget-Fallback", budget.get().fallbackModel().get());
-      }
-    }
-    Optional<AgentModeSettings> agent = config.get().agentMode().stream().filter(s -> s.appliesTo(decision.ruleId())).findFirst();
-    offerTools(request, body, caller, agent);
-    stash.restore(chain, body);
+    String header = request.getHeaders().get(TOOLS_HEADER);
+    Optional<GlobList> offered = header == null ? Optional.empty() : Optional.of(offeredByHeader(header));
     boolean stream = body.path("stream").asBoolean(false);
-    boolean agentic = agent.isPresent() && !agent.get().autoExecute().isEmpty();
-    if (stream && !agentic) {
-      stream(response, callback, caller, chain, body, options, decision);
-      return;
+    Turn turn = new Turn(response, callback, caller, chainId, body, stream, offered);
+    stash.restore(chainId, body);
+    round(turn);
+  }
+
+  /** One chat request's state across its model and tool calls. */
+  private static final class Turn {
+    final Response response;
+    final Callback callback;
+    final Principal caller;
+    final String chainId;
+    final ObjectNode body;
+    final boolean stream;
+    final Optional<GlobList> offered;
+    Optional<AgentModeSettings> agent = Optional.empty();
+    int depth;
+    boolean streaming;
+
+    Turn(Response response, Callback callback, Principal caller, String chainId, ObjectNode body, boolean stream,
+        Optional<GlobList> offered) {
+      this.response = response;
+      this.callback = callback;
+      this.caller = caller;
+      this.chainId = chainId;
+      this.body = body;
+      this.stream = stream;
+      this.offered = offered;
     }
-    ObjectNode answer = agentic
-        ? agentLoop(response, caller, chain, body, options, decision, agent.get())
-        : call(response, caller, chain, body, options, decision).response();
-    if (stream) {
-      // Agent mode ran its rounds without streaming; the final answer goes out as an OpenAI stream.
-      streamCompleted(response, callback, answer, body.path("stream_options").path("include_usage").asBoolean(false));
-    } else {
-      McpHttpHandler.writeJson(response, callback, 200, answer, null);
+
+    boolean agentic() {
+      return agent.isPresent() && !agent.get().autoExecute().isEmpty();
     }
   }
 
+  /** One model call of the turn, then its answer or the tools it asked for. */
+  private void round(Turn turn) {
+    turn.depth++;
+    Call call = Call.of("chat", turn.caller, turn.chainId, new Target.Model(turn.body.path("model").asText(), turn.body));
+    call.prepare = c -> {
+      if (turn.depth == 1) {
+        // Agent mode and the tools offered follow the rule that allowed the first call.
+        turn.agent = config.get().agentMode().stream().filter(s -> s.appliesTo(c.decision.ruleId())).findFirst();
+        offerTools(turn.body, turn.caller, turn.offered.or(() -> turn.agent.map(AgentModeSettings::offerTools)));
+      }
+      if (turn.stream && !turn.agentic()) {
+        c.sink = sink(turn, c);
+      }
+    };
+    chain.run(call).whenComplete((outcome, error) -> {
+      try {
+        if (error != null) {
+          throw error;
+        }
+        answered(turn, call, outcome);
+      } catch (Throwable t) {
+        org.slf4j.LoggerFactory.getLogger(ChatHandler.class).error("chat request failed", t);
+        if (!turn.response.isCommitted()) {
+          OpenAiErrors.write(turn.response, turn.callback, 500, "api_error", "internal_error", "internal error");
+        } else {
+          turn.callback.failed(t);
+        }
+      }
+    });
+  }
+
+  private void answered(Turn turn, Call call, Outcome outcome) throws IOException {
+    Response response = turn.response;
+    call.budgetFallback.ifPresent(m -> {
+      if (!response.isCommitted()) {
+        response.getHeaders().put("X-Gatehouse-Budget-Fallback", m);
+      }
+    });
+    switch (outcome) {
+      case Outcome.Refused r -> {
+        OpenAiErrors.Error e = switch (r.why()) {
+          case DENIED -> new OpenAiErrors.Error(403, "permission_error", "model_not_allowed", r.message());
+          case RATE_LIMITED -> {
+            response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(r.retryAfterSeconds()));
+            yield new OpenAiErrors.Error(429, "rate_limit_error", "rate_limited", r.message());
+          }
+          case BUDGET_EXCEEDED -> new OpenAiErrors.Error(402, "insufficient_quota", "budget_exceeded", r.message());
+          case UNKNOWN, INVALID -> new OpenAiErrors.Error(400, "invalid_request_error", "invalid_model", r.message());
+        };
+        e.write(response, turn.callback);
+      }
+      case Outcome.Failed f -> {
+        RouterException e = f.model().orElseGet(() -> new RouterException(502, "api_error", "upstream_error", f.error().message()));
+        if (turn.streaming) {
+          // Past the first byte the status is sent: the error goes out as the stream's last event.
+          if (e.status() == 499) {
+            turn.callback.failed(new IOException("client closed the stream"));
+            return;
+          }
+          writeData(response, e.toJson());
+          Content.Sink.write(response, true, ByteBuffer.wrap(DONE));
+          turn.callback.succeeded();
+          return;
+        }
+        e.retryAfter().ifPresent(d -> response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, d.toSeconds()))));
+        OpenAiErrors.write(response, turn.callback, e.status(), e.type(), e.code(), e.getMessage());
+      }
+      case Outcome.Done d -> {
+        if (turn.streaming) {
+          Content.Sink.write(response, true, ByteBuffer.wrap(DONE));
+          turn.callback.succeeded();
+          return;
+        }
+        routeHeaders(response, turn.caller, call.route, call.attempts);
+        ObjectNode answer = (ObjectNode) d.result();
+        if (turn.agentic() && next(turn, answer)) {
+          return; // the next round answers
+        }
+        if (turn.stream) {
+          // Agent mode ran its rounds without streaming; the final answer goes out as an OpenAI stream.
+          streamCompleted(response, turn.callback, answer, turn.body.path("stream_options").path("include_usage").asBoolean(false));
+        } else {
+          McpHttpHandler.writeJson(response, turn.callback, 200, answer, null);
+        }
+      }
+    }
+  }
+
+  /** The sink of a streamed model call: headers at the first chunk, then each chunk as an event. */
+  private ChunkSink sink(Turn turn, Call call) {
+    Response response = turn.response;
+    return new ChunkSink() {
+      @Override
+      public void onStart(Route route, int attempts) {
+        routeHeaders(response, turn.caller, route, attempts);
+        call.budgetFallback.ifPresent(m -> response.getHeaders().put("X-Gatehouse-Budget-Fallback", m));
+        response.setStatus(200);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream");
+        response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
+        turn.streaming = true;
+      }
+
+      @Override
+      public void onChunk(ObjectNode chunk) {
+        writeData(response, chunk);
+      }
+    };
+  }
+
   /** The MCP tools offered to the model: {@code x-gatehouse-tools} (all, or globs) or the agent-mode default. */
-  private void offerTools(Request request, ObjectNode body, Principal caller, Optional<AgentModeSettings> agent) {
-    String header = request.getHeaders().get(TOOLS_HEADER);
-    GlobList globs = header != null ? offeredByHeader(header) : agent.map(AgentModeSettings::offerTools).orElse(GlobList.of(List.of()));
+  private void offerTools(ObjectNode body, Principal caller, Optional<GlobList> offered) {
+    GlobList globs = offered.orElse(GlobList.of(List.of()));
     if (globs.isEmpty()) {
       return;
     }
     ArrayNode tools = body.get("tools") instanceof ArrayNode t ? t : body.putArray("tools");
     Set<String> present = new HashSet<>();
     tools.forEach(t -> present.add(t.path("function").path("name").asText()));
-    PolicyEngine policy = dispatcher.policy();
     for (FederatedCatalog.Entry e : registry.catalog().tools()) {
       if (present.contains(e.name()) || !globs.matches(e.name())) {
         continue;
       }
-      if (policy.active() && !policy.visible(caller, new Action.Tool(e.server(), e.name(), null))) {
+      if (!access.visible(caller, new Action.Tool(e.server(), e.name(), null))) {
         continue;
       }
       ObjectNode fn = tools.addObject().put("type", "function").putObject("function");
@@ -297,74 +366,6 @@ final class ChatHandler {
     } catch (IllegalArgumentException e) {
       throw new Refused(400, "invalid_request_error", "invalid_tools_header", TOOLS_HEADER + e.getMessage());
     }
-  }
-
-  /** One non-streaming model call, recorded as a chain step. */
-  private ChatResult call(Response response, Principal caller, String chain, ObjectNode body, RouteOptions options, Decision decision) {
-    Instant started = Instant.now();
-    long t0 = System.nanoTime();
-    List<String> toolResults = toolResultIds(body);
-    try {
-      ChatResult r = router.get().complete(body, options);
-      routeHeaders(response, caller, r.route(), r.attempts());
-      budgets.add(caller, r.costUsd());
-      record(caller, chain, r.route().target(), decision, "ok", 0, started, t0, r.usage(), r.costUsd(), body, r.response(),
-          toolResults, Optional.empty());
-      return r;
-    } catch (RouterException e) {
-      record(caller, chain, body.path("model").asText(), decision, "error", e.status(), started, t0, Usage.NONE, BigDecimal.ZERO,
-          body, null, toolResults, Optional.of(e.code() + ": " + e.getMessage()));
-      e.retryAfter().ifPresent(d -> response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, d.toSeconds()))));
-      throw new Refused(e.status(), e.type(), e.code(), e.getMessage(), true);
-    }
-  }
-
-  private void stream(Response response, Callback callback, Principal caller, String chain, ObjectNode body,
-      RouteOptions options, Decision decision) throws IOException {
-    Instant started = Instant.now();
-    long t0 = System.nanoTime();
-    List<String> toolResults = toolResultIds(body);
-    boolean[] open = {false};
-    StreamResult r;
-    try {
-      r = router.get().stream(body, options, new ChunkSink() {
-        @Override
-        public void onStart(Route route, int attempts) {
-          routeHeaders(response, caller, route, attempts);
-          response.setStatus(200);
-          response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream");
-          response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
-          open[0] = true;
-        }
-
-        @Override
-        public void onChunk(ObjectNode chunk) {
-          writeData(response, chunk);
-        }
-      });
-    } catch (RouterException e) {
-      record(caller, chain, body.path("model").asText(), decision, "error", e.status(), started, t0, Usage.NONE, BigDecimal.ZERO,
-          body, null, toolResults, Optional.of(e.code() + ": " + e.getMessage()));
-      if (!open[0]) {
-        e.retryAfter().ifPresent(d -> response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, d.toSeconds()))));
-        throw new Refused(e.status(), e.type(), e.code(), e.getMessage(), true);
-      }
-      // Past the first byte the status is sent: the error goes out as the stream's last event.
-      writeData(response, e.toJson());
-      Content.Sink.write(response, true, ByteBuffer.wrap(DONE));
-      callback.succeeded();
-      return;
-    } catch (UncheckedIOException clientGone) {
-      record(caller, chain, body.path("model").asText(), decision, "cancelled", 499, started, t0, Usage.NONE, BigDecimal.ZERO,
-          body, null, toolResults, Optional.of("client closed the stream"));
-      callback.failed(clientGone.getCause());
-      return;
-    }
-    budgets.add(caller, r.costUsd());
-    record(caller, chain, r.route().target(), decision, "ok", 0, started, t0, r.usage(), r.costUsd(), body, r.response(),
-        toolResults, Optional.empty());
-    Content.Sink.write(response, true, ByteBuffer.wrap(DONE));
-    callback.succeeded();
   }
 
   private static void writeData(Response response, JsonNode chunk) {
@@ -432,82 +433,78 @@ final class ChatHandler {
   // ------------------------------------------------------------------ agent mode
 
   /**
-   * Calls the model; runs the tool calls it makes of auto-execute tools (in parallel, through the
-   * pipeline, so policies and audit apply), appends their results and calls it again, up to
-   * {@code max_depth} model calls. Calls of other tools are returned to the client; when a response
-   * mixes both, only the pending ones are returned and the executed ones are kept for the chain's next
-   * request.
+   * Agent mode after a model answer: runs the calls it makes of auto-execute tools (in parallel, each
+   * through the chain, so policies and audit apply, unknown tools and bad arguments included), appends
+   * their results and calls the model again, up to {@code max_depth} model calls. Calls of other tools
+   * are returned to the client; when an answer mixes both, only the pending ones are returned and the
+   * executed ones are kept for the chain's next request. True when another round was started.
    */
-  private ObjectNode agentLoop(Response response, Principal caller, String chain, ObjectNode body, RouteOptions options,
-      Decision decision, AgentModeSettings agent) {
-    int depth = 0;
-    while (true) {
-      depth++;
-      ChatResult r = call(response, caller, chain, body, options, decision);
-      ObjectNode message = r.response().path("choices").path(0).get("message") instanceof ObjectNode m ? m : Json.object();
-      List<JsonNode> calls = new ArrayList<>();
-      message.path("tool_calls").forEach(calls::add);
-      List<JsonNode> auto = calls.stream().filter(c -> runnable(c, agent)).toList();
-      if (auto.isEmpty()) {
-        return r.response();
-      }
-      if (depth >= agent.maxDepth()) {
-        response.getHeaders().put("X-Gatehouse-Agent", "max-depth");
-        return r.response();
-      }
-      List<ObjectNode> results = execute(caller, chain, auto);
-      response.getHeaders().put("X-Gatehouse-Agent-Rounds", Integer.toString(depth));
-      ArrayNode messages = (ArrayNode) body.get("messages");
+  private boolean next(Turn turn, ObjectNode answer) {
+    AgentModeSettings agent = turn.agent.orElseThrow();
+    ObjectNode message = answer.path("choices").path(0).get("message") instanceof ObjectNode m ? m : Json.object();
+    List<JsonNode> calls = new ArrayList<>();
+    message.path("tool_calls").forEach(calls::add);
+    List<JsonNode> auto = calls.stream().filter(c -> agent.autoExecutes(c.path("function").path("name").asText())).toList();
+    if (auto.isEmpty()) {
+      return false;
+    }
+    if (turn.depth >= agent.maxDepth()) {
+      turn.response.getHeaders().put("X-Gatehouse-Agent", "max-depth");
+      return false;
+    }
+    turn.response.getHeaders().put("X-Gatehouse-Agent-Rounds", Integer.toString(turn.depth));
+    List<CompletableFuture<ObjectNode>> running = new ArrayList<>();
+    for (JsonNode c : auto) {
+      running.add(runTool(turn, c));
+    }
+    CompletableFuture.allOf(running.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
+      List<ObjectNode> results = running.stream().map(CompletableFuture::join).toList();
+      ArrayNode messages = (ArrayNode) turn.body.get("messages");
       if (auto.size() < calls.size()) {
         // Mixed: the client runs the rest; the executed calls wait for its next request in this chain.
-        stash.keep(chain, message.deepCopy(), results);
+        stash.keep(turn.chainId, message.deepCopy(), results);
         ArrayNode pending = Json.MAPPER.createArrayNode();
         calls.stream().filter(c -> !auto.contains(c)).forEach(pending::add);
         message.set("tool_calls", pending);
-        return r.response();
+        finish(turn, answer);
+        return;
       }
       messages.add(message.deepCopy());
       results.forEach(messages::add);
-    }
+      round(turn);
+    });
+    return true;
   }
 
-  private boolean runnable(JsonNode call, AgentModeSettings agent) {
-    String name = call.path("function").path("name").asText();
-    return agent.autoExecutes(name) && registry.catalog().tool(name).isPresent();
-  }
-
-  /** Runs tool calls in parallel through the pipeline; each answer is a {@code tool} message. */
-  private List<ObjectNode> execute(Principal caller, String chain, List<JsonNode> calls) {
-    List<CompletableFuture<ObjectNode>> running = new ArrayList<>();
-    for (JsonNode call : calls) {
-      String id = call.path("id").asText();
-      String name = call.path("function").path("name").asText();
-      FederatedCatalog.Entry tool = registry.catalog().tool(name).orElseThrow();
-      ObjectNode params = Json.object();
-      params.put("name", tool.originalName());
-      params.set("arguments", arguments(call.path("function").path("arguments")));
-      Invocation inv = new Invocation(Invocation.Kind.TOOL, caller, "agent", chain, Optional.of(id), name, tool.server(),
-          tool.originalName(), tool.name(), "tools/call", params, CallContext.none(), new CallFacts());
-      running.add(pipeline.run(inv).handle((result, error) -> {
-        ObjectNode m = Json.object();
-        m.put("role", "tool");
-        m.put("tool_call_id", id);
-        m.put("content", error == null ? ToolResults.toText(result) : "Error: " + JsonRpc.toMcp(error).getMessage());
-        return m;
-      }));
-    }
-    return running.stream().map(CompletableFuture::join).toList();
-  }
-
-  private static ObjectNode arguments(JsonNode raw) {
-    if (raw instanceof ObjectNode o) {
-      return o;
-    }
+  /** The answer the model gave, to the client (after agent rounds). */
+  private void finish(Turn turn, ObjectNode answer) {
     try {
-      return raw.isTextual() && Json.MAPPER.readTree(raw.asText()) instanceof ObjectNode o ? o : Json.object();
-    } catch (JsonProcessingException e) {
-      return Json.object();
+      if (turn.stream) {
+        streamCompleted(turn.response, turn.callback, answer, turn.body.path("stream_options").path("include_usage").asBoolean(false));
+      } else {
+        McpHttpHandler.writeJson(turn.response, turn.callback, 200, answer, null);
+      }
+    } catch (IOException e) {
+      turn.callback.failed(e);
     }
+  }
+
+  /**
+   * One tool call of the model through the chain (door {@code agent}); the answer is the {@code tool}
+   * message, with what {@code /v1/mcp/tool/execute} would have answered: the result, or its error.
+   */
+  private CompletableFuture<ObjectNode> runTool(Turn turn, JsonNode c) {
+    String id = c.path("id").asText();
+    String name = c.path("function").path("name").asText();
+    Call call = Call.of("agent", turn.caller, turn.chainId, ToolArguments.target(name, c.path("function").get("arguments")))
+        .toolCallId(id);
+    return chain.run(call).thenApply(outcome -> {
+      ObjectNode m = Json.object();
+      m.put("role", "tool");
+      m.put("tool_call_id", id);
+      m.put("content", outcome instanceof Outcome.Done d ? ToolResults.toText(d.result()) : "Error: " + execute.error(outcome).message());
+      return m;
+    });
   }
 
   /**
@@ -558,7 +555,7 @@ final class ChatHandler {
 
   // ------------------------------------------------------------------ helpers
 
-  private static List<String> toolResultIds(ObjectNode body) {
+  static List<String> toolResultIds(JsonNode body) {
     List<String> ids = new ArrayList<>();
     for (JsonNode m : body.path("messages")) {
       if ("tool".equals(m.path("role").asText()) && m.hasNonNull("tool_call_id")) {
@@ -581,28 +578,18 @@ final class ChatHandler {
     response.getHeaders().put("X-Gatehouse-Attempts", Integer.toString(attempts));
   }
 
-  private void record(Principal caller, String chain, String action, Decision decision, String outcome, int status,
-      Instant started, long t0, Usage usage, BigDecimal cost, ObjectNode request, ObjectNode answer, List<String> toolResults,
-      Optional<String> reason) {
-    List<String> proposed = new ArrayList<>();
-    if (answer != null) {
-      answer.path("choices").path(0).path("message").path("tool_calls").forEach(c -> proposed.add(c.path("id").asText()));
-    }
-    long micros = (System.nanoTime() - t0) / 1000;
-    @SuppressWarnings("unchecked")
-    CompletableFuture<Void>[] committed = new CompletableFuture[1];
-    audit.get().model(new AuditRecorder.ModelCall(caller, chain, "chat", action, Optional.ofNullable(decision), outcome, status,
-        started, micros, usage.promptTokens(), usage.completionTokens(), cost, request, answer, toolResults, proposed, reason),
-        committed);
-    // Only a served call's model is a label: a refused request's model name is whatever the client sent.
-    metrics.model(outcome.equals("ok") ? action : "-", outcome, micros, usage, cost);
-    committed[0].join(); // with audit.durability: commit, answered once recorded; queued: at once
-  }
-
-  private void recordRefusal(Principal caller, String chain, String target, Decision decision, String outcome, int status,
-      ObjectNode body) {
-    record(caller, chain, target, decision, outcome, status, Instant.now(), System.nanoTime(), Usage.NONE, BigDecimal.ZERO,
-        body, null, toolResultIds(body), Optional.empty());
+  /** The HTTP status a model call's outcome is recorded with (0 for a served call). */
+  static int status(Outcome outcome) {
+    return switch (outcome) {
+      case Outcome.Done d -> 0;
+      case Outcome.Refused r -> switch (r.why()) {
+        case DENIED -> 403;
+        case RATE_LIMITED -> 429;
+        case BUDGET_EXCEEDED -> 402;
+        case UNKNOWN, INVALID -> 400;
+      };
+      case Outcome.Failed f -> f.model().map(RouterException::status).orElse(502);
+    };
   }
 
   private static ObjectNode read(Request request, HttpPolicy p) throws IOException {

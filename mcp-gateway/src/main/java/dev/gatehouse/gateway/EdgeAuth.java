@@ -7,7 +7,6 @@ import dev.gatehouse.identity.Authenticator;
 import dev.gatehouse.identity.IdentityConfig;
 import dev.gatehouse.identity.IssuerConfig;
 import dev.gatehouse.identity.Principal;
-import dev.gatehouse.registry.Json;
 import java.util.List;
 import java.util.Optional;
 import org.eclipse.jetty.http.HttpHeader;

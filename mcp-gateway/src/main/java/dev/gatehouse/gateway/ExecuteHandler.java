@@ -6,8 +6,6 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.identity.Principal;
 import dev.gatehouse.registry.CallContext;
 import dev.gatehouse.registry.FederatedCatalog;
-import dev.gatehouse.registry.Json;
-import dev.gatehouse.registry.McpException;
 import dev.gatehouse.registry.ToolRegistry;
 import java.io.IOException;
 import java.util.Optional;
@@ -32,13 +30,13 @@ final class ExecuteHandler {
   static final String PATH = "/v1/mcp/tool/execute";
 
   private final ToolRegistry registry;
-  private final Pipeline pipeline;
+  private final CallChain chain;
   private final Supplier<EdgeAuth> auth;
   private final Supplier<HttpPolicy> http;
 
-  ExecuteHandler(ToolRegistry registry, Pipeline pipeline, Supplier<EdgeAuth> auth, Supplier<HttpPolicy> http) {
+  ExecuteHandler(ToolRegistry registry, CallChain chain, Supplier<EdgeAuth> auth, Supplier<HttpPolicy> http) {
     this.registry = registry;
-    this.pipeline = pipeline;
+    this.chain = chain;
     this.auth = auth;
     this.http = http;
   }
@@ -54,12 +52,12 @@ final class ExecuteHandler {
   }
 
   /** The call as either format states it. */
-  private record Call(String id, String name, ObjectNode arguments, boolean responses) {}
+  private record ToolCall(String id, String name, JsonNode arguments, boolean responses) {}
 
   void handle(Request request, Response response, Callback callback) {
-    String chain = Chains.fromHeaders(request.getHeaders().get(Chains.HEADER), request.getHeaders().get("traceparent"))
+    String chainId = Chains.fromHeaders(request.getHeaders().get(Chains.HEADER), request.getHeaders().get("traceparent"))
         .orElseGet(Chains::generate);
-    response.getHeaders().put(Chains.HEADER, chain);
+    response.getHeaders().put(Chains.HEADER, chainId);
     HttpPolicy p = http.get();
     if (!p.hostAllowed(request.getHeaders().get(HttpHeader.HOST)) || !p.originAllowed(request.getHeaders().get(HttpHeader.ORIGIN))) {
       OpenAiErrors.write(response, callback, 403, "permission_error", "forbidden_origin", "Host or Origin not allowed (server.allowed_hosts, server.allowed_origins)");
@@ -74,7 +72,7 @@ final class ExecuteHandler {
     if (caller == null) {
       return;
     }
-    Call call;
+    ToolCall call;
     try {
       Fields query = Request.extractQueryParameters(request);
       String format = query.getValue("format");
@@ -89,58 +87,83 @@ final class ExecuteHandler {
       OpenAiErrors.write(response, callback, 400, "invalid_request_error", "unreadable_body", "The request body could not be read");
       return;
     }
-    FederatedCatalog.Entry tool = registry.catalog().tool(call.name()).orElse(null);
-    if (tool == null) {
-      OpenAiErrors.write(response, callback, 404, "not_found_error", "tool_not_found",
-          "No tool named '" + call.name() + "' (tools are named <server>" + registry.catalog().separator() + "<tool>; tools/list on /mcp shows them)");
-      return;
-    }
-    ObjectNode params = Json.object();
-    params.put("name", tool.originalName());
-    params.set("arguments", call.arguments());
-    Invocation inv = new Invocation(Invocation.Kind.TOOL, caller, "execute", chain, Optional.of(call.id()),
-        call.name(), tool.server(), tool.originalName(), tool.name(), "tools/call", params, CallContext.none(), new CallFacts());
-    JsonNode result;
-    try {
-      result = pipeline.run(inv).join();
-    } catch (CompletionException | java.util.concurrent.CancellationException e) {
-      fail(response, callback, JsonRpc.toMcp(e));
-      return;
-    }
-    String content = ToolResults.toText(result);
-    ObjectNode out = Json.object();
-    if (call.responses()) {
-      out.put("type", "function_call_output");
-      out.put("call_id", call.id());
-      out.put("output", content);
-    } else {
-      out.put("role", "tool");
-      out.put("tool_call_id", call.id());
-      out.put("content", content);
-    }
-    if (result.path("isError").asBoolean(false)) {
-      // The tool ran and reported a failure: that is the tool's answer for the model, not an HTTP error.
-      response.getHeaders().put("X-Gatehouse-Tool-Error", "true");
-    }
-    McpHttpHandler.writeJson(response, callback, 200, out, null);
+    Call c = Call.of("execute", caller, chainId, ToolArguments.target(call.name(), call.arguments())).toolCallId(call.id());
+    chain.run(c).whenComplete((outcome, error) -> {
+      if (error != null) {
+        OpenAiErrors.write(response, callback, 500, "api_error", "internal_error", "internal error while running the tool");
+      } else {
+        write(response, callback, call.id(), call.responses(), outcome);
+      }
+    });
   }
 
-  private static void fail(Response response, Callback callback, McpException e) {
-    String msg = e.getMessage();
-    switch (e.code()) {
-      case PolicyStep.FORBIDDEN -> OpenAiErrors.write(response, callback, 403, "permission_error", "tool_not_allowed", msg);
-      case PolicyStep.RATE_LIMITED -> {
-        long retry = e.data().map(d -> d.path("retryAfterSeconds").asLong(1)).orElse(1L);
-        response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(retry));
-        OpenAiErrors.write(response, callback, 429, "rate_limit_error", "rate_limited", msg);
+  /** An outcome as the answer to a tool call: the tool message, or an OpenAI error with its status. */
+  private void write(Response response, Callback callback, String id, boolean responses, Outcome outcome) {
+    switch (outcome) {
+      case Outcome.Done d -> {
+        ObjectNode out = Json.object();
+        String content = ToolResults.toText(d.result());
+        if (responses) {
+          out.put("type", "function_call_output");
+          out.put("call_id", id);
+          out.put("output", content);
+        } else {
+          out.put("role", "tool");
+          out.put("tool_call_id", id);
+          out.put("content", content);
+        }
+        if (d.result().path("isError").asBoolean(false)) {
+          // The tool ran and reported a failure: that is the tool's answer for the model, not an HTTP error.
+          response.getHeaders().put("X-Gatehouse-Tool-Error", "true");
+        }
+        McpHttpHandler.writeJson(response, callback, 200, out, null);
       }
-      case McpException.UPSTREAM_TIMEOUT -> OpenAiErrors.write(response, callback, 504, "upstream_error", "upstream_timeout", msg);
-      case McpException.UPSTREAM_UNAVAILABLE -> OpenAiErrors.write(response, callback, 502, "upstream_error", "upstream_unavailable", msg);
-      case McpException.INVALID_PARAMS -> OpenAiErrors.write(response, callback, 400, "invalid_request_error", "invalid_arguments",
-          "The tool refused its arguments: " + msg);
-      case McpException.REQUEST_CANCELLED -> OpenAiErrors.write(response, callback, 499, "upstream_error", "cancelled", msg);
-      default -> OpenAiErrors.write(response, callback, 502, "upstream_error", "upstream_error", "The tool's server answered an error: " + msg);
+      case Outcome.Refused r -> {
+        if (r.why() == Outcome.Why.RATE_LIMITED) {
+          response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(r.retryAfterSeconds()));
+        }
+        error(r).write(response, callback);
+      }
+      case Outcome.Failed f -> error(f).write(response, callback);
     }
+  }
+
+  /**
+   * A tool call that did not run, or failed, as this door answers it: status, OpenAI error type and
+   * code, and the message. Agent mode tells the model the same message.
+   */
+  OpenAiErrors.Error error(Outcome outcome) {
+    return switch (outcome) {
+      case Outcome.Done d -> throw new IllegalArgumentException("not an error: " + d.label());
+      case Outcome.Refused r -> switch (r.why()) {
+        case DENIED, BUDGET_EXCEEDED -> new OpenAiErrors.Error(403, "permission_error", "tool_not_allowed", r.message());
+        case RATE_LIMITED -> new OpenAiErrors.Error(429, "rate_limit_error", "rate_limited", r.message());
+        case UNKNOWN -> new OpenAiErrors.Error(404, "not_found_error", "tool_not_found", message(r));
+        case INVALID -> new OpenAiErrors.Error(400, "invalid_request_error", "invalid_arguments", r.message());
+      };
+      case Outcome.Failed f -> {
+        String msg = f.error().message();
+        yield switch (f.error().code()) {
+          case RpcError.UPSTREAM_TIMEOUT -> new OpenAiErrors.Error(504, "upstream_error", "upstream_timeout", msg);
+          case RpcError.UPSTREAM_UNAVAILABLE -> new OpenAiErrors.Error(502, "upstream_error", "upstream_unavailable", msg);
+          case RpcError.INVALID_PARAMS -> new OpenAiErrors.Error(400, "invalid_request_error", "invalid_arguments",
+              "The tool refused its arguments: " + msg);
+          case RpcError.REQUEST_CANCELLED -> new OpenAiErrors.Error(499, "upstream_error", "cancelled", msg);
+          default -> new OpenAiErrors.Error(502, "upstream_error", "upstream_error", "The tool's server answered an error: " + msg);
+        };
+      }
+    };
+  }
+
+  /**
+   * What a refusal tells the caller, on this door and in agent mode's tool messages alike: an unknown
+   * tool names how tools are named.
+   */
+  private String message(Outcome.Refused r) {
+    return r.why() == Outcome.Why.UNKNOWN && r.message().startsWith("Unknown tool: ")
+        ? "No tool named '" + r.message().substring("Unknown tool: ".length()) + "' (tools are named <server>"
+            + registry.catalog().separator() + "<tool>; tools/list on /mcp shows them)"
+        : r.message();
   }
 
   private static JsonNode read(Request request, HttpPolicy p) throws IOException {
@@ -161,12 +184,12 @@ final class ExecuteHandler {
     }
   }
 
-  private static Call parse(JsonNode body, boolean responses) {
+  private static ToolCall parse(JsonNode body, boolean responses) {
     if (responses) {
       if (!"function_call".equals(body.path("type").asText())) {
         throw new Invalid("invalid_tool_call", "type: expected \"function_call\" (format=responses)");
       }
-      return new Call(text(body, "call_id"), text(body, "name"), arguments(body.get("arguments")), true);
+      return new ToolCall(text(body, "call_id"), text(body, "name"), body.get("arguments"), true);
     }
     if (body.has("type") && !"function".equals(body.path("type").asText())) {
       throw new Invalid("invalid_tool_call", "type: '" + body.path("type").asText() + "' (expected: \"function\")");
@@ -175,7 +198,7 @@ final class ExecuteHandler {
     if (!(fn instanceof ObjectNode)) {
       throw new Invalid("invalid_tool_call", "function: missing (expected {\"name\": ..., \"arguments\": \"{...}\"})");
     }
-    return new Call(text(body, "id"), text(fn, "name"), arguments(fn.get("arguments")), false);
+    return new ToolCall(text(body, "id"), text(fn, "name"), fn.get("arguments"), false);
   }
 
   private static String text(JsonNode node, String field) {
@@ -186,24 +209,4 @@ final class ExecuteHandler {
     return v.asText();
   }
 
-  /** Arguments as models send them (a JSON string), or an object; absent or empty means {}. */
-  private static ObjectNode arguments(JsonNode raw) {
-    if (raw == null || raw.isNull() || raw.isTextual() && raw.asText().isBlank()) {
-      return Json.object();
-    }
-    if (raw instanceof ObjectNode o) {
-      return o;
-    }
-    if (raw.isTextual()) {
-      try {
-        JsonNode parsed = Json.MAPPER.readTree(raw.asText());
-        if (parsed instanceof ObjectNode o) {
-          return o;
-        }
-      } catch (JsonProcessingException e) {
-        throw new Invalid("invalid_arguments", "arguments: not valid JSON (" + e.getOriginalMessage() + ")");
-      }
-    }
-    throw new Invalid("invalid_arguments", "arguments: expected a JSON object, or a string holding one");
-  }
 }

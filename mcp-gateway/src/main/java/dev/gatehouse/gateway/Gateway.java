@@ -3,7 +3,6 @@ package dev.gatehouse.gateway;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.policy.PolicyEngine;
-import dev.gatehouse.registry.Json;
 import dev.gatehouse.registry.ToolRegistry;
 import dev.gatehouse.router.Router;
 import dev.gatehouse.registry.UpstreamStatus;
@@ -70,17 +69,17 @@ public final class Gateway implements AutoCloseable {
     metrics.bindUpstreams(registry);
     metrics.gauge("gatehouse.sessions", "Open MCP sessions", dispatcher::sessionCount);
     this.auth = new EdgeAuth(config.identity(), config.access(), config.server().publicBaseUrl(), metrics, () -> audit);
-    // authenticate (edge) → resolve (dispatcher) → record ⊃ decide → execute
-    Pipeline pipeline = new Pipeline(List.of(new RecordStep(metrics, () -> audit), new PolicyStep(dispatcher::policy)), dispatcher::execute);
-    dispatcher.bind(registry, pipeline);
-    dispatcher.policy(PolicyEngine.create(config.policies()));
-    McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet(), () -> auth);
-    AdminHandler admin = new AdminHandler(dispatcher, registry, () -> auth, () -> httpPolicy);
-    ExecuteHandler execute = new ExecuteHandler(registry, pipeline, () -> auth, () -> httpPolicy);
     this.router = Router.create(config.router());
     this.budgets = new Budgets(java.time.Clock.systemUTC(), () -> audit.store());
-    ChatHandler chat = new ChatHandler(() -> router, () -> this.config, dispatcher, registry, pipeline, () -> auth,
-        () -> httpPolicy, () -> audit, budgets, metrics);
+    // authenticate (EdgeAuth, at each door) → resolve → decide → execute → record (CallChain)
+    Access access = new Access(PolicyEngine.create(config.policies()), metrics);
+    CallChain chain = new CallChain(registry, access, () -> router, () -> this.config, budgets, () -> audit, metrics);
+    dispatcher.bind(registry, chain);
+    McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet(), () -> auth);
+    AdminHandler admin = new AdminHandler(dispatcher, registry, () -> auth, () -> httpPolicy);
+    ExecuteHandler execute = new ExecuteHandler(registry, chain, () -> auth, () -> httpPolicy);
+    ChatHandler chat = new ChatHandler(() -> router, () -> this.config, chain, registry, execute, () -> auth, () -> httpPolicy,
+        () -> audit);
     AuditHandler auditApi = new AuditHandler(() -> audit, () -> auth, () -> httpPolicy);
     ProbesHandler probes = new ProbesHandler(new ProbesHandler.State() {
       @Override
@@ -242,7 +241,7 @@ public final class Gateway implements AutoCloseable {
       log.info("config reload: {} model providers", next.providers().size());
     }
     if (!next.policies().equals(current.policies())) {
-      dispatcher.policy(dispatcher.policy().reconfigure(next.policies()));
+      dispatcher.policy(dispatcher.access().engine().reconfigure(next.policies()));
       log.info("config reload: {} policies in force", next.policies().size());
     }
     registry.apply(next.upstreams(), next.server().toolNameSeparator());

@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway;
 
+import dev.gatehouse.audit.AuditSettings;
 import com.fasterxml.jackson.annotation.JsonProperty;
 import dev.gatehouse.identity.IdentityConfig;
 import dev.gatehouse.policy.PolicyEngine;

@@ -65,15 +65,19 @@ final class GatewayMetrics implements AutoCloseable {
   }
 
   /** The meters of one label set, built once: builder lookups on every call cost microseconds. */
-  private record CallKey(Invocation.Kind kind, String server, String name, String outcome, String source) {}
+  private record CallKey(String kind, String server, String name, String outcome, String source) {}
 
   private record CallMeters(Counter calls, Timer total, Timer upstream, Timer overhead) {}
 
   private final java.util.Map<CallKey, CallMeters> callMeters = new java.util.concurrent.ConcurrentHashMap<>();
 
-  /** One finished pipeline call: totals by outcome, and time split into upstream and gateway. */
-  void call(Invocation inv, String outcome, long totalNanos, long upstreamNanos) {
-    CallMeters m = callMeters.computeIfAbsent(new CallKey(inv.kind(), inv.server(), nameLabel(inv), outcome, inv.source()), this::meters);
+  /**
+   * One finished call of the chain: totals by outcome, and time split into upstream and gateway. A call
+   * that never resolved (an unknown name) is labelled {@code -}: names clients make up are not labels.
+   */
+  void call(Call call, String outcome, long totalNanos, long upstreamNanos) {
+    CallMeters m = callMeters.computeIfAbsent(new CallKey(call.target.kind(), call.resolved == null ? "-" : call.resolved.server(),
+        nameLabel(call), outcome, call.door), this::meters);
     m.calls().increment();
     m.total().record(totalNanos, TimeUnit.NANOSECONDS);
     if (upstreamNanos > 0) {
@@ -83,7 +87,7 @@ final class GatewayMetrics implements AutoCloseable {
   }
 
   private CallMeters meters(CallKey k) {
-    String kind = k.kind().name().toLowerCase();
+    String kind = k.kind();
     return new CallMeters(
         Counter.builder("gatehouse.calls")
             .description("Calls through the pipeline by kind, server, tool/prompt/resource name and outcome")
@@ -109,9 +113,9 @@ final class GatewayMetrics implements AutoCloseable {
             .register(registry));
   }
 
-  private static String nameLabel(Invocation inv) {
+  private static String nameLabel(Call call) {
     // Resource URIs can be unbounded (templates): count them per server only.
-    return inv.kind() == Invocation.Kind.RESOURCE ? "-" : inv.target();
+    return call.resolved == null || call.target.kind().equals("resource") ? "-" : call.resolved.name();
   }
 
   void decision(String decision, String rule) {

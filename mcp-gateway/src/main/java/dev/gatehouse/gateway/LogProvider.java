@@ -1,7 +1,6 @@
 package dev.gatehouse.gateway;
 
 import com.fasterxml.jackson.core.JsonGenerator;
-import dev.gatehouse.registry.Json;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.PrintWriter;

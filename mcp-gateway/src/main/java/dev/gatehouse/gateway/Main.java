@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway;
 
+import dev.gatehouse.audit.AuditSettings;
 import java.nio.file.Path;
 import java.util.Optional;
 import org.slf4j.Logger;

@@ -5,7 +5,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.registry.CallContext;
 import dev.gatehouse.registry.FederatedCatalog;
-import dev.gatehouse.registry.Json;
 import dev.gatehouse.registry.McpException;
 import dev.gatehouse.registry.ToolNames;
 import dev.gatehouse.policy.Action;
@@ -42,21 +41,22 @@ final class McpDispatcher implements ToolRegistry.Listener {
   /** Sessions subscribed per "server\0uri": the upstream is unsubscribed when the last one leaves. */
   private final Map<String, java.util.Set<String>> subscribers = new ConcurrentHashMap<>();
   private volatile ToolRegistry registry;
-  private volatile Pipeline pipeline;
-  private volatile PolicyEngine policy = PolicyEngine.create(List.of());
+  private volatile CallChain chain;
+  private volatile Access access;
 
   McpDispatcher(String version, GatewayMetrics metrics) {
     this.version = version;
     this.metrics = metrics;
   }
 
-  void bind(ToolRegistry registry, Pipeline pipeline) {
-    this.registry = registry;
-    this.pipeline = pipeline;
+  Access access() {
+    return access;
   }
 
-  PolicyEngine policy() {
-    return policy;
+  void bind(ToolRegistry registry, CallChain chain) {
+    this.registry = registry;
+    this.chain = chain;
+    this.access = chain.access();
   }
 
   /**
@@ -68,7 +68,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
     for (McpSession s : sessions.values()) {
       before.put(s.id(), views(s));
     }
-    policy = next;
+    access.install(next);
     for (McpSession s : sessions.values()) {
       List<List<ObjectNode>> was = before.get(s.id());
       if (was == null) {
@@ -91,13 +91,6 @@ final class McpDispatcher implements ToolRegistry.Listener {
     return List.of(tools(s), prompts(s), resources(s), templates(s));
   }
 
-  /** The pipeline's last step: send the invocation upstream. */
-  CompletableFuture<JsonNode> execute(Invocation inv) {
-    long start = System.nanoTime();
-    return registry.call(inv.server(), inv.method(), inv.params(), inv.context())
-        .whenComplete((r, e) -> inv.facts().upstreamNanos(System.nanoTime() - start));
-  }
-
   // ---------------------------------------------------------------- sessions
 
   /** Why a new session was not admitted, as the edge answers it. */
@@ -110,10 +103,10 @@ final class McpDispatcher implements ToolRegistry.Listener {
    * never used after initialize.
    */
   Optional<SessionRefusal> admit(McpSession s, SessionLimits limits) {
-    dev.gatehouse.policy.Decision d = policy.admit(s.principal());
+    dev.gatehouse.policy.Decision d = access.admit(s.principal());
     if (d instanceof dev.gatehouse.policy.Decision.Limited l) {
       metrics.sessionRefused("rate_limited");
-      return Optional.of(new SessionRefusal(429, PolicyStep.RATE_LIMITED, "Rate limited: " + l.reason(),
+      return Optional.of(new SessionRefusal(429, RpcError.RATE_LIMITED, "Rate limited: " + l.reason(),
           Math.max(1, (l.retryAfter().toMillis() + 999) / 1000)));
     }
     admission.lock();
@@ -123,7 +116,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
         McpSession victim = leastRecentlyUsed(own, false);
         if (victim == null) {
           metrics.sessionRefused("principal_limit");
-          return Optional.of(new SessionRefusal(429, PolicyStep.RATE_LIMITED, "Too many sessions: you have " + own.size()
+          return Optional.of(new SessionRefusal(429, RpcError.RATE_LIMITED, "Too many sessions: you have " + own.size()
               + " open and every one is busy (server.sessions.per_principal: " + limits.perPrincipal()
               + "); close one with DELETE or retry later", 5));
         }
@@ -134,7 +127,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
         McpSession victim = leastRecentlyUsed(sessions.values(), true);
         if (victim == null) {
           metrics.sessionRefused("global_limit");
-          return Optional.of(new SessionRefusal(503, McpException.INTERNAL_ERROR, "Too many sessions on this gateway ("
+          return Optional.of(new SessionRefusal(503, RpcError.INTERNAL_ERROR, "Too many sessions on this gateway ("
               + sessions.size() + ", server.sessions.max); retry later", 30));
         }
         log.info("session {} (never used) closed to make room for a new one (server.sessions.max)", victim.id());
@@ -213,18 +206,13 @@ final class McpDispatcher implements ToolRegistry.Listener {
   // ---------------------------------------------------------------- inbound from clients
 
   /**
-   * Handles one request. Messages related to it (progress, logs, our requests to the client) go to
-   * {@code related}; the future completes with the result or an {@link McpException}.
+   * Answers one request with its JSON-RPC response message (a result or an error; the future never
+   * fails). Messages related to it (progress, logs, our requests to the client) go to {@code related}.
+   * The calls (tools, prompts, resources, completions, subscriptions) run through the {@link CallChain}
+   * within the chain {@code chainId} (from the request's {@code X-Chain-Id} or {@code traceparent};
+   * without one the session is the chain); this is where their outcome is encoded, once.
    */
-  CompletableFuture<JsonNode> request(McpSession s, JsonNode id, String method, ObjectNode params, Outbound related) {
-    return request(s, id, method, params, related, Optional.empty());
-  }
-
-  /**
-   * As above, within the chain {@code chainId} (from the request's {@code X-Chain-Id} or
-   * {@code traceparent}); without one the session is the chain.
-   */
-  CompletableFuture<JsonNode> request(McpSession s, JsonNode id, String method, ObjectNode params, Outbound related,
+  CompletableFuture<ObjectNode> request(McpSession s, JsonNode id, String method, ObjectNode params, Outbound related,
       Optional<String> chainId) {
     if (method.equals("initialize")) {
       s.touch();
@@ -232,38 +220,105 @@ final class McpDispatcher implements ToolRegistry.Listener {
       s.used();
     }
     DownstreamCall ctx = new DownstreamCall(s, related, progressToken(params), chainId.orElse(s.id()));
+    CompletableFuture<ObjectNode> f;
     try {
-      CompletableFuture<JsonNode> f = switch (method) {
-        case "initialize" -> CompletableFuture.completedFuture(initialize(s, params));
-        case "ping" -> CompletableFuture.completedFuture(Json.object());
-        case "tools/list" -> CompletableFuture.completedFuture(list(s, "tools", tools(s)));
-        case "prompts/list" -> CompletableFuture.completedFuture(list(s, "prompts", prompts(s)));
-        case "resources/list" -> CompletableFuture.completedFuture(list(s, "resources", resources(s)));
-        case "resources/templates/list" -> CompletableFuture.completedFuture(list(s, "resourceTemplates", templates(s)));
-        case "tools/call" -> callTool(s, params, ctx);
-        case "prompts/get" -> getPrompt(s, params, ctx);
-        case "resources/read" -> readResource(s, params, ctx);
-        case "resources/subscribe" -> subscribe(s, params);
-        case "resources/unsubscribe" -> unsubscribeRequest(s, params);
-        case "completion/complete" -> complete(s, params, ctx);
-        case "tasks/get", "tasks/result", "tasks/cancel" -> task(s, method, params, ctx);
-        case "tasks/list" -> listTasks(s, params, ctx);
-        case "logging/setLevel" -> setLevel(s, params, ctx);
-        default -> throw new McpException(McpException.METHOD_NOT_FOUND, "Method not found: " + method);
+      f = switch (method) {
+        case "initialize" -> answered(id, initialize(s, params));
+        case "ping" -> answered(id, Json.object());
+        case "tools/list" -> answered(id, list(s, "tools", tools(s)));
+        case "prompts/list" -> answered(id, list(s, "prompts", prompts(s)));
+        case "resources/list" -> answered(id, list(s, "resources", resources(s)));
+        case "resources/templates/list" -> answered(id, list(s, "resourceTemplates", templates(s)));
+        case "tools/call" -> callTool(s, id, params, ctx);
+        case "prompts/get" -> run(s, id, ctx, new Target.Prompt(requireText(params, "name"), params), (server, r) -> {
+          for (JsonNode m : r.path("messages")) {
+            rewriteItem(s, server, m.get("content"));
+          }
+          return r;
+        });
+        case "resources/read" -> run(s, id, ctx, new Target.Resource(requireText(params, "uri"), params), (server, r) -> {
+          for (JsonNode c : r.path("contents")) {
+            if (c instanceof ObjectNode o && o.has("uri")) {
+              o.put("uri", clientUri(s, server, o.get("uri").asText()));
+            }
+          }
+          return r;
+        });
+        case "resources/subscribe" -> subscribe(s, id, params, ctx);
+        case "resources/unsubscribe" -> unsubscribeRequest(s, id, params);
+        case "completion/complete" -> complete(s, id, params, ctx);
+        case "tasks/get", "tasks/result", "tasks/cancel" -> plain(id, task(s, method, params, ctx));
+        case "tasks/list" -> plain(id, listTasks(s, params, ctx));
+        case "logging/setLevel" -> plain(id, setLevel(s, params, ctx));
+        default -> throw new RpcException(RpcError.METHOD_NOT_FOUND, "Method not found: " + method);
       };
-      if (!f.isDone()) {
-        String key = id.toString();
-        Runnable cancel = () -> {
-          ctx.cancel();
-          f.cancel(false);
-        };
-        s.inFlight.put(key, cancel);
-        f.whenComplete((r, e) -> s.inFlight.remove(key, cancel));
-      }
-      return f;
-    } catch (McpException e) {
-      return CompletableFuture.failedFuture(e);
+    } catch (RpcException e) {
+      return CompletableFuture.completedFuture(JsonRpc.error(id, e.error()));
     }
+    if (!f.isDone()) {
+      String key = id.toString();
+      Runnable cancel = () -> {
+        ctx.cancel(); // the registry tells the upstream, and the call ends as cancelled
+        f.cancel(false);
+      };
+      s.inFlight.put(key, cancel);
+      f.whenComplete((r, e) -> s.inFlight.remove(key, cancel));
+    }
+    return f;
+  }
+
+  private static CompletableFuture<ObjectNode> answered(JsonNode id, JsonNode result) {
+    return CompletableFuture.completedFuture(JsonRpc.result(id, result));
+  }
+
+  /** A request answered by an upstream outside the chain (tasks, log level): its result or error. */
+  private static CompletableFuture<ObjectNode> plain(JsonNode id, CompletableFuture<JsonNode> f) {
+    return f.handle((r, e) -> e == null ? JsonRpc.result(id, r) : JsonRpc.error(id, RpcError.from(e)));
+  }
+
+  /** The door's rewriting of a result from {@code server}. */
+  private interface Rewrite {
+    JsonNode apply(String server, JsonNode result);
+  }
+
+  /** Runs a call through the chain and encodes its outcome as the JSON-RPC answer to {@code id}. */
+  private CompletableFuture<ObjectNode> run(McpSession s, JsonNode id, DownstreamCall ctx, Target target, Rewrite rewrite) {
+    Call[] holder = new Call[1];
+    Call call = Call.of(s.source(), s.principal(), ctx.chainId, target).scope(s.scope()).relay(ctx)
+        .finish(r -> rewrite.apply(holder[0].resolved.server(), r));
+    holder[0] = call;
+    return chain.run(call).thenApply(o -> encode(id, target, o));
+  }
+
+  /** An outcome as the JSON-RPC answer to {@code id}: the result, or an error naming rule and reason. */
+  static ObjectNode encode(JsonNode id, Target target, Outcome outcome) {
+    return switch (outcome) {
+      case Outcome.Done d -> JsonRpc.result(id, d.result());
+      case Outcome.Failed f -> JsonRpc.error(id, f.error());
+      case Outcome.Refused r -> {
+        ObjectNode data = r.decision().isPresent() ? Json.object() : null;
+        if (data != null) {
+          data.put("rule", r.decision().get().ruleId());
+          data.put("reason", r.decision().get().reason());
+          r.argument().ifPresent(arg -> data.put("argument", arg));
+          if (r.why() == Outcome.Why.RATE_LIMITED) {
+            data.put("retryAfterSeconds", r.retryAfterSeconds());
+          }
+        }
+        yield JsonRpc.error(id, new RpcError(code(target, r), r.message(), Optional.ofNullable(data)));
+      }
+    };
+  }
+
+  /** The JSON-RPC error code of a refusal on {@code /mcp}. */
+  static int code(Target target, Outcome.Refused r) {
+    return switch (r.why()) {
+      case DENIED, BUDGET_EXCEEDED -> RpcError.FORBIDDEN;
+      case RATE_LIMITED -> RpcError.RATE_LIMITED;
+      case UNKNOWN -> target instanceof Target.Resource || target instanceof Target.Subscribe
+          ? RpcError.RESOURCE_NOT_FOUND : RpcError.INVALID_PARAMS;
+      case INVALID -> RpcError.INVALID_PARAMS;
+    };
   }
 
   void notification(McpSession s, String method, ObjectNode params) {
@@ -412,14 +467,13 @@ final class McpDispatcher implements ToolRegistry.Listener {
 
   private List<ObjectNode> visibleEntries(McpSession s, List<FederatedCatalog.Entry> all,
       java.util.function.Function<FederatedCatalog.Entry, Action> action) {
-    PolicyEngine p = policy;
     String only = s.scope() instanceof McpSession.Single one ? one.server() : null;
     List<ObjectNode> out = new ArrayList<>(all.size());
     for (FederatedCatalog.Entry e : all) {
       if (only != null && !only.equals(e.server())) {
         continue;
       }
-      if (p.active() && !p.visible(s.principal(), action.apply(e))) {
+      if (!access.visible(s.principal(), action.apply(e))) {
         continue;
       }
       out.add(only == null ? e.definition() : original(e));
@@ -428,14 +482,13 @@ final class McpDispatcher implements ToolRegistry.Listener {
   }
 
   private List<ObjectNode> visibleResources(McpSession s, List<FederatedCatalog.ResourceEntry> all) {
-    PolicyEngine p = policy;
     String only = s.scope() instanceof McpSession.Single one ? one.server() : null;
     List<ObjectNode> out = new ArrayList<>(all.size());
     for (FederatedCatalog.ResourceEntry e : all) {
       if (only != null && !only.equals(e.server())) {
         continue;
       }
-      if (p.active() && !p.visible(s.principal(), new Action.Resource(e.server(), e.uri()))) {
+      if (!access.visible(s.principal(), new Action.Resource(e.server(), e.uri()))) {
         continue;
       }
       out.add(only == null ? e.definition() : originalResource(e));
@@ -456,92 +509,16 @@ final class McpDispatcher implements ToolRegistry.Listener {
     return copy;
   }
 
-  /** A name the client used, resolved to (server, original name). */
-  private record Target(String server, String name) {}
-
-  private Target resolveName(McpSession s, String name, boolean prompt) {
-    FederatedCatalog cat = registry.catalog();
-    switch (s.scope()) {
-      case McpSession.Federated f -> {
-        Optional<FederatedCatalog.Entry> e = prompt ? cat.prompt(name) : cat.tool(name);
-        return e.map(x -> new Target(x.server(), x.originalName())).orElse(null);
-      }
-      case McpSession.Single one -> {
-        List<ObjectNode> defs = cat.server(one.server())
-            .map(c -> prompt ? c.prompts() : c.tools()).orElse(List.of());
-        for (ObjectNode d : defs) {
-          if (name.equals(d.path("name").asText())) {
-            return new Target(one.server(), name);
-          }
-        }
-        return null;
-      }
-    }
-  }
-
-  private String federatedName(Target t) {
-    return ToolNames.federated(t.server(), registry.catalog().separator(), t.name());
-  }
-
-  /**
-   * A URI the client used, resolved to (server, the upstream's URI in RFC 3986 normal form): policies
-   * decide on that form and the upstream is sent it, so no respelling of a URI gets around a rule.
-   * Spellings whose meaning depends on the upstream are refused (see {@link ResourceUris#normalize}).
-   */
-  private Target resolveUri(McpSession s, String uri) {
-    Target t = switch (s.scope()) {
-      case McpSession.Federated f -> registry.catalog().resolveUri(uri).map(r -> new Target(r.server(), r.originalUri())).orElse(null);
-      case McpSession.Single one -> new Target(one.server(), uri);
-    };
-    if (t == null) {
-      return null;
-    }
-    try {
-      return new Target(t.server(), ResourceUris.normalize(t.name()));
-    } catch (IllegalArgumentException e) {
-      throw new McpException(McpException.INVALID_PARAMS, "Invalid params: resource URI " + e.getMessage());
-    }
-  }
-
   private String clientUri(McpSession s, String server, String uri) {
     return s.scope() instanceof McpSession.Federated ? server + "+" + uri : uri;
   }
 
-  /** Refuses {@code arguments} that are there but not a JSON object: no upstream gets to guess at them. */
-  private static void requireObjectArguments(ObjectNode params, String method) {
-    JsonNode args = params.get("arguments");
-    if (args != null && !args.isObject()) {
-      throw new McpException(McpException.INVALID_PARAMS, "Invalid params: " + method + " 'arguments' must be a JSON object (got "
-          + kindOf(args) + ")");
-    }
-  }
-
-  static String kindOf(JsonNode n) {
-    return switch (n.getNodeType()) {
-      case ARRAY -> "an array";
-      case STRING -> "a string";
-      case NUMBER -> "a number";
-      case BOOLEAN -> "a boolean";
-      case NULL -> "null";
-      default -> "something else";
-    };
-  }
-
-  private CompletableFuture<JsonNode> callTool(McpSession s, ObjectNode params, DownstreamCall ctx) {
-    String name = requireText(params, "name");
-    requireObjectArguments(params, "tools/call");
-    Target t = resolveName(s, name, false);
-    if (t == null) {
-      throw new McpException(McpException.INVALID_PARAMS, "Unknown tool: " + name);
-    }
-    ObjectNode forward = params.deepCopy();
-    forward.put("name", t.name());
-    Invocation inv = new Invocation(Invocation.Kind.TOOL, s.principal(), s.source(), ctx.chainId, Optional.empty(), name, t.server(), t.name(), federatedName(t), "tools/call", forward, ctx, new CallFacts());
-    return pipeline.run(inv).thenApply(r -> {
+  private CompletableFuture<ObjectNode> callTool(McpSession s, JsonNode id, ObjectNode params, DownstreamCall ctx) {
+    return run(s, id, ctx, new Target.Tool(requireText(params, "name"), params), (server, r) -> {
       if (r.path("task").path("taskId").isTextual()) {
-        tasks.put(r.path("task").path("taskId").asText(), new TaskRef(t.server(), s.ownerKey(), s.id()));
+        tasks.put(r.path("task").path("taskId").asText(), new TaskRef(server, s.ownerKey(), s.id()));
       }
-      return rewriteContent(s, t.server(), r, "content");
+      return rewriteContent(s, server, r, "content");
     });
   }
 
@@ -565,7 +542,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
     String taskId = requireText(params, "taskId");
     TaskRef ref = tasks.get(taskId);
     if (ref == null || !ref.owner().equals(s.ownerKey())) {
-      throw new McpException(McpException.INVALID_PARAMS, "Invalid params: unknown task '" + taskId + "'");
+      throw new RpcException(RpcError.INVALID_PARAMS, "Invalid params: unknown task '" + taskId + "'");
     }
     CompletableFuture<JsonNode> f = registry.call(ref.server(), method, params.deepCopy(), ctx);
     return method.equals("tasks/result") ? f.thenApply(r -> rewriteContent(s, ref.server(), r, "content")) : f;
@@ -596,106 +573,44 @@ final class McpDispatcher implements ToolRegistry.Listener {
     });
   }
 
-  private CompletableFuture<JsonNode> getPrompt(McpSession s, ObjectNode params, DownstreamCall ctx) {
-    String name = requireText(params, "name");
-    requireObjectArguments(params, "prompts/get");
-    Target t = resolveName(s, name, true);
-    if (t == null) {
-      throw new McpException(McpException.INVALID_PARAMS, "Unknown prompt: " + name);
+  private CompletableFuture<ObjectNode> complete(McpSession s, JsonNode id, ObjectNode params, DownstreamCall ctx) {
+    if (!(params.get("ref") instanceof ObjectNode r)) {
+      throw new RpcException(RpcError.INVALID_PARAMS, "completion/complete: 'ref' must be an object");
     }
-    ObjectNode forward = params.deepCopy();
-    forward.put("name", t.name());
-    Invocation inv = new Invocation(Invocation.Kind.PROMPT, s.principal(), s.source(), ctx.chainId, Optional.empty(), name, t.server(), t.name(), federatedName(t), "prompts/get", forward, ctx, new CallFacts());
-    return pipeline.run(inv).thenApply(r -> {
-      for (JsonNode m : r.path("messages")) {
-        rewriteItem(s, t.server(), m.get("content"));
-      }
-      return r;
-    });
-  }
-
-  private CompletableFuture<JsonNode> readResource(McpSession s, ObjectNode params, DownstreamCall ctx) {
-    String uri = requireText(params, "uri");
-    Target t = resolveUri(s, uri);
-    if (t == null) {
-      throw new McpException(McpException.RESOURCE_NOT_FOUND, "Resource not found: " + uri);
-    }
-    ObjectNode forward = params.deepCopy();
-    forward.put("uri", t.name());
-    Invocation inv = new Invocation(Invocation.Kind.RESOURCE, s.principal(), s.source(), ctx.chainId, Optional.empty(), uri, t.server(), t.name(),
-        ToolNames.federatedUri(t.server(), t.name()), "resources/read", forward, ctx, new CallFacts());
-    return pipeline.run(inv).thenApply(r -> {
-      for (JsonNode c : r.path("contents")) {
-        if (c instanceof ObjectNode o && o.has("uri")) {
-          o.put("uri", clientUri(s, t.server(), o.get("uri").asText()));
-        }
-      }
-      return r;
-    });
-  }
-
-  private CompletableFuture<JsonNode> complete(McpSession s, ObjectNode params, DownstreamCall ctx) {
-    JsonNode ref = params.get("ref");
-    if (!(ref instanceof ObjectNode r)) {
-      throw new McpException(McpException.INVALID_PARAMS, "completion/complete: 'ref' must be an object");
-    }
-    ObjectNode forward = params.deepCopy();
-    ObjectNode fref = (ObjectNode) forward.get("ref");
-    Target t;
-    String requested;
-    switch (r.path("type").asText()) {
-      case "ref/prompt" -> {
-        requested = requireText(r, "name");
-        t = resolveName(s, requested, true);
-        if (t == null) {
-          throw new McpException(McpException.INVALID_PARAMS, "Unknown prompt: " + requested);
-        }
-        fref.put("name", t.name());
-      }
-      case "ref/resource" -> {
-        requested = requireText(r, "uri");
-        t = resolveUri(s, requested);
-        if (t == null) {
-          throw new McpException(McpException.INVALID_PARAMS, "Unknown resource template: " + requested);
-        }
-        fref.put("uri", t.name());
-      }
-      default -> throw new McpException(McpException.INVALID_PARAMS,
+    Target target = switch (r.path("type").asText()) {
+      case "ref/prompt" -> new Target.Completion(true, requireText(r, "name"), params);
+      case "ref/resource" -> new Target.Completion(false, requireText(r, "uri"), params);
+      default -> throw new RpcException(RpcError.INVALID_PARAMS,
           "completion/complete: ref.type '" + r.path("type").asText() + "' (expected: ref/prompt or ref/resource)");
-    }
-    String policyName = r.path("type").asText().equals("ref/prompt")
-        ? federatedName(t) : ToolNames.federatedUri(t.server(), t.name());
-    Invocation inv = new Invocation(Invocation.Kind.COMPLETION, s.principal(), s.source(), ctx.chainId, Optional.empty(), requested, t.server(), t.name(), policyName,
-        "completion/complete", forward, ctx, new CallFacts());
-    return pipeline.run(inv);
+    };
+    return run(s, id, ctx, target, (server, result) -> result);
   }
 
-  private CompletableFuture<JsonNode> subscribe(McpSession s, ObjectNode params) {
-    String uri = requireText(params, "uri");
-    Target t = resolveUri(s, uri);
-    if (t == null) {
-      throw new McpException(McpException.RESOURCE_NOT_FOUND, "Resource not found: " + uri);
-    }
-    PolicyEngine p = policy;
-    if (p.active() && !p.visible(s.principal(), new Action.Resource(t.server(), ToolNames.federatedUri(t.server(), t.name())))) {
-      throw new McpException(PolicyStep.FORBIDDEN, "Forbidden: no policy lets you read " + uri);
-    }
-    String key = t.server() + '\0' + t.name();
-    s.subscriptions.add(key);
-    subscribers.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).add(s.id());
-    ObjectNode forward = Json.object();
-    forward.put("uri", t.name());
-    return registry.call(t.server(), "resources/subscribe", forward, CallContext.none());
+  /**
+   * A subscription is decided and recorded like a read; once the upstream accepted it, the session
+   * gets the resource's updates (the upstream is subscribed once, however many sessions are).
+   */
+  private CompletableFuture<ObjectNode> subscribe(McpSession s, JsonNode id, ObjectNode params, DownstreamCall ctx) {
+    Target.Subscribe target = new Target.Subscribe(requireText(params, "uri"));
+    Call call = Call.of(s.source(), s.principal(), ctx.chainId, target).scope(s.scope()).relay(ctx);
+    return chain.run(call).thenApply(o -> {
+      if (o instanceof Outcome.Done) {
+        String key = call.resolved.server() + '\0' + call.resolved.name();
+        s.subscriptions.add(key);
+        subscribers.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).add(s.id());
+      }
+      return encode(id, target, o);
+    });
   }
 
-  private CompletableFuture<JsonNode> unsubscribeRequest(McpSession s, ObjectNode params) {
+  private CompletableFuture<ObjectNode> unsubscribeRequest(McpSession s, JsonNode id, ObjectNode params) {
     String uri = requireText(params, "uri");
-    Target t = resolveUri(s, uri);
+    CallChain.Named t = chain.uri(s.scope(), uri);
     if (t == null) {
-      throw new McpException(McpException.RESOURCE_NOT_FOUND, "Resource not found: " + uri);
+      throw new RpcException(RpcError.RESOURCE_NOT_FOUND, "Resource not found: " + uri);
     }
     unsubscribe(s, t.server() + '\0' + t.name());
-    return CompletableFuture.completedFuture(Json.object());
+    return answered(id, Json.object());
   }
 
   private void unsubscribe(McpSession s, String key) {
@@ -720,8 +635,8 @@ final class McpDispatcher implements ToolRegistry.Listener {
    */
   private CompletableFuture<JsonNode> setLevel(McpSession s, ObjectNode params, DownstreamCall ctx) {
     String level = requireText(params, "level");
-    McpSession.LogLevel parsed = McpSession.LogLevel.parse(level).orElseThrow(() -> new McpException(
-        McpException.INVALID_PARAMS, "logging/setLevel: level '" + level + "' (expected one of debug, info, notice, warning, error, critical, alert, emergency)"));
+    McpSession.LogLevel parsed = McpSession.LogLevel.parse(level).orElseThrow(() -> new RpcException(
+        RpcError.INVALID_PARAMS, "logging/setLevel: level '" + level + "' (expected one of debug, info, notice, warning, error, critical, alert, emergency)"));
     s.logLevel(parsed);
     List<CompletableFuture<JsonNode>> forwarded = new ArrayList<>();
     for (UpstreamCatalog c : registry.catalog().servers().values()) {
@@ -739,7 +654,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
   private static String requireText(JsonNode params, String field) {
     JsonNode v = params.get(field);
     if (v == null || !v.isTextual() || v.asText().isEmpty()) {
-      throw new McpException(McpException.INVALID_PARAMS, "missing or invalid '" + field + "' (expected: a non-empty string)");
+      throw new RpcException(RpcError.INVALID_PARAMS, "missing or invalid '" + field + "' (expected: a non-empty string)");
     }
     return v.asText();
   }

@@ -5,8 +5,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.identity.Principal;
-import dev.gatehouse.registry.Json;
-import dev.gatehouse.registry.McpException;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -61,9 +59,9 @@ final class McpHttpHandler {
   /** Refusals from authentication, as JSON-RPC errors. */
   private static void authError(Response response, Callback callback, int status, String type, String message) {
     int code = switch (status) {
-      case 401 -> JsonRpc.UNAUTHORIZED;
-      case 403 -> PolicyStep.FORBIDDEN;
-      default -> McpException.INTERNAL_ERROR;
+      case 401 -> RpcError.UNAUTHORIZED;
+      case 403 -> RpcError.FORBIDDEN;
+      default -> RpcError.INTERNAL_ERROR;
     };
     reject(response, callback, status, code, message);
   }
@@ -73,7 +71,7 @@ final class McpHttpHandler {
     if (s.rebind(caller)) {
       return true;
     }
-    reject(response, callback, 403, PolicyStep.FORBIDDEN, "Forbidden: this session belongs to another principal");
+    reject(response, callback, 403, RpcError.FORBIDDEN, "Forbidden: this session belongs to another principal");
     return false;
   }
 
@@ -88,13 +86,13 @@ final class McpHttpHandler {
       HttpPolicy p = policy.get();
       String host = request.getHeaders().get(HttpHeader.HOST);
       if (!p.hostAllowed(host)) {
-        reject(response, callback, 403, McpException.INVALID_REQUEST,
+        reject(response, callback, 403, RpcError.INVALID_REQUEST,
             "Forbidden: Host '" + host + "' is not allowed (server.allowed_hosts)");
         return;
       }
       String origin = request.getHeaders().get(HttpHeader.ORIGIN);
       if (!p.originAllowed(origin)) {
-        reject(response, callback, 403, McpException.INVALID_REQUEST,
+        reject(response, callback, 403, RpcError.INVALID_REQUEST,
             "Forbidden: Origin '" + origin + "' is not allowed (server.allowed_origins)");
         return;
       }
@@ -115,7 +113,7 @@ final class McpHttpHandler {
       McpSession.Scope scope = scope(path, legacy ? "/sse" : "/mcp");
       if (scope == null) {
         String server = path.substring(5);
-        reject(response, callback, 404, McpException.INVALID_REQUEST, "No upstream server named '" + server + "' at " + path);
+        reject(response, callback, 404, RpcError.INVALID_REQUEST, "No upstream server named '" + server + "' at " + path);
         return;
       }
       if (legacy) {
@@ -128,7 +126,7 @@ final class McpHttpHandler {
       }
       String version = request.getHeaders().get(VERSION_HEADER);
       if (version != null && !McpDispatcher.PROTOCOL_VERSIONS.contains(version)) {
-        reject(response, callback, 400, McpException.INVALID_REQUEST, "Unsupported MCP-Protocol-Version '" + version
+        reject(response, callback, 400, RpcError.INVALID_REQUEST, "Unsupported MCP-Protocol-Version '" + version
             + "' (supported: " + String.join(", ", McpDispatcher.PROTOCOL_VERSIONS) + ")");
         return;
       }
@@ -141,7 +139,7 @@ final class McpHttpHandler {
     } catch (Throwable t) {
       log.error("unexpected failure handling {} {}", request.getMethod(), path, t);
       if (!response.isCommitted()) {
-        reject(response, callback, 500, McpException.INTERNAL_ERROR, "Internal error");
+        reject(response, callback, 500, RpcError.INTERNAL_ERROR, "Internal error");
       } else {
         callback.failed(t);
       }
@@ -162,14 +160,14 @@ final class McpHttpHandler {
       Principal caller) throws IOException {
     String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
     if (type == null || !type.toLowerCase().startsWith("application/json")) {
-      reject(response, callback, 415, McpException.INVALID_REQUEST,
+      reject(response, callback, 415, RpcError.INVALID_REQUEST,
           "Unsupported Content-Type '" + type + "' (expected: application/json)");
       return;
     }
     String accept = request.getHeaders().get(HttpHeader.ACCEPT);
     boolean acceptsSse = accept == null || accept.contains("text/event-stream") || accept.contains("*/*");
     if (accept != null && !accept.contains("application/json") && !acceptsSse) {
-      reject(response, callback, 406, McpException.INVALID_REQUEST,
+      reject(response, callback, 406, RpcError.INVALID_REQUEST,
           "Not Acceptable: Accept must include application/json and text/event-stream");
       return;
     }
@@ -183,13 +181,13 @@ final class McpHttpHandler {
       return;
     }
     if (sid == null) {
-      reject(response, callback, 400, McpException.INVALID_REQUEST,
+      reject(response, callback, 400, RpcError.INVALID_REQUEST,
           "Bad Request: Mcp-Session-Id header is required (send initialize first)");
       return;
     }
     McpSession s = dispatcher.session(sid).orElse(null);
     if (s == null || !s.scope().equals(scope) || s.legacySse()) {
-      reject(response, callback, 404, JsonRpc.SESSION_NOT_FOUND, "Session not found: it expired or was closed; initialize a new one");
+      reject(response, callback, 404, RpcError.SESSION_NOT_FOUND, "Session not found: it expired or was closed; initialize a new one");
       return;
     }
     if (!owner(s, caller, response, callback)) {
@@ -200,7 +198,7 @@ final class McpHttpHandler {
       return;
     }
     ObjectNode msg = (ObjectNode) body;
-    McpException invalid = validate(msg);
+    RpcError invalid = validate(msg);
     if (invalid != null) {
       writeJson(response, callback, 400, JsonRpc.error(msg.get("id"), invalid), null);
       return;
@@ -221,8 +219,8 @@ final class McpHttpHandler {
     PostExchange exchange = new PostExchange();
     Optional<String> chain = Chains.fromHeaders(request.getHeaders().get(Chains.HEADER), request.getHeaders().get("traceparent"));
     response.getHeaders().put(Chains.HEADER, chain.orElse(s.id()));
-    CompletableFuture<JsonNode> answer = dispatcher.request(s, id, method, params, exchange, chain);
-    answer.whenComplete((r, e) -> exchange.complete(e == null ? JsonRpc.result(id, r) : JsonRpc.error(id, JsonRpc.toMcp(e))));
+    CompletableFuture<ObjectNode> answer = dispatcher.request(s, id, method, params, exchange, chain);
+    answer.whenComplete((r, e) -> exchange.complete(e == null ? r : JsonRpc.error(id, RpcError.from(e))));
     respond(response, callback, exchange, acceptsSse, s);
   }
 
@@ -240,10 +238,10 @@ final class McpHttpHandler {
 
   private void initialize(Response response, Callback callback, McpSession.Scope scope, ObjectNode msg, Principal caller,
       HttpPolicy p) throws IOException {
-    McpException invalid = validate(msg);
+    RpcError invalid = validate(msg);
     if (invalid != null || !msg.has("id")) {
       writeJson(response, callback, 400, JsonRpc.error(msg.get("id"),
-          invalid != null ? invalid : new McpException(McpException.INVALID_REQUEST, "initialize must be a request with an id")), null);
+          invalid != null ? invalid : RpcError.of(RpcError.INVALID_REQUEST, "initialize must be a request with an id")), null);
       return;
     }
     McpSession s = new McpSession(newSessionId(), scope, false, caller);
@@ -251,33 +249,33 @@ final class McpHttpHandler {
       return;
     }
     ObjectNode params = msg.get("params") instanceof ObjectNode o ? o : Json.object();
-    JsonNode result = dispatcher.request(s, msg.get("id"), "initialize", params, m -> false).join();
-    writeJson(response, callback, 200, JsonRpc.result(msg.get("id"), result), s.id());
+    ObjectNode answer = dispatcher.request(s, msg.get("id"), "initialize", params, m -> false, Optional.empty()).join(); // answered at once
+    writeJson(response, callback, 200, answer, s.id());
   }
 
   /** JSON-RPC batches exist only in protocol 2025-03-26; answers come back as one JSON array. */
   private void batch(Response response, Callback callback, McpSession s, ArrayNode batch, HttpPolicy p) throws IOException {
     if (!s.protocolVersion().equals("2025-03-26")) {
-      reject(response, callback, 400, McpException.INVALID_REQUEST,
+      reject(response, callback, 400, RpcError.INVALID_REQUEST,
           "JSON-RPC batches are not supported in protocol version " + s.protocolVersion());
       return;
     }
     if (batch.isEmpty()) {
-      reject(response, callback, 400, McpException.INVALID_REQUEST, "Invalid Request: empty batch");
+      reject(response, callback, 400, RpcError.INVALID_REQUEST, "Invalid Request: empty batch");
       return;
     }
     if (batch.size() > p.maxBatchSize()) {
-      reject(response, callback, 400, McpException.INVALID_REQUEST, "Invalid Request: a batch of " + batch.size()
+      reject(response, callback, 400, RpcError.INVALID_REQUEST, "Invalid Request: a batch of " + batch.size()
           + " messages (expected: at most " + p.maxBatchSize() + ", server.max_batch_size)");
       return;
     }
     List<CompletableFuture<ObjectNode>> answers = new ArrayList<>();
     for (JsonNode n : batch) {
       if (!(n instanceof ObjectNode msg)) {
-        answers.add(CompletableFuture.completedFuture(JsonRpc.error(null, McpException.INVALID_REQUEST, "Invalid Request: expected an object")));
+        answers.add(CompletableFuture.completedFuture(JsonRpc.error(null, RpcError.INVALID_REQUEST, "Invalid Request: expected an object")));
         continue;
       }
-      McpException invalid = validate(msg);
+      RpcError invalid = validate(msg);
       if (invalid != null) {
         answers.add(CompletableFuture.completedFuture(JsonRpc.error(msg.get("id"), invalid)));
       } else if (!msg.has("method")) {
@@ -285,13 +283,12 @@ final class McpHttpHandler {
       } else if (!msg.has("id")) {
         dispatcher.notification(s, msg.get("method").asText(), msg.get("params") instanceof ObjectNode o ? o : Json.object());
       } else if ("initialize".equals(msg.get("method").asText())) {
-        answers.add(CompletableFuture.completedFuture(JsonRpc.error(msg.get("id"), McpException.INVALID_REQUEST,
+        answers.add(CompletableFuture.completedFuture(JsonRpc.error(msg.get("id"), RpcError.INVALID_REQUEST,
             "initialize must not be part of a batch")));
       } else {
         JsonNode id = msg.get("id");
         answers.add(dispatcher.request(s, id, msg.get("method").asText(),
-                msg.get("params") instanceof ObjectNode o ? o : Json.object(), s::enqueue)
-            .handle((r, e) -> e == null ? JsonRpc.result(id, r) : JsonRpc.error(id, JsonRpc.toMcp(e))));
+                msg.get("params") instanceof ObjectNode o ? o : Json.object(), s::enqueue, Optional.empty()));
       }
     }
     if (answers.isEmpty()) {
@@ -357,17 +354,17 @@ final class McpHttpHandler {
   private void get(Request request, Response response, Callback callback, McpSession.Scope scope, Principal caller) {
     String accept = request.getHeaders().get(HttpHeader.ACCEPT);
     if (accept == null || !(accept.contains("text/event-stream") || accept.contains("*/*"))) {
-      reject(response, callback, 406, McpException.INVALID_REQUEST, "Not Acceptable: GET needs Accept: text/event-stream");
+      reject(response, callback, 406, RpcError.INVALID_REQUEST, "Not Acceptable: GET needs Accept: text/event-stream");
       return;
     }
     String sid = request.getHeaders().get(SESSION_HEADER);
     if (sid == null) {
-      reject(response, callback, 400, McpException.INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required");
+      reject(response, callback, 400, RpcError.INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required");
       return;
     }
     McpSession s = dispatcher.session(sid).filter(x -> x.scope().equals(scope) && !x.legacySse()).orElse(null);
     if (s == null) {
-      reject(response, callback, 404, JsonRpc.SESSION_NOT_FOUND, "Session not found: it expired or was closed; initialize a new one");
+      reject(response, callback, 404, RpcError.SESSION_NOT_FOUND, "Session not found: it expired or was closed; initialize a new one");
       return;
     }
     if (!owner(s, caller, response, callback)) {
@@ -408,12 +405,12 @@ final class McpHttpHandler {
   private void delete(Request request, Response response, Callback callback, McpSession.Scope scope, Principal caller) {
     String sid = request.getHeaders().get(SESSION_HEADER);
     if (sid == null) {
-      reject(response, callback, 400, McpException.INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required");
+      reject(response, callback, 400, RpcError.INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required");
       return;
     }
     McpSession s = dispatcher.session(sid).filter(x -> x.scope().equals(scope)).orElse(null);
     if (s == null) {
-      reject(response, callback, 404, JsonRpc.SESSION_NOT_FOUND, "Session not found");
+      reject(response, callback, 404, RpcError.SESSION_NOT_FOUND, "Session not found");
       return;
     }
     if (!owner(s, caller, response, callback)) {
@@ -453,7 +450,7 @@ final class McpHttpHandler {
     String sid = query.getValue("sessionId");
     McpSession s = dispatcher.session(sid).filter(McpSession::legacySse).orElse(null);
     if (s == null) {
-      reject(response, callback, 404, JsonRpc.SESSION_NOT_FOUND, "Session not found: open /sse first and POST to the endpoint it names");
+      reject(response, callback, 404, RpcError.SESSION_NOT_FOUND, "Session not found: open /sse first and POST to the endpoint it names");
       return;
     }
     if (!owner(s, caller, response, callback)) {
@@ -464,10 +461,10 @@ final class McpHttpHandler {
       return;
     }
     if (!(body instanceof ObjectNode msg)) {
-      reject(response, callback, 400, McpException.INVALID_REQUEST, "Invalid Request: batches are not supported on the SSE transport");
+      reject(response, callback, 400, RpcError.INVALID_REQUEST, "Invalid Request: batches are not supported on the SSE transport");
       return;
     }
-    McpException invalid = validate(msg);
+    RpcError invalid = validate(msg);
     if (invalid != null) {
       writeJson(response, callback, 400, JsonRpc.error(msg.get("id"), invalid), null);
       return;
@@ -481,7 +478,7 @@ final class McpHttpHandler {
       Optional<String> chain = Chains.fromHeaders(request.getHeaders().get(Chains.HEADER), request.getHeaders().get("traceparent"));
       response.getHeaders().put(Chains.HEADER, chain.orElse(s.id()));
       dispatcher.request(s, id, msg.get("method").asText(), msg.get("params") instanceof ObjectNode o ? o : Json.object(), s::enqueue, chain)
-          .whenComplete((r, e) -> s.enqueue(e == null ? JsonRpc.result(id, r) : JsonRpc.error(id, JsonRpc.toMcp(e))));
+          .whenComplete((r, e) -> s.enqueue(e == null ? r : JsonRpc.error(id, RpcError.from(e))));
     }
     accepted(response, callback);
   }
@@ -494,48 +491,48 @@ final class McpHttpHandler {
     try {
       bytes = Bodies.read(request, p.maxRequestBytes());
     } catch (Bodies.TooLarge e) {
-      reject(response, callback, 413, McpException.INVALID_REQUEST, e.getMessage());
+      reject(response, callback, 413, RpcError.INVALID_REQUEST, e.getMessage());
       return null;
     } catch (IOException e) {
-      reject(response, callback, 400, McpException.INVALID_REQUEST, "Bad Request: the body could not be read (" + e.getMessage() + ")");
+      reject(response, callback, 400, RpcError.INVALID_REQUEST, "Bad Request: the body could not be read (" + e.getMessage() + ")");
       return null;
     }
     JsonNode node;
     try {
       node = bytes.length == 0 ? null : Json.MAPPER.readTree(bytes);
     } catch (JsonProcessingException e) {
-      reject(response, callback, 400, McpException.PARSE_ERROR, "Parse error: " + e.getOriginalMessage());
+      reject(response, callback, 400, RpcError.PARSE_ERROR, "Parse error: " + e.getOriginalMessage());
       return null;
     }
     if (node == null || !(node.isObject() || node.isArray())) {
-      reject(response, callback, 400, McpException.INVALID_REQUEST, "Invalid Request: expected a JSON-RPC message object");
+      reject(response, callback, 400, RpcError.INVALID_REQUEST, "Invalid Request: expected a JSON-RPC message object");
       return null;
     }
     return node;
   }
 
   /** Checks the JSON-RPC 2.0 shape of one message; null if valid. */
-  static McpException validate(ObjectNode msg) {
+  static RpcError validate(ObjectNode msg) {
     if (!"2.0".equals(msg.path("jsonrpc").asText(null))) {
-      return new McpException(McpException.INVALID_REQUEST, "Invalid Request: 'jsonrpc' must be \"2.0\"");
+      return RpcError.of(RpcError.INVALID_REQUEST, "Invalid Request: 'jsonrpc' must be \"2.0\"");
     }
     JsonNode id = msg.get("id");
     if (id != null && !(id.isTextual() || id.isIntegralNumber())) {
-      return new McpException(McpException.INVALID_REQUEST, "Invalid Request: 'id' must be a string or an integer");
+      return RpcError.of(RpcError.INVALID_REQUEST, "Invalid Request: 'id' must be a string or an integer");
     }
     JsonNode method = msg.get("method");
     if (method != null) {
       if (!method.isTextual() || method.asText().isEmpty()) {
-        return new McpException(McpException.INVALID_REQUEST, "Invalid Request: 'method' must be a non-empty string");
+        return RpcError.of(RpcError.INVALID_REQUEST, "Invalid Request: 'method' must be a non-empty string");
       }
       JsonNode params = msg.get("params");
       if (params != null && !params.isObject()) {
-        return new McpException(McpException.INVALID_PARAMS, "Invalid params: 'params' must be an object");
+        return RpcError.of(RpcError.INVALID_PARAMS, "Invalid params: 'params' must be an object");
       }
       return null;
     }
     if (id == null || (msg.has("result") == msg.has("error"))) {
-      return new McpException(McpException.INVALID_REQUEST,
+      return RpcError.of(RpcError.INVALID_REQUEST,
           "Invalid Request: expected a request ('method', 'id'), a notification ('method') or a response ('id' and 'result' or 'error')");
     }
     return null;
@@ -576,7 +573,7 @@ final class McpHttpHandler {
 
   private static void methodNotAllowed(Response response, Callback callback, String allow) {
     response.getHeaders().put(HttpHeader.ALLOW, allow);
-    reject(response, callback, 405, McpException.INVALID_REQUEST, "Method Not Allowed (allowed: " + allow + ")");
+    reject(response, callback, 405, RpcError.INVALID_REQUEST, "Method Not Allowed (allowed: " + allow + ")");
   }
 
   private static String newSessionId() {

@@ -1,13 +1,19 @@
 package dev.gatehouse.gateway;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import dev.gatehouse.registry.Json;
 import org.eclipse.jetty.server.Response;
 import org.eclipse.jetty.util.Callback;
 
 /** Errors on {@code /v1/…} in OpenAI's shape: {@code {"error":{"type","code","message"}}}. */
 final class OpenAiErrors {
   private OpenAiErrors() {}
+
+  /** One error as this shape carries it, with its HTTP status. */
+  record Error(int status, String type, String code, String message) {
+    void write(Response response, Callback callback) {
+      OpenAiErrors.write(response, callback, status, type, code, message);
+    }
+  }
 
   static void write(Response response, Callback callback, int status, String type, String code, String message) {
     ObjectNode body = Json.object();

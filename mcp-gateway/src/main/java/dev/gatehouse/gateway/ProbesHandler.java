@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.identity.AuthResult;
 import dev.gatehouse.identity.Principal;
-import dev.gatehouse.registry.Json;
 import dev.gatehouse.registry.ToolRegistry;
 import dev.gatehouse.registry.UpstreamStatus;
 import java.nio.ByteBuffer;

@@ -1,7 +1,6 @@
 package dev.gatehouse.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.gatehouse.registry.Json;
 import java.util.ArrayList;
 import java.util.List;
 

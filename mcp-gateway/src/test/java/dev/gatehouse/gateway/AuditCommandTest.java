@@ -1,5 +1,8 @@
 package dev.gatehouse.gateway;
 
+import dev.gatehouse.audit.AuditSettings;
+import dev.gatehouse.audit.AuditFixtures;
+import dev.gatehouse.audit.SqliteAuditStore;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -24,7 +27,7 @@ class AuditCommandTest {
   @BeforeEach
   void store() {
     db = dir.resolve("audit.db");
-    try (AuditStore store = AuditStore.open(db, AuditFixtures.settings())) {
+    try (SqliteAuditStore store = SqliteAuditStore.open(db, AuditFixtures.settings())) {
       for (int i = 1; i <= 5; i++) {
         store.append(AuditFixtures.step("c", i));
       }

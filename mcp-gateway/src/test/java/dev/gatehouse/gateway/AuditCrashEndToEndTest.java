@@ -1,5 +1,8 @@
 package dev.gatehouse.gateway;
 
+import dev.gatehouse.audit.AuditSettings;
+import dev.gatehouse.audit.SqliteAuditStore;
+import dev.gatehouse.audit.AuditVerifyResult;
 import static dev.gatehouse.gateway.TestUpstreams.samplesYaml;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -53,9 +56,9 @@ class AuditCrashEndToEndTest {
       gateway.close(); // SIGKILL: no shutdown hook, no flush
     }
     Path db = dir.resolve("crash.db");
-    AuditVerifyResult verified = AuditStore.verify(db);
+    AuditVerifyResult verified = SqliteAuditStore.verify(db);
     assertTrue(verified.ok(), verified.message());
-    try (AuditStore store = AuditStore.open(db, AuditSettings.defaults())) {
+    try (SqliteAuditStore store = SqliteAuditStore.open(db, AuditSettings.defaults())) {
       assertEquals(N, store.chain("crash-test").size(), "every acknowledged call has its step");
     }
   }

@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway;
 
+import dev.gatehouse.audit.AuditSettings;
 import static dev.gatehouse.gateway.TestUpstreams.await;
 import static dev.gatehouse.gateway.TestUpstreams.samplesYaml;
 import static org.junit.jupiter.api.Assertions.assertEquals;

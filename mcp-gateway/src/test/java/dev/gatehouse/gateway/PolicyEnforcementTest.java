@@ -167,7 +167,7 @@ class PolicyEnforcementTest {
     assertEquals(401, bad.statusCode());
     assertTrue(bad.headers().firstValue("WWW-Authenticate").orElseThrow().contains("error=\"invalid_token\""));
     JsonNode body = Json.MAPPER.readTree(bad.body());
-    assertEquals(JsonRpc.UNAUTHORIZED, body.path("error").path("code").asInt(), bad.body());
+    assertEquals(RpcError.UNAUTHORIZED, body.path("error").path("code").asInt(), bad.body());
 
     HttpResponse<String> meta = TestUpstreams.get(gateway.baseUri().resolve("/.well-known/oauth-protected-resource/mcp"));
     assertEquals(200, meta.statusCode());
@@ -244,7 +244,7 @@ class PolicyEnforcementTest {
         Files.writeString(back, config(POLICIES));
         Files.move(back, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         await("restored", Duration.ofSeconds(15), () -> gateway.config().policies().size() == 3
-            && gateway.dispatcher().policy().active() && toolNames(fin).contains("fin__pid"));
+            && gateway.dispatcher().access().engine().active() && toolNames(fin).contains("fin__pid"));
       }
     }
   }

@@ -1,5 +1,6 @@
 package dev.gatehouse.gateway;
 
+import dev.gatehouse.audit.AuditSettings;
 import dev.gatehouse.registry.UpstreamConfig;
 import java.io.IOException;
 import java.net.URI;

@@ -1,0 +1,39 @@
+package dev.gatehouse.audit;
+
+import java.util.Locale;
+
+/**
+ * What a chain step was: the kind of call the gateway governed. Stored and shown in lower case
+ * ({@code tool}, {@code llm}, …), the form {@link #wireName()} returns and {@link #parse} accepts.
+ */
+public enum AuditKind {
+  /** An MCP {@code tools/call}, through {@code /mcp} or {@code POST /v1/mcp/tool/execute}. */
+  TOOL,
+  /** An MCP {@code resources/read}. */
+  RESOURCE,
+  /** An MCP {@code prompts/get}. */
+  PROMPT,
+  /** An MCP {@code completion/complete} (argument completion, not a model call). */
+  COMPLETION,
+  /** A model call through {@code /v1/chat/completions}. */
+  LLM,
+  /** A request refused before it named a target: missing, invalid or expired credentials. */
+  AUTH;
+
+  private final String wireName = name().toLowerCase(Locale.ROOT);
+
+  /** The stored and JSON form, e.g. {@code tool}. */
+  public String wireName() {
+    return wireName;
+  }
+
+  /** The kind whose {@link #wireName()} is {@code name} (case-insensitive). */
+  public static AuditKind parse(String name) {
+    for (AuditKind k : values()) {
+      if (k.wireName.equalsIgnoreCase(name)) {
+        return k;
+      }
+    }
+    throw new IllegalArgumentException("kind: '" + name + "' (expected: tool, resource, prompt, completion, llm or auth)");
+  }
+}

@@ -1,0 +1,142 @@
+package dev.gatehouse.audit;
+
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+
+/**
+ * The audit database's schema and its versioned migrations. {@code schema_version} holds one row per
+ * applied migration; {@link #migrate} applies the missing ones in order, each in its own transaction,
+ * and refuses a database written by a newer Gatehouse. Migrations are append-only: never edit one
+ * that has shipped, add the next.
+ *
+ * <p>Version 1:
+ *
+ * <ul>
+ *   <li>{@code steps}: one row per {@link AuditStep}, {@code seq} its position in the hash chain
+ *       ({@code INTEGER PRIMARY KEY}, assigned by the writer, not by SQLite), {@code started_at} in
+ *       microseconds since the epoch, {@code cost_usd} as exact decimal text, optional fields NULL
+ *       when absent, then {@code prev_hash} and {@code hash} (64 hex digits each).
+ *   <li>{@code head}: a single row, the last seq and hash, updated in the same transaction as every
+ *       batch, so cutting rows off the end of {@code steps} is detectable.
+ *   <li>{@code checkpoints}: one row per retention purge: the seq and hash of the last purged step,
+ *       from which verification starts.
+ * </ul>
+ */
+final class AuditSchema {
+  /** The schema this code writes and reads. */
+  static final int CURRENT = 1;
+
+  private static final List<List<String>> MIGRATIONS = List.of(
+      // 1: the chain
+      List.of(
+          """
+          CREATE TABLE steps (
+            seq             INTEGER PRIMARY KEY,
+            chain_id        TEXT    NOT NULL,
+            step_id         TEXT    NOT NULL UNIQUE,
+            parent_step_id  TEXT,
+            kind            TEXT    NOT NULL,
+            source          TEXT    NOT NULL,
+            subject         TEXT    NOT NULL,
+            issuer          TEXT    NOT NULL,
+            tenant          TEXT,
+            action          TEXT    NOT NULL,
+            decision        TEXT    NOT NULL,
+            rule            TEXT,
+            reason          TEXT,
+            outcome         TEXT    NOT NULL,
+            status          INTEGER NOT NULL,
+            started_at      INTEGER NOT NULL,
+            duration_micros INTEGER NOT NULL,
+            tokens_in       INTEGER NOT NULL,
+            tokens_out      INTEGER NOT NULL,
+            cost_usd        TEXT    NOT NULL,
+            args_digest     TEXT,
+            result_digest   TEXT,
+            args_payload    TEXT,
+            result_payload  TEXT,
+            tool_call_id    TEXT,
+            prev_hash       TEXT    NOT NULL,
+            hash            TEXT    NOT NULL
+          )""",
+          "CREATE INDEX steps_chain_id ON steps (chain_id, seq)",
+          "CREATE INDEX steps_started_at ON steps (started_at)",
+          "CREATE INDEX steps_subject ON steps (subject, seq)",
+          "CREATE INDEX steps_action ON steps (action, seq)",
+          "CREATE INDEX steps_decision ON steps (decision, seq)",
+          """
+          CREATE TABLE head (
+            id   INTEGER PRIMARY KEY CHECK (id = 1),
+            seq  INTEGER NOT NULL,
+            hash TEXT    NOT NULL
+          )""",
+          "INSERT INTO head (id, seq, hash) VALUES (1, 0, '" + AuditChain.GENESIS + "')",
+          """
+          CREATE TABLE checkpoints (
+            seq       INTEGER PRIMARY KEY,
+            hash      TEXT    NOT NULL,
+            purged_at INTEGER NOT NULL,
+            cutoff    INTEGER NOT NULL,
+            deleted   INTEGER NOT NULL
+          )"""));
+
+  private AuditSchema() {}
+
+  /**
+   * Brings the database at {@code c} (auto-commit on, as opened) to {@link #CURRENT}.
+   *
+   * @throws AuditException if the database is newer than this code
+   */
+  static void migrate(Connection c) throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+    }
+    int version = version(c);
+    if (version > CURRENT) {
+      throw new AuditException("the audit store has schema version " + version + ", written by a newer Gatehouse; this one reads up to "
+          + CURRENT + " (expected: the same or an older store)");
+    }
+    for (int v = version + 1; v <= CURRENT; v++) {
+      boolean auto = c.getAutoCommit();
+      c.setAutoCommit(false);
+      try (Statement s = c.createStatement()) {
+        // Re-read inside the (immediate) transaction: another process may have migrated meanwhile.
+        if (version(c) >= v) {
+          c.rollback();
+          continue;
+        }
+        for (String sql : MIGRATIONS.get(v - 1)) {
+          s.execute(sql);
+        }
+        try (PreparedStatement p = c.prepareStatement("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)")) {
+          p.setInt(1, v);
+          p.setLong(2, System.currentTimeMillis());
+          p.executeUpdate();
+        }
+        c.commit();
+      } catch (SQLException | RuntimeException e) {
+        c.rollback();
+        throw e;
+      } finally {
+        c.setAutoCommit(auto);
+      }
+    }
+  }
+
+  /** The highest applied migration, 0 for an empty database or one that is not an audit store. */
+  static int version(Connection c) throws SQLException {
+    try (Statement s = c.createStatement();
+        ResultSet table = s.executeQuery("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")) {
+      if (!table.next() || table.getInt(1) == 0) {
+        return 0;
+      }
+    }
+    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT max(version) FROM schema_version")) {
+      return r.next() ? r.getInt(1) : 0;
+    }
+  }
+}

@@ -1,0 +1,331 @@
+package dev.gatehouse.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.policy.Action;
+import dev.gatehouse.policy.Decision;
+import dev.gatehouse.policy.PolicyEngine;
+import dev.gatehouse.policy.ResourceUris;
+import dev.gatehouse.registry.FederatedCatalog;
+import dev.gatehouse.registry.ToolNames;
+import dev.gatehouse.registry.ToolRegistry;
+import dev.gatehouse.router.RouteOptions;
+import dev.gatehouse.router.Router;
+import dev.gatehouse.router.RouterException;
+import java.math.BigDecimal;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The one chain every call runs, whatever its door: <b>resolve → decide → execute → record</b>, after
+ * the door authenticated the caller ({@link EdgeAuth}, whose refusals are recorded too).
+ *
+ * <ol>
+ *   <li><b>resolve</b>: the {@link Target} as the client named it → its upstream (or model) and the
+ *       name policies see; an unknown name or a malformed argument ends here, refused and recorded.
+ *   <li><b>decide</b>: {@link Access} — policy, rate limits, and for models the day's budget.
+ *   <li><b>execute</b>: the registry (MCP upstreams) or the router (models), asynchronously: no thread
+ *       waits for the upstream; the answer continues from the upstream's completion.
+ *   <li><b>record</b>: metrics, the audit step, a log line. With the default {@code durability: commit}
+ *       the outcome is handed back once its step is committed (a callback, not a blocked thread).
+ * </ol>
+ *
+ * <p>The outcome is a value ({@link Outcome}), never an exception; the door encodes it once.
+ */
+final class CallChain {
+  private static final Logger log = LoggerFactory.getLogger("gatehouse.calls");
+
+  private final ToolRegistry registry;
+  private final Access access;
+  private final Supplier<Router> router;
+  private final Supplier<GatewayConfig> config;
+  private final Budgets budgets;
+  private final Supplier<AuditRecorder> audit;
+  private final GatewayMetrics metrics;
+
+  CallChain(ToolRegistry registry, Access access, Supplier<Router> router, Supplier<GatewayConfig> config, Budgets budgets,
+      Supplier<AuditRecorder> audit, GatewayMetrics metrics) {
+    this.registry = registry;
+    this.access = access;
+    this.router = router;
+    this.config = config;
+    this.budgets = budgets;
+    this.audit = audit;
+    this.metrics = metrics;
+  }
+
+  Access access() {
+    return access;
+  }
+
+  /** Runs {@code call} through the chain; the future never fails, its value says how the call ended. */
+  CompletableFuture<Outcome> run(Call call) {
+    Outcome early;
+    try {
+      early = resolve(call);
+      if (early == null) {
+        early = decide(call);
+      }
+      if (early == null) {
+        call.prepare.accept(call);
+      }
+    } catch (RuntimeException e) {
+      log.error("call {} {} failed before reaching its upstream", call.target.kind(), call.target.requested(), e);
+      early = new Outcome.Failed(RpcError.from(e));
+    }
+    CompletableFuture<Outcome> ran = early != null ? CompletableFuture.completedFuture(early) : execute(call);
+    return ran.thenCompose(o -> record(call, o));
+  }
+
+  // ---------------------------------------------------------------- resolve
+
+  /** Sets {@code call.resolved}; a refusal when there is nothing by that name or its arguments are malformed. */
+  private Outcome resolve(Call call) {
+    FederatedCatalog cat = registry.catalog();
+    switch (call.target) {
+      case Target.Tool t -> {
+        Optional<String> bad = t.invalid().or(() -> notAnObject(t.params().get("arguments"), "tools/call"));
+        if (bad.isPresent()) {
+          return Outcome.Refused.of(Outcome.Why.INVALID, bad.get());
+        }
+        Named n = name(call.scope, cat, t.name(), false);
+        if (n == null) {
+          return Outcome.Refused.of(Outcome.Why.UNKNOWN, "Unknown tool: " + t.name());
+        }
+        ObjectNode forward = t.params().deepCopy();
+        forward.put("name", n.name());
+        call.resolved = new Call.Resolved(n.server(), n.name(), new Action.Tool(n.server(), federated(cat, n), forward.path("arguments")),
+            "tools/call", forward);
+      }
+      case Target.Prompt p -> {
+        Optional<String> bad = notAnObject(p.params().get("arguments"), "prompts/get");
+        if (bad.isPresent()) {
+          return Outcome.Refused.of(Outcome.Why.INVALID, bad.get());
+        }
+        Named n = name(call.scope, cat, p.name(), true);
+        if (n == null) {
+          return Outcome.Refused.of(Outcome.Why.UNKNOWN, "Unknown prompt: " + p.name());
+        }
+        ObjectNode forward = p.params().deepCopy();
+        forward.put("name", n.name());
+        call.resolved = new Call.Resolved(n.server(), n.name(), new Action.Prompt(n.server(), federated(cat, n)), "prompts/get", forward);
+      }
+      case Target.Resource r -> {
+        Named n = uri(call.scope, r.uri());
+        if (n == null) {
+          return Outcome.Refused.of(Outcome.Why.UNKNOWN, "Resource not found: " + r.uri());
+        }
+        ObjectNode forward = r.params().deepCopy();
+        forward.put("uri", n.name());
+        call.resolved = new Call.Resolved(n.server(), n.name(), new Action.Resource(n.server(), ToolNames.federatedUri(n.server(), n.name())),
+            "resources/read", forward);
+      }
+      case Target.Subscribe s -> {
+        Named n = uri(call.scope, s.uri());
+        if (n == null) {
+          return Outcome.Refused.of(Outcome.Why.UNKNOWN, "Resource not found: " + s.uri());
+        }
+        ObjectNode forward = Json.object();
+        forward.put("uri", n.name());
+        call.resolved = new Call.Resolved(n.server(), n.name(), new Action.Resource(n.server(), ToolNames.federatedUri(n.server(), n.name())),
+            "resources/subscribe", forward);
+      }
+      case Target.Completion c -> {
+        Named n = c.prompt() ? name(call.scope, cat, c.ref(), true) : uri(call.scope, c.ref());
+        if (n == null) {
+          return Outcome.Refused.of(Outcome.Why.UNKNOWN, (c.prompt() ? "Unknown prompt: " : "Unknown resource template: ") + c.ref());
+        }
+        ObjectNode forward = c.params().deepCopy();
+        ((ObjectNode) forward.get("ref")).put(c.prompt() ? "name" : "uri", n.name());
+        Action action = c.prompt() ? new Action.Prompt(n.server(), federated(cat, n))
+            : new Action.Resource(n.server(), ToolNames.federatedUri(n.server(), n.name()));
+        call.resolved = new Call.Resolved(n.server(), n.name(), action, "completion/complete", forward);
+      }
+      case Target.Model m -> {
+        String model = m.model();
+        if (model.length() > ChatHandler.MAX_MODEL_CHARS) {
+          return Outcome.Refused.of(Outcome.Why.INVALID, "model: " + model.length() + " characters (expected: at most "
+              + ChatHandler.MAX_MODEL_CHARS + ", provider/model or an alias)");
+        }
+        String target = config.get().aliases().getOrDefault(model, model);
+        call.resolved = new Call.Resolved("-", target, new Action.Model(target), "chat", m.body());
+      }
+    }
+    return null;
+  }
+
+  /** A name or URI resolved to (server, the upstream's own name or normal-form URI). */
+  record Named(String server, String name) {}
+
+  /** A tool or prompt name in a scope: {@code server__name} on {@code /mcp}, the upstream's own on {@code /mcp/<server>}. */
+  static Named name(McpSession.Scope scope, FederatedCatalog cat, String name, boolean prompt) {
+    return switch (scope) {
+      case McpSession.Federated f -> (prompt ? cat.prompt(name) : cat.tool(name)).map(e -> new Named(e.server(), e.originalName())).orElse(null);
+      case McpSession.Single one -> {
+        List<ObjectNode> defs = cat.server(one.server()).map(c -> prompt ? c.prompts() : c.tools()).orElse(List.of());
+        yield defs.stream().anyMatch(d -> name.equals(d.path("name").asText())) ? new Named(one.server(), name) : null;
+      }
+    };
+  }
+
+  /**
+   * A URI the client used, resolved to (server, the upstream's URI in RFC 3986 normal form): policies
+   * decide on that form and the upstream is sent it, so no respelling of a URI gets around a rule.
+   * Spellings whose meaning depends on the upstream are refused (see {@link ResourceUris#normalize}).
+   *
+   * @throws RpcException -32602 for such a spelling
+   */
+  Named uri(McpSession.Scope scope, String uri) {
+    Named n = switch (scope) {
+      case McpSession.Federated f -> registry.catalog().resolveUri(uri).map(r -> new Named(r.server(), r.originalUri())).orElse(null);
+      case McpSession.Single one -> new Named(one.server(), uri);
+    };
+    if (n == null) {
+      return null;
+    }
+    try {
+      return new Named(n.server(), ResourceUris.normalize(n.name()));
+    } catch (IllegalArgumentException e) {
+      throw new RpcException(RpcError.INVALID_PARAMS, "Invalid params: resource URI " + e.getMessage());
+    }
+  }
+
+  private static String federated(FederatedCatalog cat, Named n) {
+    return ToolNames.federated(n.server(), cat.separator(), n.name());
+  }
+
+  /** Arguments that are there but not a JSON object: no upstream gets to guess at them. */
+  private static Optional<String> notAnObject(JsonNode args, String method) {
+    if (args == null || args.isObject()) {
+      return Optional.empty();
+    }
+    return Optional.of("Invalid params: " + method + " 'arguments' must be a JSON object (got " + kindOf(args) + ")");
+  }
+
+  static String kindOf(JsonNode n) {
+    return switch (n.getNodeType()) {
+      case ARRAY -> "an array";
+      case STRING -> "a string";
+      case NUMBER -> "a number";
+      case BOOLEAN -> "a boolean";
+      case NULL -> "null";
+      default -> "something else";
+    };
+  }
+
+  // ---------------------------------------------------------------- decide
+
+  /** Sets {@code call.decision}; a refusal unless allowed (and, for a model, within its budget). */
+  private Outcome decide(Call call) {
+    Decision d = access.decide(call.principal, call.resolved.action());
+    call.decision = d;
+    Outcome.Refused refused = Outcome.Refused.of(d);
+    if (refused != null || !(call.target instanceof Target.Model)) {
+      return refused;
+    }
+    RouteOptions options = RouteOptions.defaults().withAllowed(t -> access.visible(call.principal, new Action.Model(t)));
+    Optional<PolicyEngine.Budget> budget = access.budget(call.principal, call.resolved.action());
+    if (budget.isPresent()) {
+      BigDecimal spent = budgets.spent(call.principal);
+      if (spent.compareTo(budget.get().usdPerDay()) >= 0) {
+        if (budget.get().fallbackModel().isEmpty()) {
+          return new Outcome.Refused(Outcome.Why.BUDGET_EXCEEDED, "Budget exceeded: $" + spent.stripTrailingZeros().toPlainString()
+              + " spent today of $" + budget.get().usdPerDay().stripTrailingZeros().toPlainString()
+              + " (rule '" + budget.get().ruleId() + "'); resets at 00:00 UTC", Optional.of(d), Optional.empty(), 0);
+        }
+        options = options.withForcedModel(budget.get().fallbackModel().get());
+        call.budgetFallback = budget.get().fallbackModel();
+      }
+    }
+    call.routeOptions = options;
+    return null;
+  }
+
+  // ---------------------------------------------------------------- execute
+
+  private CompletableFuture<Outcome> execute(Call call) {
+    if (call.target instanceof Target.Model m) {
+      return model(call, m);
+    }
+    Call.Resolved r = call.resolved;
+    long start = System.nanoTime();
+    CompletableFuture<JsonNode> sent;
+    try {
+      sent = registry.call(r.server(), r.method(), r.params(), call.relay);
+    } catch (RuntimeException e) {
+      sent = CompletableFuture.failedFuture(e);
+    }
+    // A client's cancellation reaches the upstream through call.relay (the registry's cancel hook).
+    return sent.handle((result, error) -> {
+      call.upstreamNanos = System.nanoTime() - start;
+      if (error != null) {
+        return new Outcome.Failed(RpcError.from(error));
+      }
+      return new Outcome.Done(call.finish.apply(result));
+    });
+  }
+
+  private CompletableFuture<Outcome> model(Call call, Target.Model m) {
+    Router r = router.get();
+    long start = System.nanoTime();
+    CompletableFuture<? extends dev.gatehouse.router.ModelAnswer> answer = call.sink != null
+        ? r.streamAsync(m.body(), call.routeOptions, call.sink)
+        : r.completeAsync(m.body(), call.routeOptions);
+    return answer.handle((a, error) -> {
+      call.upstreamNanos = System.nanoTime() - start;
+      if (error != null) {
+        Throwable c = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+        if (c instanceof RouterException re) {
+          return new Outcome.Failed(RpcError.of(RpcError.UPSTREAM_UNAVAILABLE, re.getMessage()), Optional.of(re));
+        }
+        if (c instanceof java.io.UncheckedIOException) {
+          return new Outcome.Failed(RpcError.of(RpcError.REQUEST_CANCELLED, "client closed the stream"),
+              Optional.of(new RouterException(499, "upstream_error", "cancelled", "client closed the stream")));
+        }
+        log.error("model call failed unexpectedly", c);
+        return new Outcome.Failed(RpcError.from(c), Optional.of(new RouterException(500, "api_error", "internal_error",
+            "internal error while calling the model")));
+      }
+      call.route = a.route();
+      call.attempts = a.attempts();
+      call.usage = a.usage();
+      call.costUsd = a.costUsd();
+      budgets.add(call.principal, a.costUsd());
+      return new Outcome.Done(a.response());
+    });
+  }
+
+  // ---------------------------------------------------------------- record
+
+  private CompletableFuture<Outcome> record(Call call, Outcome outcome) {
+    long total = System.nanoTime() - call.startNanos;
+    String label = outcome.label();
+    try {
+      if (call.target instanceof Target.Model) {
+        String model = outcome instanceof Outcome.Done && call.route != null ? call.route.target() : "-";
+        metrics.model(model, label, total / 1000, call.usage, call.costUsd);
+      } else {
+        metrics.call(call, label, total, call.upstreamNanos);
+      }
+      if (outcome instanceof Outcome.Failed f && (label.equals("timeout") || label.equals("unavailable"))) {
+        log.warn("{} {} ({}): {} after {} ms", call.target.kind(), clip(call.target.requested()),
+            call.resolved == null ? "-" : call.resolved.label(), f.error().message(), total / 1_000_000);
+      } else if (log.isDebugEnabled()) {
+        log.debug("{} {} ({}): {} in {} µs (chain {})", call.target.kind(), clip(call.target.requested()),
+            call.resolved == null ? "-" : call.resolved.label(), label, total / 1000, call.chainId);
+      }
+      return audit.get().call(call, outcome, total / 1000).thenApply(v -> outcome);
+    } catch (RuntimeException e) {
+      log.error("recording a call failed", e);
+      return CompletableFuture.completedFuture(outcome);
+    }
+  }
+
+  private static String clip(String s) {
+    return s.length() <= 200 ? s : s.substring(0, 200) + "…";
+  }
+}
