@@ -26,15 +26,15 @@ import java.util.OptionalInt;
  * @param store {@code sqlite:PATH}; PostgreSQL is not supported yet
  * @param retentionDays steps that started more than this many days ago are purged, hourly and at
  *     startup; empty keeps them forever
- * @param queueCapacity how many steps may wait for the writer; when full, {@link SqliteAuditStore#append}
- *     blocks its caller (back-pressure) instead of dropping
+ * @param queueCapacity how many steps the writer takes at once; when full, later steps wait in line
+ *     (their calls are answered later: back-pressure) instead of being dropped
  * @param redact JSON paths replaced by {@code "[REDACTED]"} in arguments and results before they
  *     are digested or captured; an explicit empty list turns redaction off
- * @param durability {@code queued} (default): a call is answered as soon as its step is queued; the
- *     writer commits within a few milliseconds, a graceful shutdown loses nothing, a crash (SIGKILL,
- *     power loss) can lose the steps of its last few milliseconds; {@code commit}: a call is answered
- *     only once its step is committed, so every acknowledged call survives a process crash (costs a
- *     commit's latency on every call)
+ * @param durability {@code commit} (default): a call is answered only once its step is committed
+ *     (group commit: every step that arrives while a commit runs goes into the next), so every
+ *     acknowledged call survives a process crash; {@code queued}: a call is answered as soon as its
+ *     step is queued; the writer commits within a few milliseconds, a graceful shutdown loses nothing,
+ *     a crash (SIGKILL, power loss) can lose the steps of its last few milliseconds
  * @param capture ids (globs) of policy rules whose allowed calls also store their arguments and
  *     results in full, redacted; every other call stores SHA-256 digests only
  */
@@ -85,7 +85,7 @@ public record AuditSettings(
     }
     redact = List.copyOf(redact);
     AuditRedaction.of(redact);
-    durability = durability == null ? Durability.QUEUED : durability;
+    durability = durability == null ? Durability.COMMIT : durability;
     capture = capture == null ? List.of() : List.copyOf(capture);
     try {
       dev.gatehouse.policy.GlobList.of(capture);

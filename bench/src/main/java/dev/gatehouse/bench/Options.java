@@ -193,7 +193,7 @@ record Options(
 
   /** The governed gateway's audit durability as the report names it. */
   String effectiveDurability() {
-    return auditDurability.isEmpty() ? "queued" : auditDurability;
+    return auditDurability.isEmpty() ? "commit" : auditDurability;
   }
 
   /** A usage error: the message is printed and the exit status is 2. */

@@ -88,10 +88,6 @@ final class CallChain {
     FederatedCatalog cat = registry.catalog();
     switch (call.target) {
       case Target.Tool t -> {
-        Optional<String> bad = t.invalid().or(() -> notAnObject(t.params().get("arguments"), "tools/call"));
-        if (bad.isPresent()) {
-          return Outcome.Refused.of(Outcome.Why.INVALID, bad.get());
-        }
         Named n = name(call.scope, cat, t.name(), false);
         if (n == null) {
           return Outcome.Refused.of(Outcome.Why.UNKNOWN, "Unknown tool: " + t.name());
@@ -100,12 +96,12 @@ final class CallChain {
         forward.put("name", n.name());
         call.resolved = new Call.Resolved(n.server(), n.name(), new Action.Tool(n.server(), federated(cat, n), forward.path("arguments")),
             "tools/call", forward);
-      }
-      case Target.Prompt p -> {
-        Optional<String> bad = notAnObject(p.params().get("arguments"), "prompts/get");
+        Optional<String> bad = t.invalid().or(() -> notAnObject(t.params().get("arguments"), "tools/call"));
         if (bad.isPresent()) {
           return Outcome.Refused.of(Outcome.Why.INVALID, bad.get());
         }
+      }
+      case Target.Prompt p -> {
         Named n = name(call.scope, cat, p.name(), true);
         if (n == null) {
           return Outcome.Refused.of(Outcome.Why.UNKNOWN, "Unknown prompt: " + p.name());
@@ -113,6 +109,10 @@ final class CallChain {
         ObjectNode forward = p.params().deepCopy();
         forward.put("name", n.name());
         call.resolved = new Call.Resolved(n.server(), n.name(), new Action.Prompt(n.server(), federated(cat, n)), "prompts/get", forward);
+        Optional<String> bad = notAnObject(p.params().get("arguments"), "prompts/get");
+        if (bad.isPresent()) {
+          return Outcome.Refused.of(Outcome.Why.INVALID, bad.get());
+        }
       }
       case Target.Resource r -> {
         Named n = uri(call.scope, r.uri());

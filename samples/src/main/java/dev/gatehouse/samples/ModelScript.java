@@ -65,6 +65,8 @@ final class ModelScript {
     private static final Pattern CLAUSE_BREAK =
             Pattern.compile("[;?!\\n]|\\.(?=\\s|$)|\\s+(?:and|then)\\s+", Pattern.CASE_INSENSITIVE);
     private static final Pattern TRAILING_COMMAS = Pattern.compile("[,\\s]+$");
+    /** A clause starting with "garbled" gets arguments that are not JSON (a model's malformed call). */
+    private static final Pattern GARBLED = Pattern.compile("^\\s*garbled\\s+", Pattern.CASE_INSENSITIVE);
     private static final Pattern ECHO = Pattern.compile("\\becho\\s+(.+)", Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
     private static final Pattern HASH = Pattern.compile(
             "\\b(?:sha-?256|hash)\\b(?:\\s+(?:hash|digest))?(?:\\s+of)?\\s+(.+)", Pattern.CASE_INSENSITIVE | Pattern.DOTALL);
@@ -156,7 +158,9 @@ final class ModelScript {
     private static List<ToolCall> toolCalls(String userText, ChatRequest request, int priorCalls) {
         List<ToolCall> calls = new ArrayList<>();
         for (String clause : CLAUSE_BREAK.split(userText)) {
-            Optional<Ask> ask = ask(TRAILING_COMMAS.matcher(clause.strip()).replaceAll(""));
+            Matcher garbled = GARBLED.matcher(clause);
+            boolean broken = garbled.find();
+            Optional<Ask> ask = ask(TRAILING_COMMAS.matcher(broken ? garbled.replaceFirst("") : clause.strip()).replaceAll("").strip());
             if (ask.isEmpty()) {
                 continue;
             }
@@ -164,7 +168,11 @@ final class ModelScript {
             if (tool.isEmpty()) {
                 continue;
             }
-            calls.add(new ToolCall("call_" + (priorCalls + calls.size() + 1), tool.get(), ask.get().arguments().toString()));
+            String arguments = ask.get().arguments().toString();
+            if (broken) {
+                arguments = arguments.substring(0, arguments.length() - 1); // the closing brace lost: not JSON
+            }
+            calls.add(new ToolCall("call_" + (priorCalls + calls.size() + 1), tool.get(), arguments));
             if (!request.parallelToolCalls()) {
                 break;
             }

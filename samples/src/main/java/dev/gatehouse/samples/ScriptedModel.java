@@ -62,7 +62,8 @@ import dev.gatehouse.samples.ModelScript.Reply;
  * <li>an arithmetic expression (digits, {@code . + - * / ( )}, at least one operator), with or without
  * "what is"/"calculate" → {@code calc}, {@code {"expression": "12*7"}}.</li>
  * </ul>
- * Surrounding quotes and trailing commas are dropped from X. Each ask goes to the first offered tool whose
+ * A clause that starts with the word {@code garbled} gets its call's {@code arguments} without the closing
+ * brace: not JSON, as a model sometimes sends them. Surrounding quotes and trailing commas are dropped from X. Each ask goes to the first offered tool whose
  * name is the suffix or ends in a non-alphanumeric separator plus the suffix ({@code tools__calc},
  * {@code math.calc}), else to the first whose name simply ends in it; asks with no such tool are skipped.
  * Several asks give parallel tool calls in one response ({@code parallel_tool_calls: false} keeps the first), ids {@code call_N} numbered
