@@ -28,6 +28,13 @@ public interface Authenticator extends AutoCloseable {
    */
   AuthResult authenticate(Optional<String> authorization, Optional<String> apiKeyHeader);
 
+  /**
+   * {@link #authenticate} for a caller that must not block: answered at once when no signature needs
+   * checking (API keys, anonymous requests, a token verified recently), else verified on the
+   * authenticator's own small pool, where a JWKS fetch may wait. The future never fails.
+   */
+  java.util.concurrent.CompletableFuture<AuthResult> authenticateAsync(Optional<String> authorization, Optional<String> apiKeyHeader);
+
   /** Whether any issuer or API key is configured; if not, every request is anonymous. */
   boolean enabled();
 

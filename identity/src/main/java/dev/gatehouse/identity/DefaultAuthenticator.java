@@ -41,6 +41,9 @@ final class DefaultAuthenticator implements Authenticator {
   private final ExecutorService refresher;
   private final ScheduledThreadPoolExecutor scheduler;
   private final AtomicBoolean closed = new AtomicBoolean();
+  /** Where tokens not verified recently are checked (signatures, and JWKS fetches when keys are missing). */
+  private final ExecutorService verifiers = new java.util.concurrent.ThreadPoolExecutor(2, 2, 0, java.util.concurrent.TimeUnit.SECONDS,
+      new java.util.concurrent.LinkedBlockingQueue<>(10_000), Thread.ofPlatform().name("gatehouse-identity-", 0).daemon(true).factory());
   private final Clock clock;
 
   private DefaultAuthenticator(IdentityConfig config, Clock clock, FetchSettings settings) {
@@ -112,6 +115,33 @@ final class DefaultAuthenticator implements Authenticator {
       log.warn("credential check failed unexpectedly: {} at {}", e.getClass().getName(), at.length > 0 ? at[0] : "?");
       return AuthResult.failed(Reason.MALFORMED, "credentials could not be processed");
     }
+  }
+
+  @Override
+  public java.util.concurrent.CompletableFuture<AuthResult> authenticateAsync(Optional<String> authorization, Optional<String> apiKeyHeader) {
+    if (!mayWait(authorization, apiKeyHeader)) {
+      return java.util.concurrent.CompletableFuture.completedFuture(authenticate(authorization, apiKeyHeader));
+    }
+    try {
+      return java.util.concurrent.CompletableFuture.supplyAsync(() -> authenticate(authorization, apiKeyHeader), verifiers);
+    } catch (java.util.concurrent.RejectedExecutionException e) {
+      return java.util.concurrent.CompletableFuture.completedFuture(AuthResult.failed(Reason.IDP_UNAVAILABLE, "authenticator is shutting down"));
+    }
+  }
+
+  /** Whether authenticating may take a signature check or a key fetch: a bearer JWT not verified recently. */
+  private boolean mayWait(Optional<String> authorization, Optional<String> apiKeyHeader) {
+    if (!config.enabled() || apiKeyHeader.isPresent() || authorization.isEmpty()) {
+      return false;
+    }
+    String header = authorization.get().strip();
+    int space = header.indexOf(' ');
+    String token = space < 0 ? "" : header.substring(space + 1).strip();
+    if (token.isEmpty() || token.startsWith(ApiKeys.PREFIX)) {
+      return false;
+    }
+    Verified hit = verified.get(token);
+    return hit == null || clock.millis() >= hit.notAfterMillis();
   }
 
   private AuthResult apiKey(String key) throws Rejected {
@@ -282,6 +312,7 @@ final class DefaultAuthenticator implements Authenticator {
       return;
     }
     issuers.values().forEach(IssuerVerifier::close);
+    verifiers.shutdown(); // checks already queued finish against the keys in hand
     if (scheduler != null) {
       scheduler.shutdownNow();
       refresher.shutdownNow();

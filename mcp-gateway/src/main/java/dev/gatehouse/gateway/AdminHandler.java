@@ -60,7 +60,7 @@ final class AdminHandler {
       return;
     }
     EdgeAuth edge = auth.get();
-    Principal caller = edge.authenticate(request, response, callback, path, AdminHandler::error).orElse(null);
+    Principal caller = edge.authenticate(request, response, callback, path, AdminHandler::error).join(); // on a virtual thread
     if (caller == null) {
       return;
     }
@@ -99,9 +99,12 @@ final class AdminHandler {
   private void explain(Request request, Response response, Callback callback, EdgeAuth edge) throws IOException {
     JsonNode body;
     try {
-      body = Json.MAPPER.readTree(Bodies.read(request, Math.min(1 << 20, http.get().maxRequestBytes())));
-    } catch (Bodies.TooLarge e) {
-      throw new BadRequest(e.getMessage());
+      body = Json.MAPPER.readTree(Bodies.read(request, Math.min(1 << 20, http.get().maxRequestBytes())).join()); // on a virtual thread
+    } catch (java.util.concurrent.CompletionException e) {
+      if (e.getCause() instanceof Bodies.TooLarge t) {
+        throw new BadRequest(t.getMessage());
+      }
+      throw new IOException("the body could not be read", e.getCause());
     } catch (JsonProcessingException e) {
       throw new BadRequest("body is not JSON: " + e.getOriginalMessage());
     }

@@ -52,7 +52,7 @@ final class AuditHandler {
       return;
     }
     EdgeAuth edge = auth.get();
-    Principal caller = edge.authenticate(request, response, callback, path, OpenAiErrors::auth).orElse(null);
+    Principal caller = edge.authenticate(request, response, callback, path, OpenAiErrors::auth).join(); // on a virtual thread
     if (caller == null) {
       return;
     }

@@ -288,9 +288,9 @@ final class AuditRecorder implements AutoCloseable {
   }
 
   /** Records a refused credential: who is unknown, so the step names the endpoint and the reason. */
-  void authFailure(String path, String chainId, AuthResult.Failure failure) {
+  CompletableFuture<Void> authFailure(String path, String chainId, AuthResult.Failure failure) {
     if (store == null) {
-      return;
+      return CompletableFuture.completedFuture(null);
     }
     AuditStep step = AuditStep.builder()
         .chainId(chainId)
@@ -306,7 +306,7 @@ final class AuditRecorder implements AutoCloseable {
         .startedAt(Instant.now().truncatedTo(ChronoUnit.MICROS))
         .durationMicros(0)
         .build();
-    append(step); // the refusal goes out at once; its record follows
+    return append(step);
   }
 
   /** Hands a step to the store: answered once committed ({@code commit}) or once queued ({@code queued}). */

@@ -1,11 +1,17 @@
 package dev.gatehouse.gateway;
 
 import java.io.IOException;
-import java.io.InputStream;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.concurrent.CompletableFuture;
 import org.eclipse.jetty.io.Content;
 import org.eclipse.jetty.server.Request;
+import org.eclipse.jetty.util.thread.Invocable;
 
-/** Reading request bodies within a size limit, without needless copies. */
+/**
+ * Reading request bodies within a size limit, on demand: no thread waits for the bytes. What is
+ * already there is read at once; otherwise the read continues when Jetty has more.
+ */
 final class Bodies {
   private Bodies() {}
 
@@ -17,28 +23,75 @@ final class Bodies {
   }
 
   /**
-   * The whole body, at most {@code max} bytes. With a Content-Length (the usual case) it is read into
-   * an array of exactly that size; otherwise in chunks, stopping one byte past the limit.
+   * The whole body, at most {@code max} bytes; fails with {@link TooLarge} past that, or with the
+   * I/O failure. With a Content-Length (the usual case) the bytes go into an array of exactly that size.
    */
-  static byte[] read(Request request, long max) throws IOException {
+  static CompletableFuture<byte[]> read(Request request, long max) {
     long declared = request.getLength();
     if (declared > max) {
-      throw new TooLarge(max);
+      return CompletableFuture.failedFuture(new TooLarge(max));
     }
-    try (InputStream in = Content.Source.asInputStream(request)) {
-      if (declared >= 0) {
-        byte[] body = new byte[(int) declared];
-        int n = in.readNBytes(body, 0, body.length);
-        if (n < body.length) {
-          throw new IOException("request body ended after " + n + " of " + declared + " bytes");
+    Reader reader = new Reader(request, max, declared);
+    reader.run();
+    return reader.done;
+  }
+
+  /** Reads what is there, then asks to be called again when there is more. */
+  private static final class Reader implements Runnable, Invocable {
+    final CompletableFuture<byte[]> done = new CompletableFuture<>();
+    private final Request request;
+    private final long max;
+    private final long declared;
+    private byte[] buf;
+    private int size;
+
+    Reader(Request request, long max, long declared) {
+      this.request = request;
+      this.max = max;
+      this.declared = declared;
+      this.buf = new byte[declared >= 0 ? (int) declared : 1024];
+    }
+
+    @Override
+    public void run() {
+      while (true) {
+        Content.Chunk chunk = request.read();
+        if (chunk == null) {
+          request.demand(this);
+          return;
         }
-        return body;
+        if (Content.Chunk.isFailure(chunk)) {
+          done.completeExceptionally(chunk.getFailure());
+          return;
+        }
+        ByteBuffer b = chunk.getByteBuffer();
+        int n = b.remaining();
+        if (size + (long) n > max) {
+          chunk.release();
+          done.completeExceptionally(new TooLarge(max));
+          return;
+        }
+        if (size + n > buf.length) {
+          buf = Arrays.copyOf(buf, (int) Math.min(max, Math.max((long) buf.length * 2, size + (long) n)));
+        }
+        b.get(buf, size, n);
+        size += n;
+        boolean last = chunk.isLast();
+        chunk.release();
+        if (last) {
+          if (declared >= 0 && size < declared) {
+            done.completeExceptionally(new IOException("request body ended after " + size + " of " + declared + " bytes"));
+          } else {
+            done.complete(size == buf.length ? buf : Arrays.copyOf(buf, size));
+          }
+          return;
+        }
       }
-      byte[] body = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, max + 1));
-      if (body.length > max) {
-        throw new TooLarge(max);
-      }
-      return body;
+    }
+
+    @Override
+    public InvocationType getInvocationType() {
+      return InvocationType.NON_BLOCKING; // what follows the read never blocks: it may run on the selector
     }
   }
 }

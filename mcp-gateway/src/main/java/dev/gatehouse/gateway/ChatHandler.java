@@ -110,17 +110,39 @@ final class ChatHandler {
       OpenAiErrors.write(response, callback, 405, "invalid_request_error", "method_not_allowed", "Use " + (models ? "GET" : "POST"));
       return;
     }
-    Principal caller = auth.get().authenticate(request, response, callback, path, OpenAiErrors::auth).orElse(null);
-    if (caller == null) {
-      return;
-    }
-    if (models) {
-      models(response, callback, caller);
-      return;
-    }
+    auth.get().authenticate(request, response, callback, path, OpenAiErrors::auth).thenAccept(caller -> {
+      if (caller == null) {
+        return;
+      }
+      if (models) {
+        models(response, callback, caller);
+        return;
+      }
+      Bodies.read(request, p.maxRequestBytes()).whenComplete((bytes, failure) -> {
+        try {
+          completions(request, response, callback, caller, chain, bytes, failure);
+        } catch (RuntimeException e) {
+          org.slf4j.LoggerFactory.getLogger(ChatHandler.class).error("chat request failed unexpectedly", e);
+          OpenAiErrors.write(response, callback, 500, "api_error", "internal_error", "internal error");
+        }
+      });
+    });
+  }
+
+  /** The body is in: a chat request, or its refusal (recorded as a step of its chain). */
+  private void completions(Request request, Response response, Callback callback, Principal caller, String chain, byte[] bytes,
+      Throwable failure) {
     ObjectNode body = null;
     try {
-      body = read(request, p);
+      if (failure != null) {
+        if (failure instanceof Bodies.TooLarge || failure.getCause() instanceof Bodies.TooLarge) {
+          throw new Refused(413, "invalid_request_error", "request_too_large",
+              (failure instanceof Bodies.TooLarge ? failure : failure.getCause()).getMessage());
+        }
+        OpenAiErrors.write(response, callback, 400, "invalid_request_error", "unreadable_body", "The request body could not be read");
+        return;
+      }
+      body = json(bytes);
       completions(request, response, callback, caller, chain, body);
     } catch (Refused r) {
       // A request refused before it became a call: still a step of its chain, naming what was wrong.
@@ -128,8 +150,6 @@ final class ChatHandler {
           ? body.path("model").asText() : COMPLETIONS;
       audit.get().invalidRequest(caller, chain, "chat", model, r.status, r.code + ": " + r.getMessage(), body == null ? Json.object() : body)
           .whenComplete((v, e) -> OpenAiErrors.write(response, callback, r.status, r.type, r.code, r.getMessage()));
-    } catch (IOException e) {
-      OpenAiErrors.write(response, callback, 400, "invalid_request_error", "unreadable_body", "The request body could not be read");
     }
   }
 
@@ -592,19 +612,15 @@ final class ChatHandler {
     };
   }
 
-  private static ObjectNode read(Request request, HttpPolicy p) throws IOException {
-    byte[] bytes;
-    try {
-      bytes = Bodies.read(request, p.maxRequestBytes());
-    } catch (Bodies.TooLarge e) {
-      throw new Refused(413, "invalid_request_error", "request_too_large", e.getMessage());
-    }
+  private static ObjectNode json(byte[] bytes) {
     try {
       if (Json.MAPPER.readTree(bytes) instanceof ObjectNode o) {
         return o;
       }
     } catch (JsonProcessingException e) {
       throw new Refused(400, "invalid_request_error", "invalid_json", "Body is not JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw new Refused(400, "invalid_request_error", "invalid_json", "Body is not JSON");
     }
     throw new Refused(400, "invalid_request_error", "invalid_json", "Expected a JSON object (a chat.completions request)");
   }

@@ -81,9 +81,25 @@ final class EdgeAuth implements AutoCloseable {
     return authenticator.authenticate(authorization.stream().findFirst(), apiKeys.stream().findFirst());
   }
 
-  /** The caller, or empty after answering the request with the refusal. */
-  Optional<Principal> authenticate(Request request, Response response, Callback callback, String path, ErrorWriter errors) {
-    AuthResult result = authenticate(request);
+  /**
+   * The caller, or null after answering the request with the refusal. Answered at once unless a token
+   * needs its signature checked (not seen recently), which happens off this thread. A refusal is
+   * answered once its chain step is recorded, so a flood of bad credentials is slowed down by the
+   * audit store instead of piling up in front of it.
+   */
+  java.util.concurrent.CompletableFuture<Principal> authenticate(Request request, Response response, Callback callback, String path,
+      ErrorWriter errors) {
+    List<String> authorization = request.getHeaders().getValuesList(HttpHeader.AUTHORIZATION);
+    List<String> apiKeys = request.getHeaders().getValuesList("X-API-Key");
+    java.util.concurrent.CompletableFuture<AuthResult> checked = authorization.size() > 1 || apiKeys.size() > 1
+        ? java.util.concurrent.CompletableFuture.completedFuture(AuthResult.failed(AuthResult.Reason.MALFORMED, "more than one "
+            + (authorization.size() > 1 ? "Authorization" : "X-API-Key") + " header (expected: exactly one credential)"))
+        : authenticator.authenticateAsync(authorization.stream().findFirst(), apiKeys.stream().findFirst());
+    return checked.thenCompose(result -> answer(result, request, response, callback, path, errors));
+  }
+
+  private java.util.concurrent.CompletableFuture<Principal> answer(AuthResult result, Request request, Response response, Callback callback,
+      String path, ErrorWriter errors) {
     String metadata = baseUrl(request) + METADATA_PATH + (path.startsWith("/mcp") || path.startsWith("/sse") || path.equals("/message") ? "/mcp" : "");
     switch (result) {
       case AuthResult.Authenticated a -> {
@@ -93,28 +109,32 @@ final class EdgeAuth implements AutoCloseable {
               + String.join(" ", access.requiredScopes()) + "\", resource_metadata=\"" + metadata + "\"");
           errors.write(response, callback, 403, "insufficient_scope",
               "Insufficient scope: the token lacks " + String.join(", ", missing));
-          return Optional.empty();
+          return java.util.concurrent.CompletableFuture.completedFuture(null);
         }
-        return Optional.of(a.principal());
+        return java.util.concurrent.CompletableFuture.completedFuture(a.principal());
       }
       case AuthResult.Failed f -> {
         var failure = f.failure();
         metrics.authFailure(failure.reason());
-        audit.get().authFailure(path, Chains.fromHeaders(request.getHeaders().get(Chains.HEADER),
-            request.getHeaders().get("traceparent")).orElseGet(Chains::generate), failure);
         log.info("authentication failed on {}: {} ({})", path, failure.reason(), failure.description());
         if (failure.status() == 503) {
           response.getHeaders().put(HttpHeader.RETRY_AFTER, "5");
-          errors.write(response, callback, 503, "identity_provider_unavailable", failure.description());
-          return Optional.empty();
+        } else {
+          String challenge = failure.reason() == AuthResult.Reason.MISSING
+              ? "Bearer resource_metadata=\"" + metadata + "\""
+              : "Bearer error=\"invalid_token\", error_description=\"" + quote(failure.description())
+                  + "\", resource_metadata=\"" + metadata + "\"";
+          response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, challenge);
         }
-        String challenge = failure.reason() == AuthResult.Reason.MISSING
-            ? "Bearer resource_metadata=\"" + metadata + "\""
-            : "Bearer error=\"invalid_token\", error_description=\"" + quote(failure.description())
-                + "\", resource_metadata=\"" + metadata + "\"";
-        response.getHeaders().put(HttpHeader.WWW_AUTHENTICATE, challenge);
-        errors.write(response, callback, 401, "invalid_token", "Unauthorized: " + failure.description());
-        return Optional.empty();
+        return audit.get().authFailure(path, Chains.fromHeaders(request.getHeaders().get(Chains.HEADER),
+            request.getHeaders().get("traceparent")).orElseGet(Chains::generate), failure).handle((v, e) -> {
+              if (failure.status() == 503) {
+                errors.write(response, callback, 503, "identity_provider_unavailable", failure.description());
+              } else {
+                errors.write(response, callback, 401, "invalid_token", "Unauthorized: " + failure.description());
+              }
+              return null;
+            });
       }
     }
   }

@@ -68,23 +68,40 @@ final class ExecuteHandler {
       OpenAiErrors.write(response, callback, 405, "invalid_request_error", "method_not_allowed", "Use POST");
       return;
     }
-    Principal caller = auth.get().authenticate(request, response, callback, PATH, OpenAiErrors::auth).orElse(null);
-    if (caller == null) {
-      return;
-    }
+    auth.get().authenticate(request, response, callback, PATH, OpenAiErrors::auth).thenAccept(caller -> {
+      if (caller != null) {
+        Bodies.read(request, p.maxRequestBytes()).whenComplete((bytes, failure) -> {
+          try {
+            run(request, response, callback, caller, chainId, bytes, failure);
+          } catch (RuntimeException e) {
+            org.slf4j.LoggerFactory.getLogger(ExecuteHandler.class).error("execute failed unexpectedly", e);
+            OpenAiErrors.write(response, callback, 500, "api_error", "internal_error", "internal error while running the tool");
+          }
+        });
+      }
+    });
+  }
+
+  /** The body is in: decode the tool call and run it through the chain. */
+  private void run(Request request, Response response, Callback callback, Principal caller, String chainId, byte[] bytes,
+      Throwable failure) {
     ToolCall call;
     try {
+      if (failure != null) {
+        if (failure instanceof Bodies.TooLarge || failure.getCause() instanceof Bodies.TooLarge) {
+          throw new Invalid("request_too_large", (failure instanceof Bodies.TooLarge ? failure : failure.getCause()).getMessage());
+        }
+        OpenAiErrors.write(response, callback, 400, "invalid_request_error", "unreadable_body", "The request body could not be read");
+        return;
+      }
       Fields query = Request.extractQueryParameters(request);
       String format = query.getValue("format");
       if (format != null && !format.equals("responses") && !format.equals("chat")) {
         throw new Invalid("invalid_format", "format: '" + format + "' (expected: chat or responses)");
       }
-      call = parse(read(request, p), "responses".equals(format));
+      call = parse(json(bytes), "responses".equals(format));
     } catch (Invalid e) {
       OpenAiErrors.write(response, callback, e.code.equals("request_too_large") ? 413 : 400, "invalid_request_error", e.code, e.getMessage());
-      return;
-    } catch (IOException e) {
-      OpenAiErrors.write(response, callback, 400, "invalid_request_error", "unreadable_body", "The request body could not be read");
       return;
     }
     Call c = Call.of("execute", caller, chainId, ToolArguments.target(call.name(), call.arguments())).toolCallId(call.id());
@@ -166,13 +183,7 @@ final class ExecuteHandler {
         : r.message();
   }
 
-  private static JsonNode read(Request request, HttpPolicy p) throws IOException {
-    byte[] bytes;
-    try {
-      bytes = Bodies.read(request, p.maxRequestBytes());
-    } catch (Bodies.TooLarge e) {
-      throw new Invalid("request_too_large", e.getMessage());
-    }
+  private static JsonNode json(byte[] bytes) {
     try {
       JsonNode node = Json.MAPPER.readTree(bytes);
       if (node == null || !node.isObject()) {
@@ -181,6 +192,8 @@ final class ExecuteHandler {
       return node;
     } catch (JsonProcessingException e) {
       throw new Invalid("invalid_json", "Body is not JSON: " + e.getOriginalMessage());
+    } catch (IOException e) {
+      throw new Invalid("invalid_json", "Body is not JSON");
     }
   }
 

@@ -57,6 +57,12 @@ public final class Gateway implements AutoCloseable {
   private final Budgets budgets;
   private volatile boolean stopping;
   private final HttpConfiguration httpConfig;
+  /** Work that blocks (audit queries, admin, probes, long-lived streams): a virtual thread each. */
+  private final java.util.concurrent.ExecutorService blocking = Executors.newThreadPerTaskExecutor(
+      Thread.ofVirtual().name("gatehouse-blocking-", 0).factory());
+  /** The gateway's timers (stream keep-alives); stopped on close. */
+  private final java.util.concurrent.ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(
+      Thread.ofPlatform().name("gatehouse-timers").daemon(true).factory());
 
   private Gateway(GatewayConfig config, Optional<Path> configFile) {
     this.config = config;
@@ -75,7 +81,8 @@ public final class Gateway implements AutoCloseable {
     Access access = new Access(PolicyEngine.create(config.policies()), metrics);
     CallChain chain = new CallChain(registry, access, () -> router, () -> this.config, budgets, () -> audit, metrics);
     dispatcher.bind(registry, chain);
-    McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet(), () -> auth);
+    McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet(), () -> auth,
+        blocking, timers);
     AdminHandler admin = new AdminHandler(dispatcher, registry, () -> auth, () -> httpPolicy);
     ExecuteHandler execute = new ExecuteHandler(registry, chain, () -> auth, () -> httpPolicy);
     ChatHandler chat = new ChatHandler(() -> router, () -> this.config, chain, registry, execute, () -> auth, () -> httpPolicy,
@@ -110,7 +117,6 @@ public final class Gateway implements AutoCloseable {
 
     QueuedThreadPool threads = new QueuedThreadPool();
     threads.setName("gatehouse-http");
-    threads.setVirtualThreadsExecutor(Executors.newVirtualThreadPerTaskExecutor());
     server = new Server(threads);
     HttpConfiguration http = new HttpConfiguration();
     http.setSendServerVersion(false);
@@ -121,14 +127,20 @@ public final class Gateway implements AutoCloseable {
     connector.setHost(config.server().host());
     connector.setPort(config.server().port());
     server.addConnector(connector);
-    server.setHandler(new Handler.Abstract() {
+    // The root never blocks: calls continue from completions (body read, upstream answer, audit commit).
+    // What has to block (audit queries, admin, probes and metrics, long-lived streams) runs on virtual threads.
+    server.setHandler(new Handler.Abstract.NonBlocking() {
       @Override
       public boolean handle(Request request, Response response, Callback callback) {
         String path = Request.getPathInContext(request);
         if (McpHttpHandler.owns(path)) {
           mcp.handle(request, response, callback, path);
+        } else if (path.equals(ExecuteHandler.PATH)) {
+          execute.handle(request, response, callback);
+        } else if (path.equals(ChatHandler.COMPLETIONS) || path.equals(ChatHandler.MODELS)) {
+          chat.handle(request, response, callback, path);
         } else if (ProbesHandler.owns(path)) {
-          probes.handle(request, response, callback, path);
+          blocking.execute(() -> probes.handle(request, response, callback, path));
         } else if (path.equals("/openapi.json")) {
           response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
           response.write(true, ByteBuffer.wrap(OPENAPI), callback);
@@ -139,14 +151,10 @@ public final class Gateway implements AutoCloseable {
           } else {
             McpHttpHandler.writeJson(response, callback, 200, auth.metadata(request, resource), null);
           }
-        } else if (path.equals(ChatHandler.COMPLETIONS) || path.equals(ChatHandler.MODELS)) {
-          chat.handle(request, response, callback, path);
-        } else if (path.equals(ExecuteHandler.PATH)) {
-          execute.handle(request, response, callback);
         } else if (path.startsWith(AuditHandler.PREFIX)) {
-          auditApi.handle(request, response, callback, path);
+          blocking.execute(() -> auditApi.handle(request, response, callback, path));
         } else if (path.startsWith("/admin/")) {
-          admin.handle(request, response, callback, path);
+          blocking.execute(() -> admin.handle(request, response, callback, path));
         } else {
           notFound(request, response, callback, path);
         }
@@ -369,6 +377,8 @@ public final class Gateway implements AutoCloseable {
     audit.close(); // flushes every queued step before the process ends
     auth.close();
     metrics.close();
+    timers.shutdownNow();
+    blocking.shutdownNow();
     log.info("gatehouse stopped");
   }
 

@@ -34,7 +34,9 @@ import org.slf4j.LoggerFactory;
  * what the SDK does not (Host and Origin, body size, protocol version header, JSON-RPC shape) and
  * turns every failure into a JSON-RPC error body with the right status. Jetty types stop here.
  *
- * <p>Runs blocking on virtual threads: a request's thread waits for its answer and writes it.
+ * <p>POSTs never block: the body is read on demand, the call runs through the chain, and the answer is
+ * written from its completion ({@link PostExchange}). Long-lived GET and legacy {@code /sse} streams
+ * run on virtual threads of their own.
  */
 final class McpHttpHandler {
   private static final Logger log = LoggerFactory.getLogger(McpHttpHandler.class);
@@ -48,12 +50,19 @@ final class McpHttpHandler {
   private final Supplier<HttpPolicy> policy;
   private final Supplier<Set<String>> servers;
   private final Supplier<EdgeAuth> auth;
+  /** Where long-lived streams (GET, legacy /sse) run: each on a virtual thread of its own. */
+  private final java.util.concurrent.Executor streams;
+  /** Keep-alives of POST response streams. */
+  private final java.util.concurrent.ScheduledExecutorService timers;
 
-  McpHttpHandler(McpDispatcher dispatcher, Supplier<HttpPolicy> policy, Supplier<Set<String>> servers, Supplier<EdgeAuth> auth) {
+  McpHttpHandler(McpDispatcher dispatcher, Supplier<HttpPolicy> policy, Supplier<Set<String>> servers, Supplier<EdgeAuth> auth,
+      java.util.concurrent.Executor streams, java.util.concurrent.ScheduledExecutorService timers) {
     this.dispatcher = dispatcher;
     this.policy = policy;
     this.servers = servers;
     this.auth = auth;
+    this.streams = streams;
+    this.timers = timers;
   }
 
   /** Refusals from authentication, as JSON-RPC errors. */
@@ -82,60 +91,30 @@ final class McpHttpHandler {
   }
 
   void handle(Request request, Response response, Callback callback, String path) {
+    HttpPolicy p = policy.get();
+    String host = request.getHeaders().get(HttpHeader.HOST);
+    if (!p.hostAllowed(host)) {
+      reject(response, callback, 403, RpcError.INVALID_REQUEST,
+          "Forbidden: Host '" + host + "' is not allowed (server.allowed_hosts)");
+      return;
+    }
+    String origin = request.getHeaders().get(HttpHeader.ORIGIN);
+    if (!p.originAllowed(origin)) {
+      reject(response, callback, 403, RpcError.INVALID_REQUEST,
+          "Forbidden: Origin '" + origin + "' is not allowed (server.allowed_origins)");
+      return;
+    }
+    auth.get().authenticate(request, response, callback, path, McpHttpHandler::authError).thenAccept(caller -> {
+      if (caller != null) {
+        guarded(request, response, callback, path, () -> route(request, response, callback, path, p, caller));
+      }
+    });
+  }
+
+  /** Runs {@code step}; whatever it throws is logged and answered 500, never left hanging. */
+  private static void guarded(Request request, Response response, Callback callback, String path, ThrowingRunnable step) {
     try {
-      HttpPolicy p = policy.get();
-      String host = request.getHeaders().get(HttpHeader.HOST);
-      if (!p.hostAllowed(host)) {
-        reject(response, callback, 403, RpcError.INVALID_REQUEST,
-            "Forbidden: Host '" + host + "' is not allowed (server.allowed_hosts)");
-        return;
-      }
-      String origin = request.getHeaders().get(HttpHeader.ORIGIN);
-      if (!p.originAllowed(origin)) {
-        reject(response, callback, 403, RpcError.INVALID_REQUEST,
-            "Forbidden: Origin '" + origin + "' is not allowed (server.allowed_origins)");
-        return;
-      }
-      Principal caller = auth.get().authenticate(request, response, callback, path, McpHttpHandler::authError).orElse(null);
-      if (caller == null) {
-        return;
-      }
-      String method = request.getMethod();
-      if (path.equals("/message")) {
-        if (HttpMethod.POST.is(method)) {
-          legacyPost(request, response, callback, p, caller);
-        } else {
-          methodNotAllowed(response, callback, "POST");
-        }
-        return;
-      }
-      boolean legacy = path.startsWith("/sse");
-      McpSession.Scope scope = scope(path, legacy ? "/sse" : "/mcp");
-      if (scope == null) {
-        String server = path.substring(5);
-        reject(response, callback, 404, RpcError.INVALID_REQUEST, "No upstream server named '" + server + "' at " + path);
-        return;
-      }
-      if (legacy) {
-        if (HttpMethod.GET.is(method)) {
-          legacyStream(request, response, callback, scope, caller, p);
-        } else {
-          methodNotAllowed(response, callback, "GET");
-        }
-        return;
-      }
-      String version = request.getHeaders().get(VERSION_HEADER);
-      if (version != null && !McpDispatcher.PROTOCOL_VERSIONS.contains(version)) {
-        reject(response, callback, 400, RpcError.INVALID_REQUEST, "Unsupported MCP-Protocol-Version '" + version
-            + "' (supported: " + String.join(", ", McpDispatcher.PROTOCOL_VERSIONS) + ")");
-        return;
-      }
-      switch (method) {
-        case "POST" -> post(request, response, callback, scope, p, caller);
-        case "GET" -> get(request, response, callback, scope, caller);
-        case "DELETE" -> delete(request, response, callback, scope, caller);
-        default -> methodNotAllowed(response, callback, "GET, POST, DELETE");
-      }
+      step.run();
     } catch (Throwable t) {
       log.error("unexpected failure handling {} {}", request.getMethod(), path, t);
       if (!response.isCommitted()) {
@@ -143,6 +122,51 @@ final class McpHttpHandler {
       } else {
         callback.failed(t);
       }
+    }
+  }
+
+  private interface ThrowingRunnable {
+    void run() throws Exception;
+  }
+
+  private void route(Request request, Response response, Callback callback, String path, HttpPolicy p, Principal caller)
+      throws IOException {
+    String method = request.getMethod();
+    if (path.equals("/message")) {
+      if (HttpMethod.POST.is(method)) {
+        legacyPost(request, response, callback, p, caller);
+      } else {
+        methodNotAllowed(response, callback, "POST");
+      }
+      return;
+    }
+    boolean legacy = path.startsWith("/sse");
+    McpSession.Scope scope = scope(path, legacy ? "/sse" : "/mcp");
+    if (scope == null) {
+      String server = path.substring(5);
+      reject(response, callback, 404, RpcError.INVALID_REQUEST, "No upstream server named '" + server + "' at " + path);
+      return;
+    }
+    if (legacy) {
+      if (HttpMethod.GET.is(method)) {
+        // A long-lived stream: it gets a virtual thread of its own.
+        streams.execute(() -> guarded(request, response, callback, path, () -> legacyStream(request, response, callback, scope, caller, p)));
+      } else {
+        methodNotAllowed(response, callback, "GET");
+      }
+      return;
+    }
+    String version = request.getHeaders().get(VERSION_HEADER);
+    if (version != null && !McpDispatcher.PROTOCOL_VERSIONS.contains(version)) {
+      reject(response, callback, 400, RpcError.INVALID_REQUEST, "Unsupported MCP-Protocol-Version '" + version
+          + "' (supported: " + String.join(", ", McpDispatcher.PROTOCOL_VERSIONS) + ")");
+      return;
+    }
+    switch (method) {
+      case "POST" -> post(request, response, callback, scope, p, caller, path);
+      case "GET" -> streams.execute(() -> guarded(request, response, callback, path, () -> get(request, response, callback, scope, caller)));
+      case "DELETE" -> delete(request, response, callback, scope, caller);
+      default -> methodNotAllowed(response, callback, "GET, POST, DELETE");
     }
   }
 
@@ -157,7 +181,7 @@ final class McpHttpHandler {
   // ---------------------------------------------------------------- Streamable HTTP
 
   private void post(Request request, Response response, Callback callback, McpSession.Scope scope, HttpPolicy p,
-      Principal caller) throws IOException {
+      Principal caller, String path) {
     String type = request.getHeaders().get(HttpHeader.CONTENT_TYPE);
     if (type == null || !type.toLowerCase().startsWith("application/json")) {
       reject(response, callback, 415, RpcError.INVALID_REQUEST,
@@ -171,10 +195,13 @@ final class McpHttpHandler {
           "Not Acceptable: Accept must include application/json and text/event-stream");
       return;
     }
-    JsonNode body = readJson(request, response, callback, p);
-    if (body == null) {
-      return;
-    }
+    readJson(request, response, callback, p, body -> guarded(request, response, callback, path,
+        () -> posted(request, response, callback, scope, p, caller, body, acceptsSse)));
+  }
+
+  /** A POSTed message, its body read. */
+  private void posted(Request request, Response response, Callback callback, McpSession.Scope scope, HttpPolicy p, Principal caller,
+      JsonNode body, boolean acceptsSse) {
     String sid = request.getHeaders().get(SESSION_HEADER);
     if (body instanceof ObjectNode msg && "initialize".equals(msg.path("method").asText(null))) {
       initialize(response, callback, scope, msg, caller, p);
@@ -216,12 +243,11 @@ final class McpHttpHandler {
       return;
     }
     JsonNode id = msg.get("id");
-    PostExchange exchange = new PostExchange();
     Optional<String> chain = Chains.fromHeaders(request.getHeaders().get(Chains.HEADER), request.getHeaders().get("traceparent"));
     response.getHeaders().put(Chains.HEADER, chain.orElse(s.id()));
+    PostExchange exchange = new PostExchange(response, callback, acceptsSse, timers, s);
     CompletableFuture<ObjectNode> answer = dispatcher.request(s, id, method, params, exchange, chain);
     answer.whenComplete((r, e) -> exchange.complete(e == null ? r : JsonRpc.error(id, RpcError.from(e))));
-    respond(response, callback, exchange, acceptsSse, s);
   }
 
   /** Registers a new session, or answers the refusal (429 or 503 with Retry-After) and returns false. */
@@ -237,7 +263,7 @@ final class McpHttpHandler {
   }
 
   private void initialize(Response response, Callback callback, McpSession.Scope scope, ObjectNode msg, Principal caller,
-      HttpPolicy p) throws IOException {
+      HttpPolicy p) {
     RpcError invalid = validate(msg);
     if (invalid != null || !msg.has("id")) {
       writeJson(response, callback, 400, JsonRpc.error(msg.get("id"),
@@ -254,7 +280,7 @@ final class McpHttpHandler {
   }
 
   /** JSON-RPC batches exist only in protocol 2025-03-26; answers come back as one JSON array. */
-  private void batch(Response response, Callback callback, McpSession s, ArrayNode batch, HttpPolicy p) throws IOException {
+  private void batch(Response response, Callback callback, McpSession s, ArrayNode batch, HttpPolicy p) {
     if (!s.protocolVersion().equals("2025-03-26")) {
       reject(response, callback, 400, RpcError.INVALID_REQUEST,
           "JSON-RPC batches are not supported in protocol version " + s.protocolVersion());
@@ -295,60 +321,11 @@ final class McpHttpHandler {
       accepted(response, callback);
       return;
     }
-    ArrayNode out = Json.MAPPER.createArrayNode();
-    answers.forEach(a -> out.add(a.join()));
-    writeJson(response, callback, 200, out, null);
-  }
-
-  /** Waits for the answer; plain JSON if nothing else came first, else an event stream. */
-  private void respond(Response response, Callback callback, PostExchange exchange, boolean acceptsSse, McpSession s) {
-    boolean streaming = false;
-    try {
-      while (true) {
-        PostExchange.Batch b = exchange.await(streaming ? KEEPALIVE_NANOS : Long.MAX_VALUE);
-        if (!streaming && b.interim().isEmpty() && b.result() != null) {
-          exchange.finish();
-          writeJson(response, callback, 200, b.result(), null);
-          return;
-        }
-        if (!streaming && !b.interim().isEmpty() && !acceptsSse) {
-          b.interim().forEach(s::enqueue); // the client takes only JSON: the GET stream carries these
-          if (b.result() == null) {
-            continue;
-          }
-          exchange.finish();
-          writeJson(response, callback, 200, b.result(), null);
-          return;
-        }
-        if (!streaming) {
-          startStream(response);
-          streaming = true;
-        }
-        if (b.interim().isEmpty() && b.result() == null) {
-          Content.Sink.write(response, false, ByteBuffer.wrap(KEEPALIVE));
-          continue;
-        }
-        for (ObjectNode m : b.interim()) {
-          writeEvent(response, m, false);
-        }
-        if (b.result() != null) {
-          exchange.finish();
-          writeEvent(response, b.result(), true);
-          callback.succeeded();
-          return;
-        }
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      exchange.finish();
-      callback.failed(e);
-    } catch (IOException | RuntimeException e) {
-      // The client went away mid-stream. Per the spec that is not a cancellation: the call goes on
-      // and anything it still sends is queued for the session's GET stream.
-      exchange.finish();
-      log.debug("session {}: response stream closed: {}", s.id(), e.toString());
-      callback.failed(e);
-    }
+    CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).whenComplete((v, e) -> {
+      ArrayNode out = Json.MAPPER.createArrayNode();
+      answers.forEach(a -> out.add(a.join())); // all done: none blocks
+      writeJson(response, callback, 200, out, null);
+    });
   }
 
   private void get(Request request, Response response, Callback callback, McpSession.Scope scope, Principal caller) {
@@ -444,8 +421,7 @@ final class McpHttpHandler {
     }
   }
 
-  private void legacyPost(Request request, Response response, Callback callback, HttpPolicy p, Principal caller)
-      throws IOException {
+  private void legacyPost(Request request, Response response, Callback callback, HttpPolicy p, Principal caller) {
     Fields query = Request.extractQueryParameters(request);
     String sid = query.getValue("sessionId");
     McpSession s = dispatcher.session(sid).filter(McpSession::legacySse).orElse(null);
@@ -456,10 +432,11 @@ final class McpHttpHandler {
     if (!owner(s, caller, response, callback)) {
       return;
     }
-    JsonNode body = readJson(request, response, callback, p);
-    if (body == null) {
-      return;
-    }
+    readJson(request, response, callback, p, body -> guarded(request, response, callback, "/message",
+        () -> legacyPosted(request, response, callback, s, body)));
+  }
+
+  private void legacyPosted(Request request, Response response, Callback callback, McpSession s, JsonNode body) {
     if (!(body instanceof ObjectNode msg)) {
       reject(response, callback, 400, RpcError.INVALID_REQUEST, "Invalid Request: batches are not supported on the SSE transport");
       return;
@@ -485,30 +462,35 @@ final class McpHttpHandler {
 
   // ---------------------------------------------------------------- helpers
 
-  /** Reads and parses the body within the size limit; on failure answers and returns null. */
-  private static JsonNode readJson(Request request, Response response, Callback callback, HttpPolicy p) throws IOException {
-    byte[] bytes;
-    try {
-      bytes = Bodies.read(request, p.maxRequestBytes());
-    } catch (Bodies.TooLarge e) {
-      reject(response, callback, 413, RpcError.INVALID_REQUEST, e.getMessage());
-      return null;
-    } catch (IOException e) {
-      reject(response, callback, 400, RpcError.INVALID_REQUEST, "Bad Request: the body could not be read (" + e.getMessage() + ")");
-      return null;
-    }
-    JsonNode node;
-    try {
-      node = bytes.length == 0 ? null : Json.MAPPER.readTree(bytes);
-    } catch (JsonProcessingException e) {
-      reject(response, callback, 400, RpcError.PARSE_ERROR, "Parse error: " + e.getOriginalMessage());
-      return null;
-    }
-    if (node == null || !(node.isObject() || node.isArray())) {
-      reject(response, callback, 400, RpcError.INVALID_REQUEST, "Invalid Request: expected a JSON-RPC message object");
-      return null;
-    }
-    return node;
+  /** Reads and parses the body within the size limit, then goes on with {@code next}; on failure answers. */
+  private static void readJson(Request request, Response response, Callback callback, HttpPolicy p,
+      java.util.function.Consumer<JsonNode> next) {
+    Bodies.read(request, p.maxRequestBytes()).whenComplete((bytes, failure) -> {
+      if (failure != null) {
+        Throwable c = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+        if (c instanceof Bodies.TooLarge) {
+          reject(response, callback, 413, RpcError.INVALID_REQUEST, c.getMessage());
+        } else {
+          reject(response, callback, 400, RpcError.INVALID_REQUEST, "Bad Request: the body could not be read");
+        }
+        return;
+      }
+      JsonNode node;
+      try {
+        node = bytes.length == 0 ? null : Json.MAPPER.readTree(bytes);
+      } catch (JsonProcessingException e) {
+        reject(response, callback, 400, RpcError.PARSE_ERROR, "Parse error: " + e.getOriginalMessage());
+        return;
+      } catch (IOException e) {
+        reject(response, callback, 400, RpcError.PARSE_ERROR, "Parse error");
+        return;
+      }
+      if (node == null || !(node.isObject() || node.isArray())) {
+        reject(response, callback, 400, RpcError.INVALID_REQUEST, "Invalid Request: expected a JSON-RPC message object");
+        return;
+      }
+      next.accept(node);
+    });
   }
 
   /** Checks the JSON-RPC 2.0 shape of one message; null if valid. */
@@ -538,7 +520,7 @@ final class McpHttpHandler {
     return null;
   }
 
-  private static void startStream(Response response) throws IOException {
+  static void startStream(Response response) throws IOException {
     response.setStatus(200);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream");
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
@@ -547,10 +529,15 @@ final class McpHttpHandler {
   }
 
   private static void writeEvent(Response response, ObjectNode message, boolean last) throws IOException {
+    Content.Sink.write(response, last, event(message));
+  }
+
+  /** One message as an SSE event. */
+  static ByteBuffer event(ObjectNode message) {
     byte[] json = Json.bytes(message);
     ByteBuffer buf = ByteBuffer.allocate(json.length + 24);
     buf.put("event: message\ndata: ".getBytes(StandardCharsets.US_ASCII)).put(json).put((byte) '\n').put((byte) '\n').flip();
-    Content.Sink.write(response, last, buf);
+    return buf;
   }
 
   static void writeJson(Response response, Callback callback, int status, JsonNode body, String sessionId) {

@@ -1,75 +1,220 @@
 package dev.gatehouse.gateway;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
-import java.util.List;
-import java.util.concurrent.locks.Condition;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.ReentrantLock;
+import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.server.Response;
+import org.eclipse.jetty.util.Callback;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * The response channel of one POSTed request. Messages related to the request (progress, logs, our
- * requests to the client) queue here until the HTTP thread writes them; the final answer ends it.
- * If the answer comes before anything else, the HTTP thread replies with plain JSON, the cheap path;
- * otherwise it switches to an event stream.
+ * The response of one POSTed request, written as things happen and never by a waiting thread. If the
+ * answer comes before anything else, it goes out as plain JSON (the cheap path). Messages related to
+ * the request that come first (progress, logs, our requests to the client) switch the response to an
+ * event stream, when the client accepts one; otherwise they go to the session's GET stream. Writes go
+ * out one at a time, each started from the completion of the one before; an idle stream gets a
+ * keep-alive comment every 15 seconds.
  */
 final class PostExchange implements Outbound {
-  private final ReentrantLock lock = new ReentrantLock();
-  private final Condition changed = lock.newCondition();
-  private final ArrayDeque<ObjectNode> interim = new ArrayDeque<>();
-  private ObjectNode result;
-  private boolean finished;
+  private static final Logger log = LoggerFactory.getLogger(PostExchange.class);
+  private static final long KEEPALIVE_SECONDS = 15;
+  private static final ByteBuffer KEEPALIVE = ByteBuffer.wrap(": keepalive\n\n".getBytes(StandardCharsets.US_ASCII)).asReadOnlyBuffer();
 
+  private final Response response;
+  private final Callback callback;
+  private final boolean acceptsSse;
+  private final ScheduledExecutorService timers;
+  private final McpSession session;
+  private final ReentrantLock lock = new ReentrantLock();
+  // Guarded by lock.
+  private final ArrayDeque<ObjectNode> pending = new ArrayDeque<>();
+  private ObjectNode answer;
+  private boolean streaming;
+  private boolean writing;
+  private boolean finished;
+  private boolean idle;
+  private ScheduledFuture<?> keepalive;
+
+  PostExchange(Response response, Callback callback, boolean acceptsSse, ScheduledExecutorService timers, McpSession session) {
+    this.response = response;
+    this.callback = callback;
+    this.acceptsSse = acceptsSse;
+    this.timers = timers;
+    this.session = session;
+  }
+
+  /** A message related to the request: onto this response's stream, or false (the caller uses the session's). */
   @Override
   public boolean send(ObjectNode message) {
     lock.lock();
     try {
-      if (finished) {
+      if (finished || !acceptsSse) {
         return false;
       }
-      interim.addLast(message);
-      changed.signalAll();
-      return true;
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  void complete(ObjectNode answer) {
-    lock.lock();
-    try {
-      result = answer;
-      changed.signalAll();
-    } finally {
-      lock.unlock();
-    }
-  }
-
-  /** What the HTTP thread should write next. */
-  record Batch(List<ObjectNode> interim, ObjectNode result) {}
-
-  /** Waits up to {@code nanos} for something to write; an empty batch means time passed. */
-  Batch await(long nanos) throws InterruptedException {
-    lock.lock();
-    try {
-      long left = nanos;
-      while (interim.isEmpty() && result == null && left > 0) {
-        left = changed.awaitNanos(left);
+      pending.addLast(message);
+      if (!streaming) {
+        streaming = true;
+        response.setStatus(200);
+        response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream");
+        response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
+        response.getHeaders().put(new HttpField("X-Accel-Buffering", "no"));
+        keepalive = timers.scheduleWithFixedDelay(this::keepalive, KEEPALIVE_SECONDS, KEEPALIVE_SECONDS, TimeUnit.SECONDS);
       }
-      List<ObjectNode> out = List.copyOf(interim);
-      interim.clear();
-      return new Batch(out, result);
     } finally {
       lock.unlock();
     }
+    flush();
+    return true;
   }
 
-  /** No more writes: later messages are refused so callers fall back to the session stream. */
-  void finish() {
+  /** The answer: as JSON if nothing was streamed, else as the stream's last event. */
+  void complete(ObjectNode message) {
+    boolean json;
+    lock.lock();
+    try {
+      if (finished || answer != null) {
+        return;
+      }
+      json = !streaming;
+      if (json) {
+        finished = true;
+      } else {
+        answer = message;
+      }
+    } finally {
+      lock.unlock();
+    }
+    if (json) {
+      McpHttpHandler.writeJson(response, callback, 200, message, null);
+    } else {
+      flush();
+    }
+  }
+
+  /** Starts the next write unless one is under way; each write's completion starts the one after. */
+  private void flush() {
+    ByteBuffer next;
+    boolean last = false;
+    lock.lock();
+    try {
+      if (writing || finished) {
+        return;
+      }
+      ObjectNode m = pending.pollFirst();
+      if (m != null) {
+        next = McpHttpHandler.event(m);
+      } else if (answer != null) {
+        next = McpHttpHandler.event(answer);
+        last = true;
+        finished = true;
+      } else {
+        return;
+      }
+      writing = true;
+      idle = false;
+    } finally {
+      lock.unlock();
+    }
+    boolean end = last;
+    response.write(end, next, new Callback() {
+      @Override
+      public void succeeded() {
+        if (end) {
+          stopKeepalive();
+          callback.succeeded();
+          return;
+        }
+        lock.lock();
+        try {
+          writing = false;
+        } finally {
+          lock.unlock();
+        }
+        flush();
+      }
+
+      @Override
+      public void failed(Throwable x) {
+        gone(x);
+      }
+
+      @Override
+      public InvocationType getInvocationType() {
+        return InvocationType.NON_BLOCKING;
+      }
+    });
+  }
+
+  /**
+   * The client went away mid-stream. Per the spec that is not a cancellation: the call goes on and
+   * anything it still sends is queued for the session's GET stream.
+   */
+  private void gone(Throwable x) {
     lock.lock();
     try {
       finished = true;
+      pending.forEach(session::enqueue);
+      pending.clear();
     } finally {
       lock.unlock();
+    }
+    stopKeepalive();
+    log.debug("session {}: response stream closed: {}", session.id(), x.toString());
+    callback.failed(x);
+  }
+
+  /** Every 15 s: a comment on a stream that wrote nothing since the last one, so proxies keep it open. */
+  private void keepalive() {
+    lock.lock();
+    try {
+      if (finished || writing) {
+        return;
+      }
+      if (!idle) {
+        idle = true; // something was written since the last tick: nothing to do yet
+        return;
+      }
+      writing = true;
+    } finally {
+      lock.unlock();
+    }
+    response.write(false, KEEPALIVE.duplicate(), new Callback() {
+      @Override
+      public void succeeded() {
+        lock.lock();
+        try {
+          writing = false;
+        } finally {
+          lock.unlock();
+        }
+        flush();
+      }
+
+      @Override
+      public void failed(Throwable x) {
+        gone(x);
+      }
+    });
+  }
+
+  private void stopKeepalive() {
+    ScheduledFuture<?> k;
+    lock.lock();
+    try {
+      k = keepalive;
+    } finally {
+      lock.unlock();
+    }
+    if (k != null) {
+      k.cancel(false);
     }
   }
 }

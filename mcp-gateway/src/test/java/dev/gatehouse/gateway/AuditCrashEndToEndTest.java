@@ -26,8 +26,9 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * The gateway as a separate process, killed with SIGKILL right after N acknowledged calls: after a
- * restart every one of the N steps is in the store and the chain verifies.
+ * The gateway as a separate process on its default audit settings (durable: {@code commit}), killed
+ * with SIGKILL right after N acknowledged calls: after a restart every one of the N steps is in the
+ * store and the chain verifies.
  */
 @Timeout(120)
 class AuditCrashEndToEndTest {
@@ -40,8 +41,8 @@ class AuditCrashEndToEndTest {
     String key = ApiKeys.generate();
     Path file = dir.resolve("g.yaml");
     Files.writeString(file, "server: { port: 0 }\nupstreams:\n" + samplesYaml("local", "faulty")
-        + "identity:\n  api_keys:\n    - { id: a, hash: \"" + ApiKeys.hash(key) + "\", subject: agent }\n"
-        + "audit: { store: \"sqlite:crash.db\", durability: commit }\n");
+        + "identity:\n  api_keys:\n    - { id: a, hash: \"" + ApiKeys.hash(key) + "\", subject: agent }\n");
+    // No audit section: the default config, whose audit is durable.
     GatewayProcess gateway = GatewayProcess.start(file, List.of());
     try {
       URI base = gateway.base;
@@ -55,7 +56,7 @@ class AuditCrashEndToEndTest {
     } finally {
       gateway.close(); // SIGKILL: no shutdown hook, no flush
     }
-    Path db = dir.resolve("crash.db");
+    Path db = dir.resolve(AuditSettings.defaults().sqlitePath());
     AuditVerifyResult verified = SqliteAuditStore.verify(db);
     assertTrue(verified.ok(), verified.message());
     try (SqliteAuditStore store = SqliteAuditStore.open(db, AuditSettings.defaults())) {

@@ -28,7 +28,6 @@ import org.slf4j.LoggerFactory;
 final class Connection implements Transport.Listener {
   private static final Logger log = LoggerFactory.getLogger(Connection.class);
   static final List<String> PROTOCOL_VERSIONS = List.of("2025-11-25", "2025-06-18", "2025-03-26", "2024-11-05");
-  private static final ScheduledThreadPoolExecutor TIMERS = timers();
 
   /** What the owning upstream hears about. */
   interface Events {
@@ -53,11 +52,13 @@ final class Connection implements Transport.Listener {
   private final Map<String, CompletableFuture<JsonNode>> inbound = new ConcurrentHashMap<>();
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile Handshake handshake;
+  private final java.util.concurrent.ScheduledExecutorService timers;
 
-  Connection(String name, Transport transport, Events events) {
+  Connection(String name, Transport transport, Events events, java.util.concurrent.ScheduledExecutorService timers) {
     this.name = name;
     this.transport = transport;
     this.events = events;
+    this.timers = timers;
   }
 
   /** Starts the transport and runs the MCP handshake; throws on failure or timeout. */
@@ -130,7 +131,7 @@ final class Connection implements Transport.Listener {
     context.onCancel(() -> result.cancel(false));
     Pending p = new Pending(id, method, context, token, result, System.nanoTime());
     pending.put(id, p);
-    ScheduledFuture<?> timer = TIMERS.schedule(() -> result.completeExceptionally(new McpException(
+    ScheduledFuture<?> timer = timers.schedule(() -> result.completeExceptionally(new McpException(
         McpException.UPSTREAM_TIMEOUT,
         "upstream '" + name + "' did not answer '" + method + "' within " + human(timeout))),
         timeout.toNanos(), TimeUnit.NANOSECONDS);
@@ -141,7 +142,7 @@ final class Connection implements Transport.Listener {
         ObjectNode cancel = Json.object();
         cancel.put("requestId", id);
         cancel.put("reason", e instanceof CancellationException ? "cancelled by the client" : e.getMessage());
-        Thread.ofVirtual().start(() -> notify("notifications/cancelled", cancel));
+        notify("notifications/cancelled", cancel);
       }
     });
     ObjectNode msg = Json.object();
@@ -149,14 +150,13 @@ final class Connection implements Transport.Listener {
     msg.put("id", id);
     msg.put("method", method);
     msg.set("params", params);
-    try {
-      transport.send(msg, System.nanoTime() + timeout.toNanos());
-    } catch (McpException e) {
-      result.completeExceptionally(e);
-    } catch (IOException | RuntimeException e) {
-      result.completeExceptionally(new McpException(McpException.UPSTREAM_UNAVAILABLE,
-          "upstream '" + name + "': " + e.getMessage(), null, e));
-    }
+    transport.send(msg, System.nanoTime() + timeout.toNanos()).whenComplete((v, failure) -> {
+      if (failure != null) {
+        Throwable e = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+        result.completeExceptionally(e instanceof McpException m ? m : new McpException(McpException.UPSTREAM_UNAVAILABLE,
+            "upstream '" + name + "': " + e.getMessage(), null, e));
+      }
+    });
     return result;
   }
 
@@ -165,11 +165,11 @@ final class Connection implements Transport.Listener {
     msg.put("jsonrpc", "2.0");
     msg.put("method", method);
     msg.set("params", params);
-    try {
-      transport.send(msg);
-    } catch (IOException | RuntimeException e) {
-      log.debug("upstream '{}': notification {} not sent: {}", name, method, e.toString());
-    }
+    transport.send(msg).whenComplete((v, e) -> {
+      if (e != null) {
+        log.debug("upstream '{}': notification {} not sent: {}", name, method, e.toString());
+      }
+    });
   }
 
   @Override
@@ -311,10 +311,8 @@ final class Connection implements Transport.Listener {
         err.put("message", "request could not be relayed: " + cause.getMessage());
       }
     }
-    Thread.ofVirtual().start(() -> {
-      try {
-        transport.send(msg);
-      } catch (IOException | RuntimeException e) {
+    transport.send(msg).whenComplete((v, e) -> {
+      if (e != null) {
         log.debug("upstream '{}': answer to {} not sent: {}", name, id, e.toString());
       }
     });
@@ -362,16 +360,6 @@ final class Connection implements Transport.Listener {
   static String human(Duration d) {
     long ms = d.toMillis();
     return ms % 1000 == 0 ? ms / 1000 + " s" : ms + " ms";
-  }
-
-  private static ScheduledThreadPoolExecutor timers() {
-    ScheduledThreadPoolExecutor t = new ScheduledThreadPoolExecutor(1, r -> {
-      Thread th = new Thread(r, "gatehouse-upstream-timers");
-      th.setDaemon(true);
-      return th;
-    });
-    t.setRemoveOnCancelPolicy(true);
-    return t;
   }
 
   static JsonNode nodeOf(long v) {

@@ -116,23 +116,24 @@ final class SseTransport implements Transport {
   }
 
   @Override
-  public void send(ObjectNode message) throws IOException {
+  public java.util.concurrent.CompletableFuture<Void> send(ObjectNode message, long deadlineNanos) {
     if (closed.get()) {
-      throw new IOException("transport closed");
+      return java.util.concurrent.CompletableFuture.failedFuture(new IOException("transport closed"));
     }
     URI target = endpoint.getNow(null);
     if (target == null) {
-      throw new IOException("no endpoint announced yet");
+      return java.util.concurrent.CompletableFuture.failedFuture(new IOException("no endpoint announced yet"));
     }
     Request post = http.newRequest(target).method(HttpMethod.POST)
         .timeout(postTimeout.toMillis(), TimeUnit.MILLISECONDS)
         .headers(h -> headers.forEach(h::put))
         .body(new BytesRequestContent("application/json", Json.bytes(message)));
-    UpstreamHttp.Exchange resp = UpstreamHttp.exchange(post, postTimeout, 64 * 1024, "POST " + target);
-    resp.discard();
-    if (resp.status() / 100 != 2) {
-      throw new IOException("POST " + target.getPath() + " answered HTTP " + resp.status());
-    }
+    return UpstreamHttp.exchangeAsync(post, postTimeout, 64 * 1024, "POST " + target).thenAccept(resp -> {
+      resp.discard();
+      if (resp.status() / 100 != 2) {
+        throw new java.util.concurrent.CompletionException(new IOException("POST " + target.getPath() + " answered HTTP " + resp.status()));
+      }
+    });
   }
 
   @Override

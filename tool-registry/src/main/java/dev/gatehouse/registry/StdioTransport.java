@@ -90,19 +90,18 @@ final class StdioTransport implements Transport {
   }
 
   @Override
-  public void send(ObjectNode message) throws IOException {
-    send(message, 0);
-  }
-
-  @Override
-  public void send(ObjectNode message, long deadlineNanos) throws IOException {
+  public java.util.concurrent.CompletableFuture<Void> send(ObjectNode message, long deadlineNanos) {
     if (closed.get() || process == null) {
-      throw new IOException("upstream '" + name + "' is not running");
+      return java.util.concurrent.CompletableFuture.failedFuture(new IOException("upstream '" + name + "' is not running"));
     }
     if (!outgoing.offer(new Outgoing(Json.bytes(message), deadlineNanos))) {
-      throw new IOException("the server is not reading its stdin (" + MAX_QUEUED + " messages waiting)");
+      return java.util.concurrent.CompletableFuture.failedFuture(
+          new IOException("the server is not reading its stdin (" + MAX_QUEUED + " messages waiting)"));
     }
+    return DONE; // the writer thread hands it to the child's stdin
   }
+
+  private static final java.util.concurrent.CompletableFuture<Void> DONE = java.util.concurrent.CompletableFuture.completedFuture(null);
 
   /** The writer: one message at a time, dropping those whose caller has given up meanwhile. */
   private void writeStdin(OutputStream out) {

@@ -9,6 +9,7 @@ import java.net.URI;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import org.eclipse.jetty.client.BytesRequestContent;
@@ -55,6 +56,8 @@ final class StreamableHttpTransport implements Transport {
   private volatile Thread getStream;
   private volatile InputStream getBody;
   private final java.util.concurrent.Semaphore inFlight = new java.util.concurrent.Semaphore(MAX_IN_FLIGHT);
+  /** Sends waiting for a slot, in arrival order; each gives up at its deadline. */
+  private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
   StreamableHttpTransport(String name, UpstreamConfig.StreamableHttp config, UpstreamHttp http) {
     this.name = name;
@@ -91,81 +94,129 @@ final class StreamableHttpTransport implements Transport {
   }
 
   @Override
-  public void send(ObjectNode message) throws IOException {
+  public CompletableFuture<Void> send(ObjectNode message, long deadlineNanos) {
     if (closed.get()) {
-      throw new IOException("transport closed");
+      return CompletableFuture.failedFuture(new IOException("transport closed"));
     }
     JsonNode id = message.has("method") ? message.get("id") : null;
-    Request req = request(HttpMethod.POST)
-        .timeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
-        .headers(h -> h.put(HttpHeader.ACCEPT, "application/json, text/event-stream"))
-        .body(new BytesRequestContent("application/json", Json.bytes(message)));
-    try {
-      if (!inFlight.tryAcquire(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)) {
-        throw new IOException("more than " + MAX_IN_FLIGHT + " requests in flight to the server for " + requestTimeout.toSeconds() + " s");
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted", e);
-    }
-    boolean streaming = false;
-    try {
-      UpstreamHttp.Exchange resp;
-      try {
-        resp = UpstreamHttp.exchange(req, requestTimeout, maxMessageBytes, "the server");
-      } catch (IOException e) {
-        if (id != null && dev.gatehouse.http.BodyBuffer.isTooLarge(e.getCause())) {
-          listener.onOversized(id, maxMessageBytes + 1L, maxMessageBytes);
-          return;
-        }
-        throw e;
-      }
-      int status = resp.status();
-      String sid = resp.header(SESSION_HEADER);
-      if (sid != null && sessionId == null) {
-        sessionId = sid;
-      }
-      if (status == 404 && sessionId != null) {
-        resp.discard();
-        throw new McpException.SessionExpired(name);
-      }
-      if (status == 202 || status == 204) {
-        resp.discard();
+    byte[] bytes = Json.bytes(message);
+    CompletableFuture<Void> done = new CompletableFuture<>();
+    withSlot(() -> {
+      if (deadlineNanos != 0 && System.nanoTime() - deadlineNanos > 0) {
+        release(); // its caller has given up while it waited for a slot: never sent
+        done.completeExceptionally(new IOException("more than " + MAX_IN_FLIGHT + " requests in flight to the server"));
         return;
       }
-      if (status / 100 != 2) {
-        String text = resp.text(2048);
-        throw new IOException("HTTP " + status + (text.isBlank() ? "" : ": " + text.strip()));
-      }
-      String type = resp.contentType();
-      if (type.startsWith("text/event-stream")) {
-        // Read the stream on its own thread: the caller only needed the hand-over. The slot is held
-        // until the stream ends, since the connection is busy until then.
-        streaming = true;
-        long deadline = System.nanoTime() + requestTimeout.toNanos();
-        Thread.ofVirtual().name("mcp-post-" + name).start(() -> {
-          try {
-            Events read = readEvents(resp.body(), id, false);
-            if (id != null) {
-              resume(read, id, deadline);
-            }
-          } finally {
-            inFlight.release();
-          }
-        });
-      } else if (type.startsWith("application/json")) {
-        if (resp.bytes().length > 0) {
-          deliver(Json.MAPPER.readTree(resp.bytes()), id);
-        }
+      post(bytes, id, done);
+    });
+    return done;
+  }
+
+  /** Runs {@code task} holding one of the {@value #MAX_IN_FLIGHT} slots: now, or when one frees (no thread waits). */
+  private void withSlot(Runnable task) {
+    if (inFlight.tryAcquire()) {
+      task.run();
+      return;
+    }
+    waiting.add(task);
+    if (inFlight.tryAcquire()) { // a slot freed while this task joined the line
+      Runnable next = waiting.poll();
+      if (next != null) {
+        next.run();
       } else {
-        resp.discard();
-        throw new IOException("unexpected Content-Type '" + type + "' (expected: application/json or text/event-stream)");
+        release();
       }
-    } finally {
-      if (!streaming) {
+    }
+  }
+
+  /** Frees a slot: the next task in line takes it over. */
+  private void release() {
+    Runnable next = waiting.poll();
+    if (next != null) {
+      next.run();
+      return;
+    }
+    inFlight.release();
+    if (!waiting.isEmpty() && inFlight.tryAcquire()) {
+      Runnable late = waiting.poll();
+      if (late != null) {
+        late.run();
+      } else {
         inFlight.release();
       }
     }
+  }
+
+  /** One POST, holding a slot: a JSON answer is delivered from the client's thread; an event stream is read on its own. */
+  private void post(byte[] bytes, JsonNode id, CompletableFuture<Void> done) {
+    Request req = request(HttpMethod.POST)
+        .timeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
+        .headers(h -> h.put(HttpHeader.ACCEPT, "application/json, text/event-stream"))
+        .body(new BytesRequestContent("application/json", bytes));
+    UpstreamHttp.exchangeAsync(req, requestTimeout, maxMessageBytes, "the server").whenComplete((resp, failure) -> {
+      boolean streaming = false;
+      try {
+        if (failure != null) {
+          Throwable e = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+          if (id != null && dev.gatehouse.http.BodyBuffer.isTooLarge(e.getCause())) {
+            listener.onOversized(id, maxMessageBytes + 1L, maxMessageBytes);
+            done.complete(null);
+          } else {
+            done.completeExceptionally(e);
+          }
+          return;
+        }
+        int status = resp.status();
+        String sid = resp.header(SESSION_HEADER);
+        if (sid != null && sessionId == null) {
+          sessionId = sid;
+        }
+        if (status == 404 && sessionId != null) {
+          resp.discard();
+          throw new McpException.SessionExpired(name);
+        }
+        if (status == 202 || status == 204) {
+          resp.discard();
+          done.complete(null);
+          return;
+        }
+        if (status / 100 != 2) {
+          String text = resp.text(2048);
+          throw new IOException("HTTP " + status + (text.isBlank() ? "" : ": " + text.strip()));
+        }
+        String type = resp.contentType();
+        if (type.startsWith("text/event-stream")) {
+          // Read the stream on its own thread. The slot is held until the stream ends, since the
+          // connection is busy until then.
+          streaming = true;
+          long deadline = System.nanoTime() + requestTimeout.toNanos();
+          Thread.ofVirtual().name("mcp-post-" + name).start(() -> {
+            try {
+              Events read = readEvents(resp.body(), id, false);
+              if (id != null) {
+                resume(read, id, deadline);
+              }
+            } finally {
+              release();
+            }
+          });
+        } else if (type.startsWith("application/json")) {
+          if (resp.bytes().length > 0) {
+            deliver(Json.MAPPER.readTree(resp.bytes()), id);
+          }
+        } else {
+          resp.discard();
+          throw new IOException("unexpected Content-Type '" + type + "' (expected: application/json or text/event-stream)");
+        }
+        done.complete(null);
+      } catch (IOException | RuntimeException e) {
+        done.completeExceptionally(e);
+      } finally {
+        if (!streaming) {
+          release();
+        }
+      }
+    });
   }
 
   private void deliver(JsonNode node, JsonNode relatedId) {

@@ -30,17 +30,17 @@ interface Transport extends AutoCloseable {
   void start(Listener listener, Duration timeout) throws IOException;
 
   /**
-   * Sends one message. Blocks only as long as the transport needs to hand it over (for HTTP until the
-   * response status); answers arrive through the listener.
+   * Sends one message without blocking. The future completes once the message is handed over (for
+   * HTTP: once the server answered the POST, its JSON answer delivered to the listener first), or
+   * fails with an {@link java.io.IOException} or {@link McpException}; answers that come later
+   * arrive through the listener. A message no longer wanted after {@code deadlineNanos}
+   * ({@link System#nanoTime}; 0 for no deadline) may be dropped unsent by a transport that queues.
    */
-  void send(ObjectNode message) throws IOException;
+  java.util.concurrent.CompletableFuture<Void> send(ObjectNode message, long deadlineNanos);
 
-  /**
-   * Sends one message that is no longer wanted after {@code deadlineNanos} ({@link System#nanoTime}; 0
-   * for no deadline): a transport that queues may drop it unsent once the deadline has passed.
-   */
-  default void send(ObjectNode message, long deadlineNanos) throws IOException {
-    send(message);
+  /** {@link #send(ObjectNode, long)} without a deadline. */
+  default java.util.concurrent.CompletableFuture<Void> send(ObjectNode message) {
+    return send(message, 0);
   }
 
   /** Called once the MCP handshake is done, with the negotiated protocol version. */

@@ -155,7 +155,7 @@ final class Upstream {
             markDown(reason);
           }
         }
-      });
+      }, http.timers());
       opening = c;
       try {
         if (stopped) {

@@ -29,12 +29,24 @@ final class UpstreamHttp implements AutoCloseable {
   static final int MAX_CONNECTIONS_PER_DESTINATION = 256;
 
   private final HttpClient client;
+  /** Call timeouts of every upstream of this registry: one timer thread, owned here, stopped on close. */
+  private final java.util.concurrent.ScheduledThreadPoolExecutor timers;
 
   UpstreamHttp(String userAgent) {
+    timers = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
+      Thread th = new Thread(r, "gatehouse-upstream-timers");
+      th.setDaemon(true);
+      return th;
+    });
+    timers.setRemoveOnCancelPolicy(true);
     QueuedThreadPool pool = new QueuedThreadPool(64, 2);
     pool.setName("gatehouse-upstream-http");
     pool.setDaemon(true);
     client = UpstreamClients.start(Duration.ofSeconds(10), MAX_CONNECTIONS_PER_DESTINATION, pool, userAgent);
+  }
+
+  java.util.concurrent.ScheduledExecutorService timers() {
+    return timers;
   }
 
   Request newRequest(URI uri) {
@@ -68,6 +80,31 @@ final class UpstreamHttp implements AutoCloseable {
       }
       throw new IOException(what + ": " + describe(c), c);
     }
+  }
+
+  /**
+   * {@link #exchange} without a waiting thread: the future completes on the client's thread with the
+   * exchange, or fails with an {@link IOException} saying what went wrong. The request's own timeout
+   * (set by the caller) bounds it; {@code timeout} only names it in the message.
+   */
+  static CompletableFuture<Exchange> exchangeAsync(Request request, Duration timeout, int maxBytes, String what) {
+    Receiver receiver = new Receiver(maxBytes, what);
+    request.send(receiver);
+    return receiver.done.handle((exchange, failure) -> {
+      if (failure == null) {
+        return exchange;
+      }
+      Throwable c = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+      IOException e;
+      if (c instanceof TimeoutException) {
+        e = new IOException("no response from " + what + " within " + human(timeout), c);
+      } else if (BodyBuffer.isTooLarge(c)) {
+        e = new IOException(c.getMessage(), c);
+      } else {
+        e = new IOException(what + ": " + describe(c), c);
+      }
+      throw new java.util.concurrent.CompletionException(e);
+    });
   }
 
   /**
@@ -184,6 +221,7 @@ final class UpstreamHttp implements AutoCloseable {
 
   @Override
   public void close() {
+    timers.shutdownNow();
     UpstreamClients.stop(client);
   }
 }

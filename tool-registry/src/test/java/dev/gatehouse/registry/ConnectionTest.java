@@ -32,8 +32,9 @@ class ConnectionTest {
     }
 
     @Override
-    public void send(ObjectNode message) {
+    public java.util.concurrent.CompletableFuture<Void> send(ObjectNode message, long deadlineNanos) {
       sent.add(message);
+      return java.util.concurrent.CompletableFuture.completedFuture(null);
     }
 
     void deliver(String json, JsonNode relatedId) throws Exception {
@@ -101,7 +102,14 @@ class ConnectionTest {
 
     @Override
     public void onClosed(Connection source, String reason) {}
-  });
+  }, TIMERS);
+
+  private static final java.util.concurrent.ScheduledExecutorService TIMERS =
+      java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "test-timers");
+        t.setDaemon(true);
+        return t;
+      });
 
   ConnectionTest() throws Exception {
     transport.start(connection, Duration.ofSeconds(1));
