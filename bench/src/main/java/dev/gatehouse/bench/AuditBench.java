@@ -1,7 +1,7 @@
 package dev.gatehouse.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import dev.gatehouse.gateway.BenchAccess;
+import dev.gatehouse.audit.AuditBenchAccess;
 import dev.gatehouse.registry.Json;
 import java.security.MessageDigest;
 import java.util.concurrent.TimeUnit;
@@ -36,30 +36,30 @@ public class AuditBench {
         + "\"text\":\"hello bench\",\"n\":42}");
     result = Json.MAPPER.readTree("{\"content\":[{\"type\":\"text\",\"text\":\"" + "id,amount,currency\\n1,12.50,EUR\\n".repeat(20)
         + "\"}],\"isError\":false}");
-    step = BenchAccess.toolStep("bench-chain-1", args, result);
-    sha = BenchAccess.sha256();
+    step = AuditBenchAccess.toolStep("bench-chain-1", args, result);
+    sha = AuditBenchAccess.sha256();
     prev = "0".repeat(64);
   }
 
   @Benchmark
   public String digestArguments() {
-    return BenchAccess.digest(args);
+    return AuditBenchAccess.digest(args);
   }
 
   @Benchmark
   public String digestResult() {
-    return BenchAccess.digest(result);
+    return AuditBenchAccess.digest(result);
   }
 
   @Benchmark
   public String chainHash() {
-    return BenchAccess.chainHash(sha, prev, ++seq, step);
+    return AuditBenchAccess.chainHash(sha, prev, ++seq, step);
   }
 
   /** Everything hashing costs one call: two digests, the step, its chain link. */
   @Benchmark
   public String perCall() {
-    Object s = BenchAccess.toolStep("bench-chain-1", args, result);
-    return BenchAccess.chainHash(sha, prev, ++seq, s);
+    Object s = AuditBenchAccess.toolStep("bench-chain-1", args, result);
+    return AuditBenchAccess.chainHash(sha, prev, ++seq, s);
   }
 }

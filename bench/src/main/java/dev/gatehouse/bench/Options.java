@@ -70,7 +70,7 @@ record Options(
         --stream-chunks N      content chunks of a streamed answer (default 8)
         --stream-gap D         pause between streamed chunks at the mock (default 1ms; 0s = back to back)
         --tool-rounds N        tool calls the mock model asks for before answering (default 2: 5 operations)
-        --audit-durability D   audit.durability of the governed gateway: queued or commit (default: the gateway's default, queued)
+        --audit-durability D   audit.durability of the governed gateway: queued or commit (default: the gateway's default, commit)
         --async-profiler       profile each gateway's CPU (Java, JIT, GC and kernel frames) with async-profiler; summarise
                                <work>/<gateway>.collapsed with `java -jar bench/target/gatehouse-bench.jar profile-top FILE`
         --jfr                  record the gateway with Java Flight Recorder (profile settings) during the run
