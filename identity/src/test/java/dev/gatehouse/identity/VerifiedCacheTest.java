@@ -59,4 +59,28 @@ class VerifiedCacheTest {
       auth.close();
     }
   }
+
+  @Test
+  void authenticateAsyncChecksAnUnseenTokenOffTheCallersThreadAndAnswersACachedOneAtOnce() throws Exception {
+    HandClock clock = new HandClock();
+    try (TestIdp idp = TestIdp.start(RSA_1)) {
+      Authenticator auth = DefaultAuthenticator.create(new IdentityConfig(List.of(idp.config().withClockSkew(Duration.ZERO)), List.of(), false),
+          clock, new FetchSettings(Duration.ofSeconds(1), Duration.ofSeconds(2), 64 * 1024));
+      String token = sign(RSA_1, claims(idp.issuer).expirationTime(Date.from(clock.now.plusSeconds(60))).build());
+      clock.now = Instant.now().plusSeconds(1);
+      String caller = Thread.currentThread().getName();
+      java.util.concurrent.atomic.AtomicReference<String> ranOn = new java.util.concurrent.atomic.AtomicReference<>();
+      AuthResult first = auth.authenticateAsync(bearer(token), Optional.empty())
+          .whenComplete((r, e) -> ranOn.set(Thread.currentThread().getName())).get(10, java.util.concurrent.TimeUnit.SECONDS);
+      assertInstanceOf(AuthResult.Authenticated.class, first);
+      org.junit.jupiter.api.Assertions.assertTrue(ranOn.get().startsWith("gatehouse-identity-") || ranOn.get().equals(caller), ranOn.get());
+      java.util.concurrent.CompletableFuture<AuthResult> second = auth.authenticateAsync(bearer(token), Optional.empty());
+      org.junit.jupiter.api.Assertions.assertTrue(second.isDone(), "a token verified recently is answered at once");
+      assertInstanceOf(AuthResult.Authenticated.class, second.join());
+      java.util.concurrent.CompletableFuture<AuthResult> none = auth.authenticateAsync(Optional.empty(), Optional.empty());
+      org.junit.jupiter.api.Assertions.assertTrue(none.isDone(), "no credential: answered at once");
+      assertEquals(AuthResult.Reason.MISSING, ((AuthResult.Failed) none.join()).failure().reason());
+      auth.close();
+    }
+  }
 }

@@ -134,9 +134,76 @@ final class DefaultRouter implements Router {
     }
   }
 
+  /**
+   * The first attempt runs without a thread waiting: the request goes out from the caller's thread and
+   * the answer is translated on the HTTP client's. Only when that attempt cannot start at once (no key
+   * free now, the provider's concurrency limit reached) or fails does the call continue on a virtual
+   * thread, through the same retry and fallback loop as {@link #complete}, from where the first
+   * attempt left it.
+   */
   @Override
   public CompletableFuture<ChatResult> completeAsync(ObjectNode request, RouteOptions options) {
-    return CompletableFuture.supplyAsync(() -> complete(request, options), executor);
+    List<Target> targets;
+    try {
+      targets = plan(request, options);
+    } catch (RouterException e) {
+      return CompletableFuture.failedFuture(e);
+    }
+    Target target = targets.get(0);
+    ProviderState p = target.provider();
+    Optional<KeyState> picked = p.pick(target.model(), Set.of(), env.clock().millis(), false, env.random());
+    if (picked.isEmpty() || !p.tryAcquire()) {
+      return CompletableFuture.supplyAsync(() -> completeFrom(targets, request, new HeadStart()), executor);
+    }
+    KeyState key = picked.get();
+    Call call = new Call(p, target.model(), request, false, env.clock().instant().getEpochSecond());
+    Route route = new Route(p.name, target.model(), key.id);
+    long start = System.nanoTime();
+    WholeBody whole = new WholeBody(MAX_BODY);
+    CompletableFuture<Response> answered;
+    try {
+      whole.send(build(call, key, p.adapter.body(call)));
+      answered = whole.answer();
+    } catch (RuntimeException e) {
+      answered = CompletableFuture.failedFuture(e);
+    }
+    return answered.handle((response, error) -> {
+      HeadStart head = new HeadStart();
+      try {
+        Translated t;
+        try {
+          if (error != null) {
+            Throwable c = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
+            throw exchangeFailure(c, p, "no answer within the total timeout of " + Failure.human(p.config.timeouts().total()));
+          }
+          t = translate(call, response, whole.bytes());
+        } finally {
+          p.release();
+        }
+        key.succeeded((System.nanoTime() - start) / 1e6, false);
+        head.tried.add(new Attempt(route, Outcome.OK, 200, Optional.empty(), elapsed(start)));
+        Usage usage = t.usage();
+        return CompletableFuture.completedFuture(new ChatResult(t.response(), route, usage, pricing.cost(route, usage), 1, head.tried));
+      } catch (Failure f) {
+        try {
+          failed(f, p, key, route, start, false, head.tried, head.last, head.lastRoute, head.excluded, head);
+        } catch (RouterException ended) {
+          return CompletableFuture.<ChatResult>failedFuture(ended);
+        }
+        return CompletableFuture.supplyAsync(() -> completeFrom(targets, request, head), executor);
+      }
+    }).thenCompose(f -> f);
+  }
+
+  /** The rest of a call whose first attempt failed, blocking, on the router's virtual threads. */
+  private ChatResult completeFrom(List<Target> targets, ObjectNode request, HeadStart head) {
+    Success<Translated> s = execute(targets, request, false, (call, key, body, route, attempt) -> {
+      long start = System.nanoTime();
+      Translated t = completeOnce(call, key, body, start);
+      return new Sample<>(t, (System.nanoTime() - start) / 1e6);
+    }, head);
+    Usage usage = s.value().usage();
+    return new ChatResult(s.value().response(), s.route(), usage, pricing.cost(s.route(), usage), s.tried().size(), s.tried());
   }
 
   @Override
@@ -291,11 +358,31 @@ final class DefaultRouter implements Router {
   // ---- the retry loop
 
   private <T> Success<T> execute(List<Target> targets, ObjectNode request, boolean stream, Exchange<T> exchange) {
-    List<Attempt> tried = new ArrayList<>();
-    Failure[] last = new Failure[1];
-    Route[] lastRoute = new Route[1];
+    return execute(targets, request, stream, exchange, new HeadStart());
+  }
+
+  /**
+   * What an asynchronous first attempt already did (its attempt, the key it excluded, the backoff it
+   * asked for), so the blocking loop that takes over goes on from there instead of starting again.
+   */
+  private static final class HeadStart {
+    final List<Attempt> tried = new ArrayList<>();
+    final Failure[] last = new Failure[1];
+    final Route[] lastRoute = new Route[1];
+    final Set<KeyState> excluded = new HashSet<>();
+    int attempts;
+    Duration backoff;
+  }
+
+  private <T> Success<T> execute(List<Target> targets, ObjectNode request, boolean stream, Exchange<T> exchange, HeadStart head) {
+    List<Attempt> tried = head.tried;
+    Failure[] last = head.last;
+    Route[] lastRoute = head.lastRoute;
+    boolean first = true;
     for (Target target : targets) {
-      Optional<Success<T>> s = route(target, request, stream, exchange, tried, last, lastRoute, Optional.empty());
+      Optional<Success<T>> s = route(target, request, stream, exchange, tried, last, lastRoute, Optional.empty(),
+          first ? head : new HeadStart());
+      first = false;
       if (s.isPresent()) {
         return s.get();
       }
@@ -307,7 +394,7 @@ final class DefaultRouter implements Router {
       for (Target target : targets) {
         Optional<KeyState> probe = target.provider().probe(target.model(), now);
         if (probe.isPresent()) {
-          Optional<Success<T>> s = route(target, request, stream, exchange, tried, last, lastRoute, probe);
+          Optional<Success<T>> s = route(target, request, stream, exchange, tried, last, lastRoute, probe, new HeadStart());
           if (s.isPresent()) {
             return s.get();
           }
@@ -322,17 +409,16 @@ final class DefaultRouter implements Router {
   }
 
   private <T> Optional<Success<T>> route(Target target, ObjectNode request, boolean stream, Exchange<T> exchange,
-      List<Attempt> tried, Failure[] last, Route[] lastRoute, Optional<KeyState> forced) {
+      List<Attempt> tried, Failure[] last, Route[] lastRoute, Optional<KeyState> forced, HeadStart head) {
     ProviderState p = target.provider();
     ProviderConfig.Retry retry = p.config.retry();
-    long cooldown = p.config.cooldown().toMillis();
     Call call = new Call(p, target.model(), request, stream, env.clock().instant().getEpochSecond());
     byte[] body = null;
-    Set<KeyState> excluded = new HashSet<>();
-    int attempts = 0;
+    Set<KeyState> excluded = head.excluded;
+    int attempts = head.attempts;
     int waits = 0;
     int maxAttempts = forced.isPresent() ? 1 : retry.maxAttempts();
-    Duration backoff = null;
+    Duration backoff = head.backoff;
     while (attempts < maxAttempts) {
       long now = env.clock().millis();
       Optional<KeyState> picked = forced.isPresent() ? forced : p.pick(target.model(), excluded, now, stream, env.random());
@@ -363,42 +449,58 @@ final class DefaultRouter implements Router {
         tried.add(new Attempt(route, Outcome.OK, 200, Optional.empty(), elapsed(start)));
         return Optional.of(new Success<>(sample.value(), route, tried));
       } catch (Failure f) {
-        String safe = redactor.scrub(f.getMessage());
-        Failure failure = new Failure(f.outcome, f.status, f.code, safe, f.retryAfter);
-        tried.add(new Attempt(route, f.outcome, f.status, Optional.of(safe), elapsed(start)));
-        last[0] = failure;
-        lastRoute[0] = route;
-        log.info("llm attempt failed: {} key={} outcome={} status={}: {}", route.target(), key.id, f.outcome, f.status, safe);
-        long after = env.clock().millis();
-        switch (f.outcome) {
-          case CLIENT_ERROR -> throw failure.toException(route, tried);
-          case STREAM_BROKEN -> {
-            key.failed(after, cooldown);
-            throw failure.toException(route, tried);
-          }
-          case KEY_REJECTED -> {
-            key.coolDown(after + cooldown, KeyState.Cooling.REJECTED);
-            excluded.add(key);
-          }
-          case RATE_LIMITED -> {
-            attempts++;
-            long pause = f.retryAfter.map(Duration::toMillis).orElse(backoff(retry, attempts).toMillis());
-            key.coolDown(after + pause, KeyState.Cooling.RATE_LIMITED);
-          }
-          case SERVER_ERROR, CONNECTION_FAILED, TIMEOUT -> {
-            attempts++;
-            key.failed(after, cooldown);
-            backoff = f.retryAfter.filter(d -> d.compareTo(retry.maxDelay()) <= 0).orElse(backoff(retry, attempts));
-          }
-          case BUSY -> {
-            attempts++;
-            backoff = backoff(retry, attempts);
-          }
-          case OK -> throw new IllegalStateException("a failure with outcome OK");
-        }
+        HeadStart after = new HeadStart();
+        after.attempts = attempts;
+        failed(f, p, key, route, start, stream, tried, last, lastRoute, excluded, after);
+        attempts = after.attempts;
+        backoff = after.backoff;
       }
     }
     return Optional.empty();
+  }
+
+  /**
+   * One failed attempt: recorded in {@code tried}, the key cooled down or excluded as the failure
+   * says; throws when the call must end here (the provider refused the request itself, or a stream
+   * broke), else sets the attempt count and the backoff before the next attempt in {@code state}.
+   */
+  private void failed(Failure f, ProviderState p, KeyState key, Route route, long start, boolean stream, List<Attempt> tried,
+      Failure[] last, Route[] lastRoute, Set<KeyState> excluded, HeadStart state) {
+    ProviderConfig.Retry retry = p.config.retry();
+    long cooldown = p.config.cooldown().toMillis();
+    String safe = redactor.scrub(f.getMessage());
+    Failure failure = new Failure(f.outcome, f.status, f.code, safe, f.retryAfter);
+    tried.add(new Attempt(route, f.outcome, f.status, Optional.of(safe), elapsed(start)));
+    last[0] = failure;
+    lastRoute[0] = route;
+    log.info("llm attempt failed: {} key={} outcome={} status={}: {}", route.target(), key.id, f.outcome, f.status, safe);
+    long after = env.clock().millis();
+    switch (f.outcome) {
+      case CLIENT_ERROR -> throw failure.toException(route, tried);
+      case STREAM_BROKEN -> {
+        key.failed(after, cooldown);
+        throw failure.toException(route, tried);
+      }
+      case KEY_REJECTED -> {
+        key.coolDown(after + cooldown, KeyState.Cooling.REJECTED);
+        excluded.add(key);
+      }
+      case RATE_LIMITED -> {
+        state.attempts++;
+        long pause = f.retryAfter.map(Duration::toMillis).orElse(backoff(retry, state.attempts).toMillis());
+        key.coolDown(after + pause, KeyState.Cooling.RATE_LIMITED);
+      }
+      case SERVER_ERROR, CONNECTION_FAILED, TIMEOUT -> {
+        state.attempts++;
+        key.failed(after, cooldown);
+        state.backoff = f.retryAfter.filter(d -> d.compareTo(retry.maxDelay()) <= 0).orElse(backoff(retry, state.attempts));
+      }
+      case BUSY -> {
+        state.attempts++;
+        state.backoff = backoff(retry, state.attempts);
+      }
+      case OK -> throw new IllegalStateException("a failure with outcome OK");
+    }
   }
 
   /** {@code base * 2^(n-1)} capped at {@code max}, with jitter: a uniform draw from its upper half. */
@@ -480,20 +582,24 @@ final class DefaultRouter implements Router {
     WholeBody whole = new WholeBody(MAX_BODY);
     try {
       Response response = send(p, build(call, key, body), whole, deadline, "no answer within the total timeout of " + Failure.human(timeouts.total()));
-      byte[] bytes = whole.bytes();
-      int status = response.getStatus();
-      if (status < 200 || status >= 300) {
-        throw Failure.fromResponse(status, response.getHeaders(),
-            bytes.length > MAX_ERROR_BODY ? java.util.Arrays.copyOf(bytes, MAX_ERROR_BODY) : bytes, redactor, env.clock());
-      }
-      try {
-        return p.adapter.response(call, bytes);
-      } catch (IOException e) {
-        throw Failure.inStream(Outcome.SERVER_ERROR, status, "bad_response",
-            "the provider's answer could not be read: " + e.getMessage());
-      }
+      return translate(call, response, whole.bytes());
     } finally {
       p.release();
+    }
+  }
+
+  /** A whole answer: the provider's error as a failure, or its completion translated to OpenAI's shape. */
+  private Translated translate(Call call, Response response, byte[] bytes) throws Failure {
+    int status = response.getStatus();
+    if (status < 200 || status >= 300) {
+      throw Failure.fromResponse(status, response.getHeaders(),
+          bytes.length > MAX_ERROR_BODY ? java.util.Arrays.copyOf(bytes, MAX_ERROR_BODY) : bytes, redactor, env.clock());
+    }
+    try {
+      return call.provider().adapter.response(call, bytes);
+    } catch (IOException e) {
+      throw Failure.inStream(Outcome.SERVER_ERROR, status, "bad_response",
+          "the provider's answer could not be read: " + e.getMessage());
     }
   }
 
@@ -554,18 +660,25 @@ final class DefaultRouter implements Router {
       Thread.currentThread().interrupt();
       throw cancelled();
     } catch (ExecutionException e) {
-      Throwable c = e.getCause();
-      if (c instanceof SocketTimeoutException || c instanceof java.net.ConnectException && String.valueOf(c.getMessage()).contains("imeout")) {
-        throw Failure.timeout("could not connect within the connect timeout of " + Failure.human(p.config.timeouts().connect()));
-      }
-      if (c instanceof TimeoutException) {
-        throw Failure.timeout(late);
-      }
-      if (dev.gatehouse.http.BodyBuffer.isTooLarge(c)) {
-        throw Failure.connection(c.getMessage());
-      }
-      throw Failure.connection("could not reach the provider (" + describe(c) + ")");
+      throw exchangeFailure(e.getCause(), p, late);
     }
+  }
+
+  /** What the HTTP client's failure of an exchange means for the retry loop. */
+  private static Failure exchangeFailure(Throwable c, ProviderState p, String late) {
+    if (c instanceof SocketTimeoutException || c instanceof java.net.ConnectException && String.valueOf(c.getMessage()).contains("imeout")) {
+      return Failure.timeout("could not connect within the connect timeout of " + Failure.human(p.config.timeouts().connect()));
+    }
+    if (c instanceof TimeoutException) {
+      return Failure.timeout(late);
+    }
+    if (dev.gatehouse.http.BodyBuffer.isTooLarge(c)) {
+      return Failure.connection(c.getMessage());
+    }
+    if (c instanceof Failure f) {
+      return f;
+    }
+    return Failure.connection("could not reach the provider (" + describe(c) + ")");
   }
 
   private void rejectErrors(Response response, BodyStream bs) throws Failure {

@@ -164,6 +164,11 @@ final class ProviderState {
     return slots.get().tryAcquire(config.timeouts().connect().toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS);
   }
 
+  /** Takes a concurrency slot if one is free now. */
+  boolean tryAcquire() {
+    return slots.isEmpty() || slots.get().tryAcquire();
+  }
+
   void release() {
     slots.ifPresent(Semaphore::release);
   }

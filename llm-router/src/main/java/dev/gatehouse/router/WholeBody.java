@@ -45,6 +45,11 @@ final class WholeBody implements Response.Listener, ProviderExchange {
     }
   }
 
+  /** Completes with the response once the whole answer is in (the request's own timeout bounds it). */
+  CompletableFuture<Response> answer() {
+    return done;
+  }
+
   /** The answer's bytes, once {@link #head} returned. */
   byte[] bytes() {
     return body.bytes();

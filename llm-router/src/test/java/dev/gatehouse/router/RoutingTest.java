@@ -257,6 +257,67 @@ class RoutingTest {
 
   // ---- fallbacks
 
+  // ---- completeAsync: the first attempt without a waiting thread, the rest as complete() would
+
+  @Test
+  void completeAsyncAnswersAsCompleteDoes() {
+    a.otherwise(ok(completion("async", 2, 3)));
+    try (TestRouter r = Fixtures.router("openai", openAi(a))) {
+      ChatResult result = r.router.completeAsync(request(HELLO), RouteOptions.defaults()).join();
+      assertEquals("async", result.message().path("content").asText());
+      assertEquals(1, result.attempts());
+      assertEquals(List.of(Outcome.OK), result.tried().stream().map(Attempt::outcome).toList());
+      assertEquals(5, result.usage().promptTokens() + result.usage().completionTokens());
+    }
+  }
+
+  @Test
+  void completeAsyncGoesOnFromItsFailedFirstAttemptWithTheSameRetryBudget() {
+    a.reply(json(500, "{\"error\":{\"message\":\"boom\"}}"), json(503, "{}"), ok(completion("third", 1, 1)));
+    try (TestRouter r = Fixtures.router("openai", openAi(a))) {
+      ChatResult result = r.router.completeAsync(request(HELLO), RouteOptions.defaults()).join();
+      assertEquals("third", result.message().path("content").asText());
+      assertEquals(3, result.attempts(), "the failed first attempt counts: no attempt is added or lost");
+      assertEquals(List.of(Outcome.SERVER_ERROR, Outcome.SERVER_ERROR, Outcome.OK), result.tried().stream().map(Attempt::outcome).toList());
+      assertEquals(2, r.sleeps.waits.size(), "a backoff before each retry, the first one's too");
+      assertEquals(3, a.count());
+    }
+  }
+
+  @Test
+  void completeAsyncWalksTheFallbacksOfTheRequestOnce() {
+    FakeProvider c = FakeProvider.start();
+    try {
+      a.otherwise(json(502, "{}"));
+      b.otherwise(ok(completion("b", 1, 1)));
+      c.otherwise(ok(completion("c", 1, 1)));
+      Map<String, ProviderConfig> providers = new LinkedHashMap<>();
+      providers.put("a", openAi(a));
+      providers.put("b", openAi(b));
+      providers.put("c", openAi(c));
+      try (TestRouter r = new TestRouter(RouterConfig.of(providers))) {
+        ChatResult result = r.router.completeAsync(request("{'model':'a/m','fallbacks':['c/m','b/m']," + MSG + "}"),
+            RouteOptions.defaults()).join();
+        assertEquals("c", result.route().provider());
+        assertEquals(0, b.count());
+      }
+    } finally {
+      c.close();
+    }
+  }
+
+  @Test
+  void completeAsyncEndsAtAClientErrorWithoutRetrying() {
+    a.otherwise(json(400, "{\"error\":{\"message\":\"bad\",\"type\":\"invalid_request_error\"}}"));
+    try (TestRouter r = Fixtures.router("openai", openAi(a))) {
+      java.util.concurrent.CompletionException e = org.junit.jupiter.api.Assertions.assertThrows(java.util.concurrent.CompletionException.class,
+          () -> r.router.completeAsync(request(HELLO), RouteOptions.defaults()).join());
+      RouterException re = org.junit.jupiter.api.Assertions.assertInstanceOf(RouterException.class, e.getCause());
+      assertEquals(400, re.status());
+      assertEquals(1, a.count());
+    }
+  }
+
   @Test
   void theConfiguredFallbackChainIsWalkedAfterRetries() {
     a.otherwise(json(500, "{}"));

@@ -92,7 +92,7 @@ final class CallChain {
         if (n == null) {
           return Outcome.Refused.of(Outcome.Why.UNKNOWN, "Unknown tool: " + t.name());
         }
-        ObjectNode forward = t.params().deepCopy();
+        ObjectNode forward = forward(t.params());
         forward.put("name", n.name());
         call.resolved = new Call.Resolved(n.server(), n.name(), new Action.Tool(n.server(), federated(cat, n), forward.path("arguments")),
             "tools/call", forward);
@@ -156,6 +156,20 @@ final class CallChain {
       }
     }
     return null;
+  }
+
+  /**
+   * The parameters to send upstream: a new object over the client's values (the upstream's name goes
+   * into it), with its own {@code _meta}, which the connection rewrites (progress token); arguments are
+   * shared, never changed.
+   */
+  private static ObjectNode forward(ObjectNode params) {
+    ObjectNode forward = Json.object();
+    forward.setAll(params);
+    if (params.get("_meta") instanceof ObjectNode meta) {
+      forward.set("_meta", meta.deepCopy());
+    }
+    return forward;
   }
 
   /** A name or URI resolved to (server, the upstream's own name or normal-form URI). */

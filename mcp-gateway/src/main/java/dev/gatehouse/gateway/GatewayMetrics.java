@@ -118,11 +118,16 @@ final class GatewayMetrics implements AutoCloseable {
     return call.resolved == null || call.target.kind().equals("resource") ? "-" : call.resolved.name();
   }
 
+  private record DecisionKey(String decision, String rule) {}
+
+  /** Decision counters by (decision, rule): rule ids come from the config, so the map stays small. */
+  private final java.util.Map<DecisionKey, Counter> decisions = new java.util.concurrent.ConcurrentHashMap<>();
+
   void decision(String decision, String rule) {
-    Counter.builder("gatehouse.policy.decisions")
+    decisions.computeIfAbsent(new DecisionKey(decision, rule), k -> Counter.builder("gatehouse.policy.decisions")
         .description("Policy decisions by result and rule")
-        .tags("decision", decision, "rule", rule)
-        .register(registry).increment();
+        .tags("decision", k.decision(), "rule", k.rule())
+        .register(registry)).increment();
   }
 
   /** A new MCP session refused: {@code rate_limited}, {@code principal_limit} or {@code global_limit}. */
@@ -149,15 +154,27 @@ final class GatewayMetrics implements AutoCloseable {
    * served {@code provider/model}, or {@code -} for calls refused or failed before one served them.
    */
   void model(String model, String outcome, long micros, dev.gatehouse.router.Usage usage, java.math.BigDecimal cost) {
-    Counter.builder("gatehouse.model.calls").description("Model calls by provider/model and outcome")
-        .tags("model", model, "outcome", outcome).register(registry).increment();
-    Timer.builder("gatehouse.model.duration").description("Model call time through the gateway")
-        .tags("model", model).publishPercentileHistogram().register(registry).record(micros, TimeUnit.MICROSECONDS);
-    Counter.builder("gatehouse.model.tokens").tags("model", model, "direction", "in").register(registry).increment(usage.promptTokens());
-    Counter.builder("gatehouse.model.tokens").tags("model", model, "direction", "out").register(registry).increment(usage.completionTokens());
-    Counter.builder("gatehouse.model.cost.usd").description("Model spend in USD").tags("model", model).register(registry)
-        .increment(cost.doubleValue());
+    ModelMeters m = modelMeters.computeIfAbsent(new ModelKey(model, outcome), k -> new ModelMeters(
+        Counter.builder("gatehouse.model.calls").description("Model calls by provider/model and outcome")
+            .tags("model", k.model(), "outcome", k.outcome()).register(registry),
+        Timer.builder("gatehouse.model.duration").description("Model call time through the gateway")
+            .tags("model", k.model()).publishPercentileHistogram().register(registry),
+        Counter.builder("gatehouse.model.tokens").tags("model", k.model(), "direction", "in").register(registry),
+        Counter.builder("gatehouse.model.tokens").tags("model", k.model(), "direction", "out").register(registry),
+        Counter.builder("gatehouse.model.cost.usd").description("Model spend in USD").tags("model", k.model()).register(registry)));
+    m.calls().increment();
+    m.duration().record(micros, TimeUnit.MICROSECONDS);
+    m.tokensIn().increment(usage.promptTokens());
+    m.tokensOut().increment(usage.completionTokens());
+    m.cost().increment(cost.doubleValue());
   }
+
+  private record ModelKey(String model, String outcome) {}
+
+  private record ModelMeters(Counter calls, Timer duration, Counter tokensIn, Counter tokensOut, Counter cost) {}
+
+  /** Model meters by (served model, outcome): served models come from the config's providers, so the map stays small. */
+  private final java.util.Map<ModelKey, ModelMeters> modelMeters = new java.util.concurrent.ConcurrentHashMap<>();
 
   void auditCommitted(int steps, long micros) {
     Counter.builder("gatehouse.audit.steps").description("Audit steps committed").register(registry).increment(steps);
