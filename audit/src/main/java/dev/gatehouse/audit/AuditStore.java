@@ -20,6 +20,8 @@ import java.util.function.Consumer;
  *       when idle and batches grow with load.
  *   <li>Queries see every step whose future completed before the query started.
  *   <li>Step digests and the chain's hashes are computed by the store's writer, off the caller's path.
+ *   <li>The futures may complete on the store's own threads, the writer's included: what depends on
+ *       them must not block.
  * </ul>
  */
 public interface AuditStore extends AutoCloseable {

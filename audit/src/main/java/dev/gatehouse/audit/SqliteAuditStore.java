@@ -52,8 +52,8 @@ import org.sqlite.SQLiteConfig;
  * <p>A returned future completes when the step is committed: with {@code synchronous=NORMAL} in WAL
  * mode the commit has reached the operating system, so it survives the gateway being killed
  * (SIGKILL, OOM killer, crash) but not a power loss or kernel crash, which may lose the last
- * transactions (never corrupt the file). Futures complete on a virtual thread, one per batch, never
- * on the writer, so dependent stages cannot stall writing. A batch that fails to commit fails its
+ * transactions (never corrupt the file). The futures of a small batch complete on the writer, of a
+ * larger one on two completion threads, so dependent stages must not block. A batch that fails to commit fails its
  * futures and is logged; nothing is lost silently. {@link #close} writes everything queued before it.
  *
  * <h2>Reads</h2>
@@ -772,13 +772,25 @@ public final class SqliteAuditStore implements AuditStore {
     // The listener first, so metrics already count a step when its caller hears it is stored.
     notify(() -> listener.committed(count, micros));
     appends.clear();
-    completions.execute(() -> {
+    Runnable complete = () -> {
       written.forEach(f -> f.complete(null));
       for (int i = 0; i < rejected.size(); i++) {
         rejected.get(i).done().completeExceptionally(new AuditException(reasons.get(i)));
       }
-    });
+    };
+    if (written.size() + rejected.size() <= INLINE_COMPLETIONS) {
+      complete.run(); // a small batch: its callers go on from here, without waking another thread
+    } else {
+      completions.execute(complete);
+    }
   }
+
+  /**
+   * Batches up to this many steps complete their futures on the writer itself (what depends on them
+   * must not block: the gateway's answers are written asynchronously); larger ones hand completing to
+   * the completion threads, so the next commit is not held back.
+   */
+  static final int INLINE_COMPLETIONS = 8;
 
   private void runPurge(Purge p) {
     try {

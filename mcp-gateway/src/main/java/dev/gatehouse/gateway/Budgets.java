@@ -32,6 +32,12 @@ final class Budgets {
     return p.issuer() + "\u0000" + p.subject();
   }
 
+  /** Whether today's spend of {@code p} is in memory already (else {@link #spent} reads the audit store). */
+  boolean known(Principal p) {
+    Day d = spend.get(key(p));
+    return d != null && d.date().equals(LocalDate.now(clock.withZone(ZoneOffset.UTC)));
+  }
+
   /** Today's spend so far. */
   BigDecimal spent(Principal p) {
     LocalDate today = LocalDate.now(clock.withZone(ZoneOffset.UTC));

@@ -12,7 +12,6 @@ import dev.gatehouse.router.Usage;
 import java.math.BigDecimal;
 import java.time.Instant;
 import java.util.Optional;
-import java.util.function.UnaryOperator;
 
 /**
  * One call through any door, as {@link CallChain} runs it: who (the authenticated principal), which
@@ -32,8 +31,19 @@ final class Call {
   final Target target;
   /** Where the upstream's progress, logs and requests go (a session's response stream, or nowhere). */
   final CallContext relay;
-  /** The door's rewriting of a result (URIs the client can read back), applied before it is recorded. */
-  final UnaryOperator<JsonNode> finish;
+  /**
+   * The door's rewriting of a result from the resolved upstream (URIs the client can read back),
+   * applied before the result is recorded.
+   */
+  final Finish finish;
+
+  /** How a door rewrites a result. */
+  @FunctionalInterface
+  interface Finish {
+    Finish NONE = (resolved, result) -> result;
+
+    JsonNode apply(Resolved resolved, JsonNode result);
+  }
   /**
    * What the door does once the call is allowed and before it executes (the chat door offers the
    * caller's tools to the model and picks agent mode by the deciding rule).
@@ -59,7 +69,7 @@ final class Call {
   BigDecimal costUsd = BigDecimal.ZERO;
 
   private Call(String door, Principal principal, String chainId, Optional<String> toolCallId, McpSession.Scope scope,
-      Target target, CallContext relay, UnaryOperator<JsonNode> finish) {
+      Target target, CallContext relay, Finish finish) {
     this.door = door;
     this.principal = principal;
     this.chainId = chainId;
@@ -73,7 +83,7 @@ final class Call {
   /** A call of {@code target} by {@code principal} through {@code door}, seeing every upstream. */
   static Call of(String door, Principal principal, String chainId, Target target) {
     return new Call(door, principal, chainId, Optional.empty(), new McpSession.Federated(), target, CallContext.none(),
-        UnaryOperator.identity());
+        Finish.NONE);
   }
 
   Call toolCallId(String id) {
@@ -88,7 +98,7 @@ final class Call {
     return new Call(door, principal, chainId, toolCallId, scope, target, context, finish);
   }
 
-  Call finish(UnaryOperator<JsonNode> f) {
+  Call finish(Finish f) {
     return new Call(door, principal, chainId, toolCallId, scope, target, relay, f);
   }
 

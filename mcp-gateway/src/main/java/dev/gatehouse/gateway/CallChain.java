@@ -46,9 +46,12 @@ final class CallChain {
   private final Budgets budgets;
   private final Supplier<AuditRecorder> audit;
   private final GatewayMetrics metrics;
+  /** Where a principal's spend is first read from the audit store (a query, so never on the caller's thread). */
+  private final java.util.concurrent.Executor blocking;
 
   CallChain(ToolRegistry registry, Access access, Supplier<Router> router, Supplier<GatewayConfig> config, Budgets budgets,
-      Supplier<AuditRecorder> audit, GatewayMetrics metrics) {
+      Supplier<AuditRecorder> audit, GatewayMetrics metrics, java.util.concurrent.Executor blocking) {
+    this.blocking = blocking;
     this.registry = registry;
     this.access = access;
     this.router = router;
@@ -67,6 +70,23 @@ final class CallChain {
     Outcome early;
     try {
       early = resolve(call);
+    } catch (RuntimeException e) {
+      log.error("call {} {} failed before reaching its upstream", call.target.kind(), call.target.requested(), e);
+      early = new Outcome.Failed(RpcError.from(e));
+    }
+    if (early == null && call.target instanceof Target.Model && !budgets.known(call.principal)
+        && access.budget(call.principal, call.resolved.action()).isPresent()) {
+      // The day's spend is read from the audit store once per principal and day: off this thread.
+      return CompletableFuture.runAsync(() -> budgets.spent(call.principal), blocking)
+          .handle((v, e) -> null)
+          .thenCompose(v -> decided(call, null));
+    }
+    return decided(call, early);
+  }
+
+  /** Decide (unless {@code early} ended the call), prepare, execute, record. */
+  private CompletableFuture<Outcome> decided(Call call, Outcome early) {
+    try {
       if (early == null) {
         early = decide(call);
       }
@@ -279,7 +299,7 @@ final class CallChain {
       if (error != null) {
         return new Outcome.Failed(RpcError.from(error));
       }
-      return new Outcome.Done(call.finish.apply(result));
+      return new Outcome.Done(call.finish.apply(call.resolved, result));
     });
   }
 

@@ -257,7 +257,7 @@ final class ChatHandler {
     });
   }
 
-  private void answered(Turn turn, Call call, Outcome outcome) throws IOException {
+  private void answered(Turn turn, Call call, Outcome outcome) {
     Response response = turn.response;
     call.budgetFallback.ifPresent(m -> {
       if (!response.isCommitted()) {
@@ -285,9 +285,8 @@ final class ChatHandler {
             turn.callback.failed(new IOException("client closed the stream"));
             return;
           }
-          writeData(response, e.toJson());
-          Content.Sink.write(response, true, ByteBuffer.wrap(DONE));
-          turn.callback.succeeded();
+          // Written without waiting: this may run on the thread that completed the call's audit step.
+          response.write(true, ByteBuffer.wrap(concat(data(e.toJson()), DONE)), turn.callback);
           return;
         }
         e.retryAfter().ifPresent(d -> response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, d.toSeconds()))));
@@ -295,8 +294,7 @@ final class ChatHandler {
       }
       case Outcome.Done d -> {
         if (turn.streaming) {
-          Content.Sink.write(response, true, ByteBuffer.wrap(DONE));
-          turn.callback.succeeded();
+          response.write(true, ByteBuffer.wrap(DONE), turn.callback);
           return;
         }
         routeHeaders(response, turn.caller, call.route, call.attempts);
@@ -388,19 +386,36 @@ final class ChatHandler {
     }
   }
 
+  /** One streamed chunk, written as the provider's stream delivers it (on the router's thread, which may wait). */
   private static void writeData(Response response, JsonNode chunk) {
-    byte[] json = Json.bytes(chunk);
-    ByteBuffer buf = ByteBuffer.allocate(json.length + 8);
-    buf.put("data: ".getBytes(StandardCharsets.US_ASCII)).put(json).put((byte) '\n').put((byte) '\n').flip();
     try {
-      Content.Sink.write(response, false, buf);
+      Content.Sink.write(response, false, ByteBuffer.wrap(data(chunk)));
     } catch (IOException e) {
       throw new UncheckedIOException(e); // aborts the provider call
     }
   }
 
+  /** {@code data: <json>} and a blank line. */
+  private static byte[] data(JsonNode chunk) {
+    byte[] json = Json.bytes(chunk);
+    byte[] out = new byte[json.length + 8];
+    System.arraycopy("data: ".getBytes(StandardCharsets.US_ASCII), 0, out, 0, 6);
+    System.arraycopy(json, 0, out, 6, json.length);
+    out[out.length - 2] = '\n';
+    out[out.length - 1] = '\n';
+    return out;
+  }
+
+  private static byte[] concat(byte[]... parts) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    for (byte[] p : parts) {
+      out.writeBytes(p);
+    }
+    return out.toByteArray();
+  }
+
   /** A finished completion sent as an OpenAI stream: role, content, tool calls by index, finish, usage. */
-  private void streamCompleted(Response response, Callback callback, ObjectNode completion, boolean includeUsage) throws IOException {
+  private void streamCompleted(Response response, Callback callback, ObjectNode completion, boolean includeUsage) {
     response.setStatus(200);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream");
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
@@ -415,7 +430,9 @@ final class ChatHandler {
     if (message.hasNonNull("content")) {
       ((ObjectNode) first.path("choices").path(0).path("delta")).put("content", message.get("content").asText());
     }
-    writeData(response, first);
+    // Built whole and written once, without waiting: this runs where the last call completed.
+    java.io.ByteArrayOutputStream events = new java.io.ByteArrayOutputStream();
+    events.writeBytes(data(first));
     int index = 0;
     for (JsonNode call : message.path("tool_calls")) {
       ObjectNode delta = Json.object();
@@ -424,17 +441,17 @@ final class ChatHandler {
       tc.set("id", call.get("id"));
       tc.put("type", "function");
       tc.set("function", call.get("function"));
-      writeData(response, chunk(base, delta, null));
+      events.writeBytes(data(chunk(base, delta, null)));
     }
-    writeData(response, chunk(base, Json.object(), choice.path("finish_reason").asText("stop")));
+    events.writeBytes(data(chunk(base, Json.object(), choice.path("finish_reason").asText("stop"))));
     if (includeUsage && completion.has("usage")) {
       ObjectNode usage = base.deepCopy();
       usage.putArray("choices");
       usage.set("usage", completion.get("usage"));
-      writeData(response, usage);
+      events.writeBytes(data(usage));
     }
-    Content.Sink.write(response, true, ByteBuffer.wrap(DONE));
-    callback.succeeded();
+    events.writeBytes(DONE);
+    response.write(true, ByteBuffer.wrap(events.toByteArray()), callback);
   }
 
   private static ObjectNode chunk(ObjectNode base, ObjectNode delta, String finish) {
@@ -498,14 +515,10 @@ final class ChatHandler {
 
   /** The answer the model gave, to the client (after agent rounds). */
   private void finish(Turn turn, ObjectNode answer) {
-    try {
-      if (turn.stream) {
-        streamCompleted(turn.response, turn.callback, answer, turn.body.path("stream_options").path("include_usage").asBoolean(false));
-      } else {
-        McpHttpHandler.writeJson(turn.response, turn.callback, 200, answer, null);
-      }
-    } catch (IOException e) {
-      turn.callback.failed(e);
+    if (turn.stream) {
+      streamCompleted(turn.response, turn.callback, answer, turn.body.path("stream_options").path("include_usage").asBoolean(false));
+    } else {
+      McpHttpHandler.writeJson(turn.response, turn.callback, 200, answer, null);
     }
   }
 

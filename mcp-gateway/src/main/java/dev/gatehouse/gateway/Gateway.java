@@ -79,7 +79,7 @@ public final class Gateway implements AutoCloseable {
     this.budgets = new Budgets(java.time.Clock.systemUTC(), () -> audit.store());
     // authenticate (EdgeAuth, at each door) → resolve → decide → execute → record (CallChain)
     Access access = new Access(PolicyEngine.create(config.policies()), metrics);
-    CallChain chain = new CallChain(registry, access, () -> router, () -> this.config, budgets, () -> audit, metrics);
+    CallChain chain = new CallChain(registry, access, () -> router, () -> this.config, budgets, () -> audit, metrics, blocking);
     dispatcher.bind(registry, chain);
     McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet(), () -> auth,
         blocking, timers);

@@ -283,10 +283,8 @@ final class McpDispatcher implements ToolRegistry.Listener {
 
   /** Runs a call through the chain and encodes its outcome as the JSON-RPC answer to {@code id}. */
   private CompletableFuture<ObjectNode> run(McpSession s, JsonNode id, DownstreamCall ctx, Target target, Rewrite rewrite) {
-    Call[] holder = new Call[1];
     Call call = Call.of(s.source(), s.principal(), ctx.chainId, target).scope(s.scope()).relay(ctx)
-        .finish(r -> rewrite.apply(holder[0].resolved.server(), r));
-    holder[0] = call;
+        .finish((resolved, r) -> rewrite.apply(resolved.server(), r));
     return chain.run(call).thenApply(o -> encode(id, target, o));
   }
 
