@@ -49,6 +49,14 @@ final class Call {
    * caller's tools to the model and picks agent mode by the deciding rule).
    */
   java.util.function.Consumer<Call> prepare = c -> { };
+  /** The MCP revision the call came in on ({@code -} for the {@code /v1} doors): a metric label, nothing else. */
+  String revision = "-";
+  /**
+   * What the door checks that only the protocol knows (a 2026-07-28 request's headers against its
+   * body): asked before the target is resolved ({@code resolved} null) and once after; an error
+   * refuses the call as invalid, answered with that error, recorded, and sent nowhere.
+   */
+  java.util.function.Function<Call, RpcError> check = c -> null;
   /** Model calls: where a streamed answer's chunks go; null for a non-streamed call. */
   dev.gatehouse.router.ChunkSink sink;
   final long startNanos = System.nanoTime();

@@ -105,6 +105,18 @@ final class CallChain {
 
   /** Sets {@code call.resolved}; a refusal when there is nothing by that name or its arguments are malformed. */
   private Outcome resolve(Call call) {
+    RpcError broken = call.check.apply(call);
+    if (broken != null) {
+      return Outcome.Refused.protocol(broken);
+    }
+    Outcome refused = resolveTarget(call);
+    if (refused == null && (broken = call.check.apply(call)) != null) {
+      return Outcome.Refused.protocol(broken);
+    }
+    return refused;
+  }
+
+  private Outcome resolveTarget(Call call) {
     FederatedCatalog cat = registry.catalog();
     switch (call.target) {
       case Target.Tool t -> {
@@ -127,6 +139,7 @@ final class CallChain {
           return Outcome.Refused.of(Outcome.Why.UNKNOWN, "Unknown prompt: " + p.name());
         }
         ObjectNode forward = p.params().deepCopy();
+        ModernMcp.strip(forward);
         forward.put("name", n.name());
         call.resolved = new Call.Resolved(n.server(), n.name(), new Action.Prompt(n.server(), federated(cat, n)), "prompts/get", forward);
         Optional<String> bad = notAnObject(p.params().get("arguments"), "prompts/get");
@@ -140,6 +153,7 @@ final class CallChain {
           return Outcome.Refused.of(Outcome.Why.UNKNOWN, "Resource not found: " + r.uri());
         }
         ObjectNode forward = r.params().deepCopy();
+        ModernMcp.strip(forward);
         forward.put("uri", n.name());
         call.resolved = new Call.Resolved(n.server(), n.name(), new Action.Resource(n.server(), ToolNames.federatedUri(n.server(), n.name())),
             "resources/read", forward);
@@ -160,6 +174,7 @@ final class CallChain {
           return Outcome.Refused.of(Outcome.Why.UNKNOWN, (c.prompt() ? "Unknown prompt: " : "Unknown resource template: ") + c.ref());
         }
         ObjectNode forward = c.params().deepCopy();
+        ModernMcp.strip(forward);
         ((ObjectNode) forward.get("ref")).put(c.prompt() ? "name" : "uri", n.name());
         Action action = c.prompt() ? new Action.Prompt(n.server(), federated(cat, n))
             : new Action.Resource(n.server(), ToolNames.federatedUri(n.server(), n.name()));
@@ -188,6 +203,7 @@ final class CallChain {
     forward.setAll(params);
     if (params.get("_meta") instanceof ObjectNode meta) {
       forward.set("_meta", meta.deepCopy());
+      ModernMcp.strip(forward); // a 2026-07-28 client's version and capabilities are its own, not the upstream's
     }
     return forward;
   }
@@ -269,7 +285,7 @@ final class CallChain {
         if (budget.get().fallbackModel().isEmpty()) {
           return new Outcome.Refused(Outcome.Why.BUDGET_EXCEEDED, "Budget exceeded: $" + spent.stripTrailingZeros().toPlainString()
               + " spent today of $" + budget.get().usdPerDay().stripTrailingZeros().toPlainString()
-              + " (rule '" + budget.get().ruleId() + "'); resets at 00:00 UTC", Optional.of(d), Optional.empty(), 0);
+              + " (rule '" + budget.get().ruleId() + "'); resets at 00:00 UTC", Optional.of(d), Optional.empty(), 0, Optional.empty());
         }
         options = options.withForcedModel(budget.get().fallbackModel().get());
         call.budgetFallback = budget.get().fallbackModel();

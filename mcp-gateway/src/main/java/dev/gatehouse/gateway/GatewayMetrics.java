@@ -65,7 +65,7 @@ final class GatewayMetrics implements AutoCloseable {
   }
 
   /** The meters of one label set, built once: builder lookups on every call cost microseconds. */
-  private record CallKey(String kind, String server, String name, String outcome, String source) {}
+  private record CallKey(String kind, String server, String name, String outcome, String source, String revision) {}
 
   private record CallMeters(Counter calls, Timer total, Timer upstream, Timer overhead) {}
 
@@ -77,7 +77,7 @@ final class GatewayMetrics implements AutoCloseable {
    */
   void call(Call call, String outcome, long totalNanos, long upstreamNanos) {
     CallMeters m = callMeters.computeIfAbsent(new CallKey(call.target.kind(), call.resolved == null ? "-" : call.resolved.server(),
-        nameLabel(call), outcome, call.door), this::meters);
+        nameLabel(call), outcome, call.door, call.revision), this::meters);
     m.calls().increment();
     m.total().record(totalNanos, TimeUnit.NANOSECONDS);
     if (upstreamNanos > 0) {
@@ -90,8 +90,9 @@ final class GatewayMetrics implements AutoCloseable {
     String kind = k.kind();
     return new CallMeters(
         Counter.builder("gatehouse.calls")
-            .description("Calls through the pipeline by kind, server, tool/prompt/resource name and outcome")
-            .tags("kind", kind, "server", k.server(), "name", k.name(), "outcome", k.outcome(), "source", k.source())
+            .description("Calls through the chain by kind, server, tool/prompt/resource name, outcome, door and MCP revision")
+            .tags("kind", kind, "server", k.server(), "name", k.name(), "outcome", k.outcome(), "source", k.source(),
+                "revision", k.revision())
             .register(registry),
         Timer.builder("gatehouse.call.duration")
             .description("End-to-end time of a call through the gateway")

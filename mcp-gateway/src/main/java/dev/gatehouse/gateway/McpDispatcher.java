@@ -214,6 +214,11 @@ final class McpDispatcher implements ToolRegistry.Listener {
    */
   CompletableFuture<ObjectNode> request(McpSession s, JsonNode id, String method, ObjectNode params, Outbound related,
       Optional<String> chainId) {
+    return s.modern() ? modern(s, id, method, params, related, chainId) : dispatch(s, id, method, params, related, chainId);
+  }
+
+  private CompletableFuture<ObjectNode> dispatch(McpSession s, JsonNode id, String method, ObjectNode params, Outbound related,
+      Optional<String> chainId) {
     if (method.equals("initialize")) {
       s.touch();
     } else {
@@ -267,6 +272,105 @@ final class McpDispatcher implements ToolRegistry.Listener {
     return f;
   }
 
+  /**
+   * A 2026-07-28 request: its headers checked against its body (for tools, prompts and resources inside
+   * the chain, so the refusal is recorded like any), the methods that revision removed unknown, and
+   * every result completed with its type, the server's identity and, where cacheable, caching hints.
+   */
+  private CompletableFuture<ObjectNode> modern(McpSession s, JsonNode id, String method, ObjectNode params, Outbound related,
+      Optional<String> chainId) {
+    if (ModernMcp.nameField(method).isEmpty()) {
+      RpcError broken = s.mirror().check(method, params);
+      if (broken != null) {
+        return CompletableFuture.completedFuture(JsonRpc.error(id, broken));
+      }
+    }
+    CompletableFuture<ObjectNode> f;
+    if (ModernMcp.removed(method) || method.equals("initialize") || method.equals("subscriptions/listen")) {
+      f = CompletableFuture.completedFuture(JsonRpc.error(id, RpcError.METHOD_NOT_FOUND, "Method not found: " + method
+          + (method.equals("subscriptions/listen") ? " (it needs a response stream: send Accept: text/event-stream)"
+              : " (not part of MCP " + ModernMcp.REVISION + ")")));
+    } else if (method.equals("server/discover")) {
+      f = answered(id, discover(s));
+    } else {
+      f = dispatch(s, id, method, params, related, chainId);
+    }
+    return f.thenApply(m -> {
+      if (m.get("result") instanceof ObjectNode r) {
+        ModernMcp.complete(method, r, serverInfo(s));
+      } else if (m.get("error") instanceof ObjectNode e && e.path("code").asInt() == RpcError.RESOURCE_NOT_FOUND) {
+        e.put("code", RpcError.INVALID_PARAMS); // 2026-07-28: an unknown resource is invalid params
+      }
+      return m;
+    });
+  }
+
+  /** At most this many resources per {@code subscriptions/listen}. */
+  static final int MAX_LISTEN_URIS = 100;
+
+  /**
+   * {@code subscriptions/listen} for an admitted listener {@code s}: what it asked for that the gateway
+   * will send, as the acknowledgment names it. List changes in its scope are always honoured; each
+   * resource is subscribed like a 2025-11-25 {@code resources/subscribe} (decided, recorded, the upstream
+   * subscribed once), and named only if that succeeded.
+   */
+  CompletableFuture<ObjectNode> listen(McpSession s, ObjectNode params, Optional<String> chainId) {
+    JsonNode want = params.path("notifications");
+    ObjectNode ack = Json.object();
+    for (String k : List.of("toolsListChanged", "promptsListChanged", "resourcesListChanged")) {
+      if (want.path(k).asBoolean(false)) {
+        ack.put(k, true);
+      }
+    }
+    if (!(want.get("resourceSubscriptions") instanceof ArrayNode uris) || uris.isEmpty()) {
+      return CompletableFuture.completedFuture(ack);
+    }
+    if (uris.size() > MAX_LISTEN_URIS) {
+      throw new RpcException(RpcError.INVALID_PARAMS, "notifications.resourceSubscriptions: " + uris.size()
+          + " resources (expected: at most " + MAX_LISTEN_URIS + " per subscriptions/listen)");
+    }
+    DownstreamCall ctx = new DownstreamCall(s, m -> false, null, chainId.orElse(s.id()));
+    List<String> asked = new ArrayList<>();
+    List<CompletableFuture<ObjectNode>> answers = new ArrayList<>();
+    for (JsonNode u : uris) {
+      if (u.isTextual() && !u.asText().isEmpty() && !asked.contains(u.asText())) {
+        asked.add(u.asText());
+        ObjectNode p = Json.object();
+        p.put("uri", u.asText());
+        answers.add(subscribe(s, Json.MAPPER.getNodeFactory().numberNode(asked.size()), p, ctx));
+      }
+    }
+    return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).thenApply(v -> {
+      ArrayNode granted = ack.putArray("resourceSubscriptions");
+      for (int i = 0; i < asked.size(); i++) {
+        if (answers.get(i).join().has("result")) {
+          granted.add(asked.get(i));
+        }
+      }
+      return ack;
+    });
+  }
+
+  /** Whether a listener whose acknowledgment is {@code ack} asked for {@code notification}. */
+  static boolean wanted(ObjectNode ack, ObjectNode notification) {
+    return switch (notification.path("method").asText()) {
+      case "notifications/tools/list_changed" -> ack.path("toolsListChanged").asBoolean(false);
+      case "notifications/prompts/list_changed" -> ack.path("promptsListChanged").asBoolean(false);
+      case "notifications/resources/list_changed" -> ack.path("resourcesListChanged").asBoolean(false);
+      case "notifications/resources/updated" -> ack.has("resourceSubscriptions"); // only subscribed resources reach it
+      default -> false;
+    };
+  }
+
+  /** {@code server/discover}: the revisions served and, for this caller's scope, what the gateway offers. */
+  private JsonNode discover(McpSession s) {
+    ObjectNode result = Json.object();
+    ModernMcp.ALL_REVISIONS.forEach(result.putArray("supportedVersions")::add);
+    result.set("capabilities", capabilities(s));
+    instructions(s).ifPresent(i -> result.put("instructions", i));
+    return result;
+  }
+
   private static CompletableFuture<ObjectNode> answered(JsonNode id, JsonNode result) {
     return CompletableFuture.completedFuture(JsonRpc.result(id, result));
   }
@@ -285,7 +389,46 @@ final class McpDispatcher implements ToolRegistry.Listener {
   private CompletableFuture<ObjectNode> run(McpSession s, JsonNode id, DownstreamCall ctx, Target target, Rewrite rewrite) {
     Call call = Call.of(s.source(), s.principal(), ctx.chainId, target).scope(s.scope()).relay(ctx)
         .finish((resolved, r) -> rewrite.apply(resolved.server(), r));
+    call.revision = s.protocolVersion();
+    if (s.modern() && ModernMcp.nameField(method(target)).isPresent()) {
+      // Tools, prompts and resources: the headers are checked inside the chain, which records a refusal.
+      call.check = c -> c.resolved == null ? s.mirror().check(method(target), params(target)) : arguments(s, c);
+    }
     return chain.run(call).thenApply(o -> encode(id, target, o));
+  }
+
+  /** The MCP method a call target came as. */
+  private static String method(Target target) {
+    return switch (target) {
+      case Target.Tool t -> "tools/call";
+      case Target.Prompt p -> "prompts/get";
+      case Target.Resource r -> "resources/read";
+      case Target.Completion c -> "completion/complete";
+      case Target.Subscribe x -> "subscriptions/listen";
+      case Target.Model m -> "chat";
+    };
+  }
+
+  private static JsonNode params(Target target) {
+    return switch (target) {
+      case Target.Tool t -> t.params();
+      case Target.Prompt p -> p.params();
+      case Target.Resource r -> r.params();
+      case Target.Completion c -> c.params();
+      case Target.Subscribe x -> Json.object();
+      case Target.Model m -> m.body();
+    };
+  }
+
+  /** A resolved tool call's {@code Mcp-Param-*} headers against the arguments its schema marks. */
+  private RpcError arguments(McpSession s, Call c) {
+    if (!(c.target instanceof Target.Tool t)) {
+      return null;
+    }
+    JsonNode schema = registry.catalog().tools().stream()
+        .filter(e -> e.server().equals(c.resolved.server()) && e.originalName().equals(c.resolved.name()))
+        .findFirst().map(e -> e.definition().get("inputSchema")).orElse(null);
+    return schema == null ? null : s.mirror().checkArguments(schema, t.params().get("arguments"));
   }
 
   /** An outcome as the JSON-RPC answer to {@code id}: the result, or an error naming rule and reason. */
@@ -303,13 +446,16 @@ final class McpDispatcher implements ToolRegistry.Listener {
             data.put("retryAfterSeconds", r.retryAfterSeconds());
           }
         }
-        yield JsonRpc.error(id, new RpcError(code(target, r), r.message(), Optional.ofNullable(data)));
+        yield JsonRpc.error(id, r.error().orElseGet(() -> new RpcError(code(target, r), r.message(), Optional.ofNullable(data))));
       }
     };
   }
 
   /** The JSON-RPC error code of a refusal on {@code /mcp}. */
   static int code(Target target, Outcome.Refused r) {
+    if (r.error().isPresent()) {
+      return r.error().get().code();
+    }
     return switch (r.why()) {
       case DENIED, BUDGET_EXCEEDED -> RpcError.FORBIDDEN;
       case RATE_LIMITED -> RpcError.RATE_LIMITED;
@@ -360,8 +506,20 @@ final class McpDispatcher implements ToolRegistry.Listener {
         params.get("clientInfo") instanceof ObjectNode i ? i : Json.object());
     ObjectNode result = Json.object();
     result.put("protocolVersion", negotiated);
-    ObjectNode caps = result.putObject("capabilities");
-    ObjectNode info = result.putObject("serverInfo");
+    result.set("capabilities", capabilities(s));
+    result.set("serverInfo", serverInfo(s));
+    instructions(s).ifPresent(i -> result.put("instructions", i));
+    return result;
+  }
+
+  /**
+   * What the gateway offers in the session's scope: everything a federation can do on {@code /mcp},
+   * the upstream's own capabilities (with list changes announced) on {@code /mcp/<server>}. Tasks are
+   * offered only to the session-based revisions (2026-07-28 made them an extension the gateway does
+   * not serve yet).
+   */
+  private ObjectNode capabilities(McpSession s) {
+    ObjectNode caps = Json.object();
     switch (s.scope()) {
       case McpSession.Federated f -> {
         caps.putObject("tools").put("listChanged", true);
@@ -371,16 +529,12 @@ final class McpDispatcher implements ToolRegistry.Listener {
         caps.putObject("prompts").put("listChanged", true);
         caps.putObject("logging");
         caps.putObject("completions");
-        if (registry.catalog().servers().values().stream().anyMatch(c -> c.has("tasks"))) {
+        if (!s.modern() && registry.catalog().servers().values().stream().anyMatch(c -> c.has("tasks"))) {
           ObjectNode tasks = caps.putObject("tasks");
           tasks.putObject("list");
           tasks.putObject("cancel");
           tasks.putObject("requests").putObject("tools").putObject("call");
         }
-        info.put("name", "gatehouse");
-        info.put("title", "Gatehouse MCP gateway");
-        info.put("version", version);
-        result.put("instructions", federatedInstructions());
       }
       case McpSession.Single one -> {
         Optional<UpstreamCatalog> cat = registry.catalog().server(one.server());
@@ -393,21 +547,32 @@ final class McpDispatcher implements ToolRegistry.Listener {
               caps.set(k, c);
             }
           }
-          for (String k : List.of("logging", "completions", "experimental", "tasks")) {
+          for (String k : s.modern() ? List.of("logging", "completions", "experimental") : List.of("logging", "completions", "experimental", "tasks")) {
             if (upstreamCaps.has(k)) {
               caps.set(k, upstreamCaps.get(k).deepCopy());
             }
-          }
-          info.setAll(cat.get().serverInfo().deepCopy());
-          if (!cat.get().instructions().isEmpty()) {
-            result.put("instructions", cat.get().instructions());
           }
         } else {
           caps.putObject("tools").put("listChanged", true);
           caps.putObject("prompts").put("listChanged", true);
           caps.putObject("resources").put("listChanged", true);
-          info.put("name", one.server());
         }
+      }
+    }
+    return caps;
+  }
+
+  /** Who answers in the session's scope: the gateway on {@code /mcp}, the upstream's own identity on {@code /mcp/<server>}. */
+  private ObjectNode serverInfo(McpSession s) {
+    ObjectNode info = Json.object();
+    switch (s.scope()) {
+      case McpSession.Federated f -> {
+        info.put("name", "gatehouse");
+        info.put("title", "Gatehouse MCP gateway");
+        info.put("version", version);
+      }
+      case McpSession.Single one -> {
+        registry.catalog().server(one.server()).ifPresent(c -> info.setAll(c.serverInfo().deepCopy()));
         if (!info.has("name")) {
           info.put("name", one.server());
         }
@@ -416,7 +581,14 @@ final class McpDispatcher implements ToolRegistry.Listener {
         }
       }
     }
-    return result;
+    return info;
+  }
+
+  private Optional<String> instructions(McpSession s) {
+    return switch (s.scope()) {
+      case McpSession.Federated f -> Optional.of(federatedInstructions());
+      case McpSession.Single one -> registry.catalog().server(one.server()).map(UpstreamCatalog::instructions).filter(i -> !i.isEmpty());
+    };
   }
 
   private String federatedInstructions() {
@@ -442,6 +614,13 @@ final class McpDispatcher implements ToolRegistry.Listener {
       registry.catalog().server(one.server()).ifPresent(c -> result.setAll(c.extras(field).deepCopy()));
     }
     ArrayNode arr = result.putArray(field);
+    if (s.modern()) {
+      // 2026-07-28: a deterministic order, so clients and model prompt caches can reuse what they have.
+      List<ObjectNode> sorted = new ArrayList<>(items);
+      sorted.sort(java.util.Comparator.comparing((ObjectNode o) -> o.path("name").asText(""))
+          .thenComparing(o -> o.path("uri").asText(o.path("uriTemplate").asText(""))));
+      items = sorted;
+    }
     arr.addAll(items);
     return result;
   }
@@ -591,6 +770,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
   private CompletableFuture<ObjectNode> subscribe(McpSession s, JsonNode id, ObjectNode params, DownstreamCall ctx) {
     Target.Subscribe target = new Target.Subscribe(requireText(params, "uri"));
     Call call = Call.of(s.source(), s.principal(), ctx.chainId, target).scope(s.scope()).relay(ctx);
+    call.revision = s.protocolVersion();
     return chain.run(call).thenApply(o -> {
       if (o instanceof Outcome.Done) {
         String key = call.resolved.server() + '\0' + call.resolved.name();
@@ -745,8 +925,8 @@ final class McpDispatcher implements ToolRegistry.Listener {
         }
       }
       ObjectNode msg = JsonRpc.notification(method, params);
-      if (!related.send(msg)) {
-        session.enqueue(msg);
+      if (!related.send(msg) && !session.modern()) {
+        session.enqueue(msg); // a 2026-07-28 request has no other stream: what it cannot take is dropped
       }
     }
 

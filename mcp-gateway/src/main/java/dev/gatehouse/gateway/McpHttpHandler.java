@@ -18,6 +18,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.eclipse.jetty.http.HttpField;
+import org.eclipse.jetty.http.HttpFields;
 import org.eclipse.jetty.http.HttpHeader;
 import org.eclipse.jetty.http.HttpMethod;
 import org.eclipse.jetty.io.Content;
@@ -157,10 +158,9 @@ final class McpHttpHandler {
       return;
     }
     String version = request.getHeaders().get(VERSION_HEADER);
-    if (version != null && !McpDispatcher.PROTOCOL_VERSIONS.contains(version)) {
-      reject(response, callback, 400, RpcError.INVALID_REQUEST, "Unsupported MCP-Protocol-Version '" + version
-          + "' (supported: " + String.join(", ", McpDispatcher.PROTOCOL_VERSIONS) + ")");
-      return;
+    if (version != null && !ModernMcp.ALL_REVISIONS.contains(version) && !HttpMethod.POST.is(method)) {
+      writeJson(response, callback, 400, JsonRpc.error(null, ModernMcp.unsupported(version)), null);
+      return; // a POST is answered once its body is read, with its request's id
     }
     switch (method) {
       case "POST" -> post(request, response, callback, scope, p, caller, path);
@@ -203,8 +203,23 @@ final class McpHttpHandler {
   private void posted(Request request, Response response, Callback callback, McpSession.Scope scope, HttpPolicy p, Principal caller,
       JsonNode body, boolean acceptsSse) {
     String sid = request.getHeaders().get(SESSION_HEADER);
+    String headerVersion = request.getHeaders().get(VERSION_HEADER);
+    if (headerVersion != null && !ModernMcp.ALL_REVISIONS.contains(headerVersion)) {
+      JsonNode id = body instanceof ObjectNode msg && (msg.path("id").isTextual() || msg.path("id").isIntegralNumber()) ? msg.get("id") : null;
+      writeJson(response, callback, 400, JsonRpc.error(id, ModernMcp.unsupported(headerVersion)), null);
+      return;
+    }
+    if (body instanceof ObjectNode msg && ModernMcp.modern(headerVersion, msg)) {
+      stateless(request, response, callback, scope, p, caller, msg, acceptsSse);
+      return;
+    }
     if (body instanceof ObjectNode msg && "initialize".equals(msg.path("method").asText(null))) {
       initialize(response, callback, scope, msg, caller, p);
+      return;
+    }
+    String version = headerVersion;
+    if (body instanceof ArrayNode && ModernMcp.REVISION.equals(version)) {
+      reject(response, callback, 400, RpcError.INVALID_REQUEST, "Invalid Request: JSON-RPC batches are not part of MCP " + version);
       return;
     }
     if (sid == null) {
@@ -248,6 +263,129 @@ final class McpHttpHandler {
     PostExchange exchange = new PostExchange(response, callback, acceptsSse, timers, s);
     CompletableFuture<ObjectNode> answer = dispatcher.request(s, id, method, params, exchange, chain);
     answer.whenComplete((r, e) -> exchange.complete(e == null ? r : JsonRpc.error(id, RpcError.from(e))));
+  }
+
+  // ---------------------------------------------------------------- MCP 2026-07-28 (stateless)
+
+  /**
+   * A request of the stateless revision: no session is looked up or kept. Its context (client
+   * capabilities, info, log level, the mirrored headers) lives as long as the request; a
+   * {@code subscriptions/listen} as long as its stream.
+   */
+  private void stateless(Request request, Response response, Callback callback, McpSession.Scope scope, HttpPolicy p,
+      Principal caller, ObjectNode msg, boolean acceptsSse) {
+    RpcError invalid = validate(msg);
+    if (invalid != null) {
+      writeJson(response, callback, 400, JsonRpc.error(msg.get("id"), invalid), null);
+      return;
+    }
+    if (!msg.has("method")) {
+      reject(response, callback, 400, RpcError.INVALID_REQUEST, "Invalid Request: clients send no responses in MCP "
+          + ModernMcp.REVISION + " (what a server needs from a client comes back as a multi round-trip result)");
+      return;
+    }
+    if (!msg.has("id")) {
+      accepted(response, callback); // no client notification is defined over HTTP in 2026-07-28: accepted, ignored
+      return;
+    }
+    HttpFields h = request.getHeaders();
+    java.util.Map<String, String> mirrored = new java.util.HashMap<>();
+    for (HttpField f : h) {
+      String name = f.getName();
+      if (name.length() > ModernMcp.PARAM_HEADER.length() && name.regionMatches(true, 0, ModernMcp.PARAM_HEADER, 0, ModernMcp.PARAM_HEADER.length())) {
+        mirrored.put(name.substring(ModernMcp.PARAM_HEADER.length()), f.getValue());
+      }
+    }
+    ModernMcp.Mirror mirror = new ModernMcp.Mirror(h.get(VERSION_HEADER), h.get(ModernMcp.METHOD_HEADER), h.get(ModernMcp.NAME_HEADER), mirrored);
+    ObjectNode params = msg.get("params") instanceof ObjectNode o ? o : Json.object();
+    JsonNode id = msg.get("id");
+    RpcError incomplete = ModernMcp.metaProblem(params);
+    if (incomplete != null) {
+      writeJson(response, callback, 400, JsonRpc.error(id, incomplete), null);
+      return;
+    }
+    ObjectNode meta = (ObjectNode) params.get("_meta");
+    String method = msg.get("method").asText();
+    String traceparent = h.get("traceparent");
+    Optional<String> chain = Chains.fromHeaders(h.get(Chains.HEADER), traceparent != null ? traceparent : meta.path("traceparent").asText(null));
+    McpSession s = McpSession.stateless(newSessionId(), scope, caller, mirror, meta);
+    response.getHeaders().put(Chains.HEADER, chain.orElse(s.id()));
+    if (method.equals("subscriptions/listen") && acceptsSse) {
+      listen(request, response, callback, s, id, params, p, chain);
+      return;
+    }
+    PostExchange exchange = new PostExchange(response, callback, acceptsSse, timers, s);
+    dispatcher.request(s, id, method, params, exchange, chain)
+        .whenComplete((r, e) -> exchange.complete(e == null ? r : JsonRpc.error(id, RpcError.from(e))));
+  }
+
+  /**
+   * {@code subscriptions/listen}: the listener is admitted like a session (the same limits per caller
+   * and gateway), its resources subscribed, then its stream runs on a virtual thread of its own: the
+   * acknowledgment first, then only the notifications it asked for, each tagged with its subscription.
+   */
+  private void listen(Request request, Response response, Callback callback, McpSession s, JsonNode id, ObjectNode params, HttpPolicy p,
+      Optional<String> chain) {
+    RpcError broken = s.mirror().check("subscriptions/listen", params);
+    if (broken != null) {
+      writeJson(response, callback, 400, JsonRpc.error(id, broken), null);
+      return;
+    }
+    if (!admitted(s, response, callback, p)) {
+      return;
+    }
+    CompletableFuture<ObjectNode> ack;
+    try {
+      ack = dispatcher.listen(s, params, chain);
+    } catch (RpcException e) {
+      dispatcher.close(s);
+      writeJson(response, callback, 200, JsonRpc.error(id, e.error()), null);
+      return;
+    }
+    ack.whenComplete((a, e) -> streams.execute(() -> guarded(request, response, callback, "subscriptions/listen", () -> {
+      if (e != null) {
+        dispatcher.close(s);
+        writeJson(response, callback, 200, JsonRpc.error(id, RpcError.from(e)), null);
+      } else {
+        listenStream(response, callback, s, id, a);
+      }
+    })));
+  }
+
+  private void listenStream(Response response, Callback callback, McpSession s, JsonNode id, ObjectNode ack) {
+    long generation = s.attachStream();
+    try {
+      startStream(response);
+      ObjectNode ackParams = Json.object();
+      ackParams.putObject("_meta").set(ModernMcp.SUBSCRIPTION_KEY, id);
+      ackParams.set("notifications", ack);
+      writeEvent(response, JsonRpc.notification("notifications/subscriptions/acknowledged", ackParams), false);
+      while (s.streamCurrent(generation)) {
+        ObjectNode m = s.poll(KEEPALIVE_NANOS, generation);
+        if (m == null) {
+          if (!s.streamCurrent(generation)) {
+            break;
+          }
+          Content.Sink.write(response, false, ByteBuffer.wrap(KEEPALIVE));
+        } else if (McpDispatcher.wanted(ack, m)) {
+          ObjectNode tagged = m.deepCopy();
+          ObjectNode params = tagged.get("params") instanceof ObjectNode o ? o : tagged.putObject("params");
+          (params.get("_meta") instanceof ObjectNode meta ? meta : params.putObject("_meta")).set(ModernMcp.SUBSCRIPTION_KEY, id);
+          writeEvent(response, tagged, false);
+        }
+      }
+      // The gateway ends the subscription (shutdown, too many streams): a result says it ended on purpose.
+      ObjectNode end = Json.object();
+      end.put("resultType", "complete");
+      end.putObject("_meta").set(ModernMcp.SUBSCRIPTION_KEY, id);
+      writeEvent(response, JsonRpc.result(id, end), true);
+      callback.succeeded();
+    } catch (IOException | InterruptedException e) {
+      callback.failed(e);
+    } finally {
+      s.detachStream(generation);
+      dispatcher.close(s, s.overflowed() ? "queue_full" : "closed");
+    }
   }
 
   /** Registers a new session, or answers the refusal (429 or 503 with Retry-After) and returns false. */

@@ -60,11 +60,45 @@ final class McpSession {
 
   record Single(String server) implements Scope {}
 
+  /** A 2026-07-28 request's mirrored headers; null for a session of the session-based revisions. */
+  private final ModernMcp.Mirror mirror;
+
   McpSession(String id, Scope scope, boolean legacySse, Principal principal) {
+    this(id, scope, legacySse, principal, null);
+  }
+
+  private McpSession(String id, Scope scope, boolean legacySse, Principal principal, ModernMcp.Mirror mirror) {
     this.id = id;
     this.scope = scope;
     this.legacySse = legacySse;
     this.principal = principal;
+    this.mirror = mirror;
+  }
+
+  /**
+   * The context of one 2026-07-28 request (there are no sessions in that revision): its client's
+   * capabilities, info and log level come from the request's {@code _meta}, and it lives as long as the
+   * request does ({@code subscriptions/listen}: as long as its stream).
+   */
+  static McpSession stateless(String id, Scope scope, Principal principal, ModernMcp.Mirror mirror, ObjectNode meta) {
+    McpSession s = new McpSession(id, scope, false, principal, mirror);
+    s.initialized(ModernMcp.REVISION,
+        meta.get(ModernMcp.CAPABILITIES_KEY) instanceof ObjectNode c ? c : com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode(),
+        meta.get(ModernMcp.CLIENT_INFO_KEY) instanceof ObjectNode i ? i : null);
+    // Log messages only for a request that asked for them, from the level it named.
+    s.logLevel = LogLevel.parse(meta.path(ModernMcp.LOG_LEVEL_KEY).asText("")).orElse(LogLevel.OFF);
+    s.used = true;
+    return s;
+  }
+
+  /** Whether this is a 2026-07-28 request rather than a session. */
+  boolean modern() {
+    return mirror != null;
+  }
+
+  /** The 2026-07-28 request's mirrored headers; null for a session. */
+  ModernMcp.Mirror mirror() {
+    return mirror;
   }
 
   /** The door sessions come through, for audit. */
@@ -136,6 +170,12 @@ final class McpSession {
    * tasks, or a task-augmented sampling or elicitation request).
    */
   static Optional<String> missingCapability(McpSession s, String method, ObjectNode params) {
+    if (s.modern()) {
+      // 2026-07-28 has no server-to-client requests: they become multi round-trip results, which the
+      // gateway does not bridge yet. The upstream learns at once that this client cannot answer.
+      return Optional.of("the client speaks MCP " + ModernMcp.REVISION + ", where '" + method
+          + "' would be a multi round-trip request; the gateway does not relay those to it yet");
+    }
     String[] needed = switch (method) {
       case "sampling/createMessage" -> params.has("task") ? new String[] {"tasks", "requests", "sampling", "createMessage"}
           : new String[] {"sampling"};
@@ -334,11 +374,13 @@ final class McpSession {
 
   /** MCP log levels in increasing severity (RFC 5424 names). */
   enum LogLevel {
-    DEBUG, INFO, NOTICE, WARNING, ERROR, CRITICAL, ALERT, EMERGENCY;
+    DEBUG, INFO, NOTICE, WARNING, ERROR, CRITICAL, ALERT, EMERGENCY,
+    /** Above every level: no log messages (a 2026-07-28 request that named no level). Not a level a client can name. */
+    OFF;
 
     static Optional<LogLevel> parse(String s) {
       for (LogLevel l : values()) {
-        if (l.name().equalsIgnoreCase(s)) {
+        if (l != OFF && l.name().equalsIgnoreCase(s)) {
           return Optional.of(l);
         }
       }

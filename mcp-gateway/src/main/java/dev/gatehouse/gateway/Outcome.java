@@ -48,21 +48,28 @@ sealed interface Outcome {
    * @param decision the policy decision, when one was made
    * @param argument the argument a constraint refused, if one did
    * @param retryAfterSeconds when a rate limit frees up again (0 otherwise)
+   * @param error the error the protocol prescribes for this refusal, when it prescribes one (a
+   *     2026-07-28 request whose headers disagree with its body)
    */
-  record Refused(Why why, String message, Optional<Decision> decision, Optional<String> argument, long retryAfterSeconds)
-      implements Outcome {
+  record Refused(Why why, String message, Optional<Decision> decision, Optional<String> argument, long retryAfterSeconds,
+      Optional<RpcError> error) implements Outcome {
 
     static Refused of(Why why, String message) {
-      return new Refused(why, message, Optional.empty(), Optional.empty(), 0);
+      return new Refused(why, message, Optional.empty(), Optional.empty(), 0, Optional.empty());
+    }
+
+    /** A request that breaks its protocol revision: refused as invalid, answered with {@code error}. */
+    static Refused protocol(RpcError error) {
+      return new Refused(Why.INVALID, error.message(), Optional.empty(), Optional.empty(), 0, Optional.of(error));
     }
 
     /** The refusal a deny or limit decision means; null for an allow. */
     static Refused of(Decision d) {
       return switch (d) {
         case Decision.Allow a -> null;
-        case Decision.Deny deny -> new Refused(Why.DENIED, "Forbidden: " + deny.reason(), Optional.of(d), deny.argument(), 0);
+        case Decision.Deny deny -> new Refused(Why.DENIED, "Forbidden: " + deny.reason(), Optional.of(d), deny.argument(), 0, Optional.empty());
         case Decision.Limited l -> new Refused(Why.RATE_LIMITED, "Rate limited: " + l.reason(), Optional.of(d), Optional.empty(),
-            Math.max(1, (l.retryAfter().toMillis() + 999) / 1000));
+            Math.max(1, (l.retryAfter().toMillis() + 999) / 1000), Optional.empty());
       };
     }
 

@@ -93,7 +93,7 @@ final class PostExchange implements Outbound {
       lock.unlock();
     }
     if (json) {
-      McpHttpHandler.writeJson(response, callback, 200, message, null);
+      McpHttpHandler.writeJson(response, callback, session.modern() ? ModernMcp.status(message) : 200, message, null);
     } else {
       flush();
     }
@@ -154,17 +154,23 @@ final class PostExchange implements Outbound {
   }
 
   /**
-   * The client went away mid-stream. Per the spec that is not a cancellation: the call goes on and
-   * anything it still sends is queued for the session's GET stream.
+   * The client went away mid-stream. In the session-based revisions that is not a cancellation: the
+   * call goes on and anything it still sends is queued for the session's GET stream. In 2026-07-28 a
+   * closed response stream cancels its request (and so its upstream call).
    */
   private void gone(Throwable x) {
     lock.lock();
     try {
       finished = true;
-      pending.forEach(session::enqueue);
+      if (!session.modern()) {
+        pending.forEach(session::enqueue);
+      }
       pending.clear();
     } finally {
       lock.unlock();
+    }
+    if (session.modern()) {
+      session.close();
     }
     stopKeepalive();
     log.debug("session {}: response stream closed: {}", session.id(), x.toString());

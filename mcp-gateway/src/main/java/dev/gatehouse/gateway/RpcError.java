@@ -33,9 +33,15 @@ record RpcError(int code, String message, Optional<JsonNode> data) {
   /** Gateway: the upstream's answer is larger than allowed. */
   static final int ANSWER_TOO_LARGE = -32013;
   /** Gateway: the caller's rate limit is exhausted for now. */
-  static final int RATE_LIMITED = -32029;
+  static final int RATE_LIMITED = -32014;
   /** Gateway: no or invalid credentials (HTTP 401). */
-  static final int UNAUTHORIZED = -32030;
+  static final int UNAUTHORIZED = -32015;
+  /** MCP 2026-07-28: the HTTP headers disagree with the body, or a required one is missing (HTTP 400). */
+  static final int HEADER_MISMATCH = -32020;
+  /** MCP 2026-07-28: the request needs a client capability it did not declare (HTTP 400). */
+  static final int MISSING_CLIENT_CAPABILITY = -32021;
+  /** MCP 2026-07-28: the requested protocol version is not served (HTTP 400; data lists the supported ones). */
+  static final int UNSUPPORTED_PROTOCOL_VERSION = -32022;
 
   RpcError {
     message = message == null || message.isEmpty() ? "error" : message;

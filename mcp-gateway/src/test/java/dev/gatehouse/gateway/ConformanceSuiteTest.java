@@ -8,11 +8,17 @@ import dev.gatehouse.registry.UpstreamConfig;
 import dev.gatehouse.registry.UpstreamStatus;
 import dev.gatehouse.samples.RunningServer;
 import dev.gatehouse.samples.Samples;
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.registry.Json;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,6 +68,55 @@ class ConformanceSuiteTest {
     assertEquals(0, run.exit(), run.stdout() + run.stderr());
     assertTrue(run.stdout().contains(" 0 failed"), run.stdout());
     assertTrue(run.stdout().contains("tools-call-sampling") && run.stdout().contains("tools-call-elicitation"), run.stdout());
+  }
+
+  /**
+   * The scored scenarios of {@code --requirements 2026-07-28} (conformance 0.2.0-alpha, pinned as
+   * {@code conformance-next}) that pass through {@code /mcp/<server>}: the client speaks 2026-07-28 to
+   * the gateway, the gateway 2025-11-25 to the fixture. Not yet: {@code server-stateless} (its
+   * diagnostic tools need multi round-trip requests) and the ten {@code input-required-result-*}
+   * scenarios (multi round-trip requests).
+   */
+  static final List<String> STATELESS_PASSING = List.of("completion-complete", "tools-list", "tools-call-simple-text",
+      "tools-call-image", "tools-call-audio", "tools-call-embedded-resource", "tools-call-mixed-content", "tools-call-error",
+      "tools-call-with-progress", "server-sse-multiple-streams", "resources-list", "resources-read-text", "resources-read-binary",
+      "resources-templates-read", "sep-2164-resource-not-found", "prompts-list", "prompts-get-simple", "prompts-get-with-args",
+      "prompts-get-embedded-resource", "prompts-get-with-image", "dns-rebinding-protection", "caching",
+      "input-required-result-missing-input-response", "input-required-result-unsupported-methods",
+      "input-required-result-ignore-extra-params", "input-required-result-validate-input", "http-header-validation");
+
+  @Test
+  void theStatelessRevisionsRequirementsPassThroughTheGateway() throws Exception {
+    Path out = NodeTooling.ROOT.resolve("mcp-gateway/target/conformance-2026-07-28");
+    if (Files.exists(out)) {
+      try (Stream<Path> old = Files.walk(out)) {
+        old.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      }
+    }
+    String url = gateway.baseUri().resolve("/mcp/fixture").toString();
+    NodeTooling.Run run = NodeTooling.run(List.of(NodeTooling.NODE.toString(),
+        NodeTooling.MODULES.resolve("conformance-next/dist/index.js").toString(), "server", "--url", url,
+        "--requirements", "2026-07-28", "--output-dir", out.toString()), NodeTooling.ROOT, Duration.ofMinutes(4));
+    Map<String, String> results = new TreeMap<>();
+    try (Stream<Path> dirs = Files.list(out)) {
+      for (Path d : dirs.filter(Files::isDirectory).toList()) {
+        String scenario = d.getFileName().toString().replaceFirst("^server-", "").replaceFirst("-\\d{4}-\\d{2}-\\d{2}T[\\d-]+Z$", "");
+        JsonNode checks = Json.MAPPER.readTree(d.resolve("checks.json").toFile());
+        List<String> failed = new ArrayList<>();
+        int passed = 0;
+        for (JsonNode c : checks) {
+          switch (c.path("status").asText()) {
+            case "SUCCESS" -> passed++;
+            case "FAILURE" -> failed.add(c.path("id").asText() + ": " + c.path("errorMessage").asText());
+            default -> { }
+          }
+        }
+        results.put(scenario, failed.isEmpty() && passed > 0 ? "pass" : "fail " + failed);
+      }
+    }
+    for (String scenario : STATELESS_PASSING) {
+      assertEquals("pass", results.get(scenario), scenario + " through the gateway; suite output:\n" + run.stdout() + run.stderr());
+    }
   }
 
   @Test

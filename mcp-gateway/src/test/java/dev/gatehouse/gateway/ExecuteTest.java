@@ -167,7 +167,7 @@ class ExecuteTest {
     String text = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/metrics"))
         .header("Authorization", "Bearer " + SCRAPER).GET().build()).body();
     for (String series : java.util.List.of(
-        "gatehouse_calls_total{kind=\"tool\",name=\"echo\",outcome=\"ok\",server=\"local\",source=\"execute\"}",
+        "gatehouse_calls_total{kind=\"tool\",name=\"echo\",outcome=\"ok\",revision=\"-\",server=\"local\",source=\"execute\"}",
         "outcome=\"denied\"",
         "gatehouse_call_duration_seconds_bucket",
         "gatehouse_upstream_duration_seconds_bucket",

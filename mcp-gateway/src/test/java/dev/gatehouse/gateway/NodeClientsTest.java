@@ -84,6 +84,38 @@ class NodeClientsTest {
   }
 
   @Test
+  void typescriptSdkV2ClientPinnedTo20260728ListsCallsReadsAndGetsPromptsStatelessly() throws Exception {
+    String calls = """
+        [{"name":"everything__echo","arguments":{"message":"hello from v2"}},
+         {"name":"web__word_count","arguments":{"text":"one two three"}}]
+        """;
+    NodeTooling.Run run = NodeTooling.node(Duration.ofSeconds(60), "ts-sdk-v2-client.mjs", mcpUrl, "-", calls,
+        "everything+demo://resource/static/document/architecture.md", "everything__simple-prompt");
+    assertEquals(0, run.exit(), run.stderr());
+    JsonNode out = Json.MAPPER.readTree(run.stdout());
+    assertEquals("2026-07-28", out.path("protocolVersion").asText(), out.toString());
+    assertEquals("gatehouse", out.path("server").path("name").asText(), out.toString());
+    List<String> tools = Json.MAPPER.convertValue(out.get("tools"), List.class);
+    assertTrue(tools.contains("everything__echo") && tools.contains("web__word_count"), tools.toString());
+    assertTrue(out.path("results").get(0).toString().contains("hello from v2"), out.path("results").toString());
+    assertTrue(out.path("results").get(1).toString().contains("3"), out.path("results").toString());
+    assertTrue(out.path("read").path("contents").path(0).path("text").asText().length() > 0, out.path("read").toString());
+    assertTrue(out.path("prompt").path("messages").size() > 0, out.path("prompt").toString());
+    assertTrue(out.path("listen").path("honored").path("toolsListChanged").asBoolean(), out.path("listen").toString());
+
+    // /mcp/<server>: the upstream's own names, still without a session.
+    NodeTooling.Run single = NodeTooling.node(Duration.ofSeconds(60), "ts-sdk-v2-client.mjs",
+        gateway.baseUri().resolve("/mcp/everything").toString(), "-", "[{\"name\":\"echo\",\"arguments\":{\"message\":\"direct\"}}]",
+        "demo://resource/static/document/architecture.md", "simple-prompt");
+    assertEquals(0, single.exit(), single.stderr());
+    JsonNode one = Json.MAPPER.readTree(single.stdout());
+    assertEquals("2026-07-28", one.path("protocolVersion").asText());
+    assertTrue(one.path("tools").toString().contains("\"echo\""), one.path("tools").toString());
+    assertTrue(one.path("results").get(0).toString().contains("direct"), one.toString());
+    assertTrue(one.path("read").path("contents").size() > 0, one.toString());
+  }
+
+  @Test
   void rootsUrlElicitationAndTasksOfAnUpstreamWorkThroughTheGateway() throws Exception {
     NodeTooling.Run run = NodeTooling.node(Duration.ofSeconds(90), "ts-sdk-relay-client.mjs", mcpUrl);
     assertEquals(0, run.exit(), run.stderr());

@@ -137,7 +137,7 @@ class SessionLimitsEndToEndTest {
     }
     HttpResponse<String> r = initialize(LIMITED, "2025-11-25");
     assertEquals(429, r.statusCode(), r.body());
-    assertEquals(-32029, json(r).path("error").path("code").asInt(), r.body());
+    assertEquals(-32014, json(r).path("error").path("code").asInt(), r.body());
     assertTrue(r.headers().firstValue("Retry-After").isPresent());
     String metrics = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/metrics"))
         .header("Authorization", "Bearer " + KEY[0]).GET().build()).body();

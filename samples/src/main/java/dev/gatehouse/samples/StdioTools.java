@@ -122,8 +122,9 @@ final class StdioTools {
                         + "Set url_safe for the URL- and filename-safe alphabet (RFC 4648 section 5).",
                 objectSchema(obj(
                         "text", prop("string", "Text to encode, or Base64 to decode"),
+                        // Mirrored into an Mcp-Param-Mode header by MCP 2026-07-28 clients over HTTP.
                         "mode", obj("type", "string", "enum", List.of("encode", "decode"), "default", "encode",
-                                "description", "encode or decode"),
+                                "description", "encode or decode", "x-mcp-header", "Mode"),
                         "url_safe", obj("type", "boolean", "default", false,
                                 "description", "Use the URL-safe alphabet (- and _ instead of + and /)")),
                         "text"),
