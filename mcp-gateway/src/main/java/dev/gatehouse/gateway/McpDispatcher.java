@@ -286,7 +286,10 @@ final class McpDispatcher implements ToolRegistry.Listener {
       }
     }
     CompletableFuture<ObjectNode> f;
-    if (ModernMcp.removed(method) || method.equals("initialize") || method.equals("subscriptions/listen")) {
+    Optional<String> field = ModernMcp.nameField(method);
+    if (field.isPresent()) {
+      f = roundTrip(s, id, method, field.get(), params, related, chainId);
+    } else if (ModernMcp.removed(method) || method.equals("initialize") || method.equals("subscriptions/listen")) {
       f = CompletableFuture.completedFuture(JsonRpc.error(id, RpcError.METHOD_NOT_FOUND, "Method not found: " + method
           + (method.equals("subscriptions/listen") ? " (it needs a response stream: send Accept: text/event-stream)"
               : " (not part of MCP " + ModernMcp.REVISION + ")")));
@@ -303,6 +306,42 @@ final class McpDispatcher implements ToolRegistry.Listener {
       }
       return m;
     });
+  }
+
+  private final InputRounds rounds = new InputRounds();
+
+  /**
+   * A tool call, prompt or read of a 2026-07-28 client: a first request runs through the chain (an
+   * upstream's sampling, elicitation or roots request in the middle comes back as an
+   * {@code input_required} result); a retry carrying {@code requestState} answers those requests and
+   * gets what follows. A retry does not run the chain again: it continues the call already decided.
+   */
+  private CompletableFuture<ObjectNode> roundTrip(McpSession s, JsonNode id, String method, String field, ObjectNode params,
+      Outbound related, Optional<String> chainId) {
+    JsonNode state = params.get("requestState");
+    String name = params.path(field).asText(null);
+    if (state == null) {
+      InputRounds.Round round = rounds.open(s, method, name);
+      s.round(round);
+      return round.first(id, dispatch(s, id, method, params, related, chainId));
+    }
+    RpcError broken = s.mirror().check(method, params);
+    if (broken != null) {
+      return CompletableFuture.completedFuture(JsonRpc.error(id, broken));
+    }
+    Optional<InputRounds.Round> round = state.isTextual() ? rounds.find(state.asText(), s.ownerKey()) : Optional.empty();
+    if (round.isEmpty()) {
+      return CompletableFuture.completedFuture(JsonRpc.error(id, RpcError.INVALID_PARAMS, "Invalid params: requestState is unknown, "
+          + "expired or not yours (a pending request waits 5 minutes, on the gateway that started it); send the request again "
+          + "without requestState and inputResponses"));
+    }
+    InputRounds.Round r = round.get();
+    if (!r.method.equals(method) || !java.util.Objects.equals(r.name, name)) {
+      return CompletableFuture.completedFuture(JsonRpc.error(id, RpcError.INVALID_PARAMS,
+          "Invalid params: requestState belongs to another request (" + r.method + ")"));
+    }
+    JsonNode responses = params.get("inputResponses");
+    return r.resume(id, responses instanceof ObjectNode o ? o : Json.object());
   }
 
   /** At most this many resources per {@code subscriptions/listen}. */
@@ -935,6 +974,9 @@ final class McpDispatcher implements ToolRegistry.Listener {
       Optional<String> missing = McpSession.missingCapability(session, method, params);
       if (missing.isPresent()) {
         return CompletableFuture.failedFuture(new McpException(McpException.METHOD_NOT_FOUND, missing.get()));
+      }
+      if (session.modern()) {
+        return session.round().ask(method, params); // answered by the client's retry (multi round-trip)
       }
       String id = session.nextServerRequestId();
       CompletableFuture<JsonNode> answer = new CompletableFuture<>();

@@ -91,6 +91,17 @@ final class McpSession {
     return s;
   }
 
+  /** A 2026-07-28 call's multi round-trip state: where an upstream's requests to the client go. */
+  private volatile InputRounds.Round round;
+
+  InputRounds.Round round() {
+    return round;
+  }
+
+  void round(InputRounds.Round r) {
+    this.round = r;
+  }
+
   /** Whether this is a 2026-07-28 request rather than a session. */
   boolean modern() {
     return mirror != null;
@@ -170,11 +181,12 @@ final class McpSession {
    * tasks, or a task-augmented sampling or elicitation request).
    */
   static Optional<String> missingCapability(McpSession s, String method, ObjectNode params) {
-    if (s.modern()) {
-      // 2026-07-28 has no server-to-client requests: they become multi round-trip results, which the
-      // gateway does not bridge yet. The upstream learns at once that this client cannot answer.
+    if (s.modern() && (s.round == null || params.has("task") || !(method.equals("sampling/createMessage")
+        || method.equals("elicitation/create") || method.equals("roots/list")))) {
+      // 2026-07-28 has no server-to-client requests: sampling, elicitation and roots asked during a call
+      // become multi round-trip results; nothing else (tasks, requests outside a call) has a way there.
       return Optional.of("the client speaks MCP " + ModernMcp.REVISION + ", where '" + method
-          + "' would be a multi round-trip request; the gateway does not relay those to it yet");
+          + "' can only be asked during a tools/call, prompts/get or resources/read (as a multi round-trip request)");
     }
     String[] needed = switch (method) {
       case "sampling/createMessage" -> params.has("task") ? new String[] {"tasks", "requests", "sampling", "createMessage"}

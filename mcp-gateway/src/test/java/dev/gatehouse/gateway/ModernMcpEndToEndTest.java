@@ -309,6 +309,62 @@ class ModernMcpEndToEndTest {
     }
   }
 
+  static String metaWith(String capabilities) {
+    return "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"" + V + "\",\"io.modelcontextprotocol/clientCapabilities\":"
+        + capabilities + "}";
+  }
+
+  static HttpResponse<String> raw(String key, String path, String name, String body) {
+    return TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve(path)).header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream").header("Authorization", "Bearer " + key)
+        .header("MCP-Protocol-Version", V).header("Mcp-Method", "tools/call").header("Mcp-Name", name)
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build());
+  }
+
+  @Test
+  void anUpstreamsElicitationBecomesAMultiRoundTripForAStatelessClient() throws Exception {
+    String call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{" + metaWith("{\"elicitation\":{}}")
+        + ",\"name\":\"test_elicitation\",\"arguments\":{\"message\":\"who are you?\"}}}";
+    HttpResponse<String> first = raw(AGENT, "/mcp/conf", "test_elicitation", call);
+    assertEquals(200, first.statusCode(), first.body());
+    JsonNode interim = json(first.body());
+    assertEquals(1, interim.path("id").asInt());
+    JsonNode result = interim.path("result");
+    assertEquals("input_required", result.path("resultType").asText(), first.body());
+    String key = result.path("inputRequests").fieldNames().next();
+    assertEquals("elicitation/create", result.path("inputRequests").path(key).path("method").asText());
+    assertEquals("who are you?", result.path("inputRequests").path(key).path("params").path("message").asText());
+    String state = result.path("requestState").asText();
+    assertFalse(state.isEmpty());
+
+    String retry = "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":{" + metaWith("{\"elicitation\":{}}")
+        + ",\"name\":\"test_elicitation\",\"arguments\":{\"message\":\"who are you?\"},\"requestState\":\"" + state + "\","
+        + "\"inputResponses\":{\"" + key + "\":{\"action\":\"accept\",\"content\":{\"username\":\"ann\",\"email\":\"ann@example.com\"}}}}}";
+
+    // Somebody else cannot continue it, and a forged state is unknown.
+    HttpResponse<String> stolen = raw(AUDITOR, "/mcp/conf", "test_elicitation", retry);
+    assertEquals(-32602, json(stolen.body()).path("error").path("code").asInt(), stolen.body());
+    HttpResponse<String> forged = raw(AGENT, "/mcp/conf", "test_elicitation", retry.replace(state, state + "x"));
+    assertEquals(-32602, json(forged.body()).path("error").path("code").asInt(), forged.body());
+
+    HttpResponse<String> done = raw(AGENT, "/mcp/conf", "test_elicitation", retry);
+    JsonNode answer = json(done.body());
+    assertEquals(2, answer.path("id").asInt(), done.body());
+    assertEquals("complete", answer.path("result").path("resultType").asText(), done.body());
+    assertTrue(answer.path("result").path("content").path(0).path("text").asText().contains("ann@example.com"), done.body());
+    HttpResponse<String> again = raw(AGENT, "/mcp/conf", "test_elicitation", retry);
+    assertEquals(-32602, json(again.body()).path("error").path("code").asInt(), "a finished round is gone: " + again.body());
+  }
+
+  @Test
+  void withoutTheCapabilityTheUpstreamIsToldAndNoRoundStarts() throws Exception {
+    String call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{" + metaWith("{}")
+        + ",\"name\":\"test_elicitation\",\"arguments\":{\"message\":\"who are you?\"}}}";
+    JsonNode answer = json(raw(AGENT, "/mcp/conf", "test_elicitation", call).body());
+    assertFalse("input_required".equals(answer.path("result").path("resultType").asText()), answer.toString());
+    assertTrue(answer.toString().contains("elicitation"), "the failure names what was missing: " + answer);
+  }
+
   static Path writeConfig(String deny) throws Exception {
     Files.writeString(file, config(deny));
     return file;

@@ -44,6 +44,9 @@ class NodeClientsTest {
     web = Samples.startHttpTools("127.0.0.1", 0);
     Map<String, UpstreamConfig> ups = new LinkedHashMap<>();
     ups.put("everything", NodeTooling.server("@modelcontextprotocol/server-everything", "stdio"));
+    // A second one for the 2026-07-28 client: server-everything keeps the first roots it is given per
+    // connection (the gateway's one connection serves every client), so each roots test gets its own.
+    ups.put("rounds", NodeTooling.server("@modelcontextprotocol/server-everything", "stdio"));
     ups.put("filesystem", NodeTooling.server("@modelcontextprotocol/server-filesystem", files.toString()));
     ups.put("web", new UpstreamConfig.StreamableHttp(web.url()));
     gateway = Gateway.start(TestUpstreams.noAudit().withServer(ServerSettings.defaults().withPort(0)).withUpstreams(ups), Optional.empty());
@@ -113,6 +116,26 @@ class NodeClientsTest {
     assertTrue(one.path("tools").toString().contains("\"echo\""), one.path("tools").toString());
     assertTrue(one.path("results").get(0).toString().contains("direct"), one.toString());
     assertTrue(one.path("read").path("contents").size() > 0, one.toString());
+  }
+
+  @Test
+  void anUpstreamsElicitationSamplingAndRootsReachATypescriptSdkV2ClientAsMultiRoundTrips() throws Exception {
+    String calls = """
+        [{"name":"rounds__trigger-elicitation-request","arguments":{}},
+         {"name":"rounds__trigger-sampling-request","arguments":{"prompt":"hello","maxTokens":10}},
+         {"name":"rounds__get-roots-list","arguments":{}}]
+        """;
+    NodeTooling.Run run = NodeTooling.node(Duration.ofSeconds(60), "ts-sdk-v2-rounds-client.mjs", mcpUrl, calls);
+    assertEquals(0, run.exit(), run.stderr());
+    JsonNode out = Json.MAPPER.readTree(run.stdout());
+    assertEquals("2026-07-28", out.path("protocolVersion").asText());
+    assertEquals(1, out.path("seen").path("elicitation").asInt(), out.toString());
+    assertEquals(1, out.path("seen").path("sampling").asInt(), out.toString());
+    assertTrue(out.path("seen").path("roots").asInt() >= 1, out.toString());
+    JsonNode results = out.path("results");
+    assertTrue(results.get(0).toString().contains("ann@example.com"), results.get(0).toString());
+    assertTrue(results.get(1).toString().contains("sampled: 1 message"), results.get(1).toString());
+    assertTrue(results.get(2).toString().contains("file:///srv/gatehouse-v2-root"), results.get(2).toString());
   }
 
   @Test

@@ -1,0 +1,272 @@
+package dev.gatehouse.gateway;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.registry.McpException;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * Multi round-trip requests (MCP 2026-07-28) in front of upstreams of the session-based revisions. An
+ * upstream asks for sampling, elicitation or roots in the middle of a call; a 2026-07-28 client cannot
+ * be sent a request, so the gateway answers the client's request with an {@code input_required} result
+ * carrying the upstream's requests and an opaque {@code requestState}, keeps the upstream call waiting,
+ * and when the client retries with {@code inputResponses} hands them to the upstream and answers the
+ * retry with whatever comes next: the call's result, or the upstream's next request.
+ *
+ * <p>A pending round lives in this gateway's memory, bound to the caller who started it, for at most
+ * {@link #TTL_NANOS} between a round's answer and the client's retry; a retry that reaches another
+ * replica, or comes too late, is told to send the request again from the start. At most {@link #MAX}
+ * rounds wait gateway-wide; beyond that the upstream's request is refused.
+ */
+final class InputRounds {
+  static final long TTL_NANOS = TimeUnit.MINUTES.toNanos(5);
+  static final int MAX = 10_000;
+  private static final SecureRandom RANDOM = new SecureRandom();
+
+  private final Map<String, Round> waiting = new ConcurrentHashMap<>();
+  private volatile long lastSweep = System.nanoTime();
+
+  /** A new round for the request {@code s} serves (nothing is stored until the upstream asks something). */
+  Round open(McpSession s, String method, String name) {
+    return new Round(s, method, name);
+  }
+
+  /** The round {@code state} names, if it is waiting and belongs to {@code owner}. */
+  Optional<Round> find(String state, String owner) {
+    Round r = waiting.get(state);
+    if (r == null || !r.session.ownerKey().equals(owner)) {
+      return Optional.empty();
+    }
+    return Optional.of(r);
+  }
+
+  int size() {
+    return waiting.size();
+  }
+
+  /** Ends rounds whose client did not come back in time: their upstream calls are cancelled. */
+  private void sweep() {
+    long now = System.nanoTime();
+    if (now - lastSweep < TimeUnit.SECONDS.toNanos(10) && waiting.size() < MAX) {
+      return;
+    }
+    lastSweep = now;
+    for (Iterator<Round> it = waiting.values().iterator(); it.hasNext(); ) {
+      Round r = it.next();
+      if (r.expired(now)) {
+        it.remove();
+        r.session.close(); // cancels the upstream call and fails what it still waits for
+      }
+    }
+  }
+
+  /** One client request whose upstream call may ask for input, across the client's retries. */
+  final class Round {
+    final McpSession session;
+    final String method;
+    final String name;
+    private final String state = newState();
+    private final ReentrantLock lock = new ReentrantLock();
+    // Guarded by lock.
+    private final Map<String, ObjectNode> asked = new LinkedHashMap<>();
+    private final Map<String, CompletableFuture<JsonNode>> answers = new LinkedHashMap<>();
+    private int keys;
+    private ObjectNode done;
+    private CompletableFuture<ObjectNode> client;
+    private JsonNode clientId;
+    private long idleSince = System.nanoTime();
+
+    private Round(McpSession session, String method, String name) {
+      this.session = session;
+      this.method = method;
+      this.name = name;
+    }
+
+    String state() {
+      return state;
+    }
+
+    private boolean expired(long now) {
+      lock.lock();
+      try {
+        return client == null && now - idleSince > TTL_NANOS;
+      } finally {
+        lock.unlock();
+      }
+    }
+
+    /** The client's first request: answered with the call's result, or with what the upstream asks first. */
+    CompletableFuture<ObjectNode> first(JsonNode id, CompletableFuture<ObjectNode> call) {
+      CompletableFuture<ObjectNode> out = new CompletableFuture<>();
+      ObjectNode interim = null;
+      lock.lock();
+      try {
+        client = out;
+        clientId = id;
+        if (!asked.isEmpty()) {
+          interim = inputRequired(id); // the upstream asked before this request was waiting
+        }
+      } finally {
+        lock.unlock();
+      }
+      if (interim != null) {
+        answerClient(interim);
+      }
+      call.whenComplete((m, e) -> finished(m != null ? m : JsonRpc.error(id, RpcError.from(e))));
+      return out;
+    }
+
+    /**
+     * A retry with the client's answers: they go to the upstream requests they name; the retry is
+     * answered like the first request, or at once with what is still unanswered.
+     */
+    CompletableFuture<ObjectNode> resume(JsonNode id, JsonNode responses) {
+      CompletableFuture<ObjectNode> out = new CompletableFuture<>();
+      Map<CompletableFuture<JsonNode>, JsonNode> deliver = new LinkedHashMap<>();
+      ObjectNode now = null;
+      boolean ended = false;
+      lock.lock();
+      try {
+        if (client != null) {
+          client.complete(JsonRpc.error(clientId, RpcError.INVALID_REQUEST,
+              "Invalid Request: superseded by a later retry with the same requestState"));
+        }
+        client = out;
+        clientId = id;
+        for (Iterator<Map.Entry<String, CompletableFuture<JsonNode>>> it = answers.entrySet().iterator(); it.hasNext(); ) {
+          Map.Entry<String, CompletableFuture<JsonNode>> e = it.next();
+          JsonNode response = responses.get(e.getKey());
+          if (response instanceof ObjectNode) {
+            deliver.put(e.getValue(), response);
+            asked.remove(e.getKey());
+            it.remove();
+          }
+        }
+        if (done != null) {
+          now = withId(done, id);
+          client = null;
+          ended = true;
+        } else if (!asked.isEmpty()) {
+          now = inputRequired(id); // what the retry did not answer is asked again
+          client = null;
+          idleSince = System.nanoTime();
+        }
+      } finally {
+        lock.unlock();
+      }
+      if (now != null) {
+        if (ended) {
+          waiting.remove(state, this);
+        }
+        out.complete(now);
+      }
+      deliver.forEach(CompletableFuture::complete);
+      return out;
+    }
+
+    /**
+     * The upstream asks the client something ({@code sampling/createMessage}, {@code elicitation/create},
+     * {@code roots/list}): the waiting client request is answered {@code input_required}, and the
+     * returned future completes with the client's answer from its retry.
+     */
+    CompletableFuture<JsonNode> ask(String requestMethod, ObjectNode params) {
+      sweep();
+      if (waiting.size() >= MAX && !waiting.containsKey(state)) {
+        return CompletableFuture.failedFuture(new McpException(McpException.INTERNAL_ERROR,
+            "too many requests wait for their clients' input on this gateway; try again later"));
+      }
+      CompletableFuture<JsonNode> answer = new CompletableFuture<>();
+      ObjectNode interim = null;
+      lock.lock();
+      try {
+        if (done != null) {
+          return CompletableFuture.failedFuture(new McpException(McpException.INTERNAL_ERROR, "the request has ended"));
+        }
+        String key = "input-" + (++keys);
+        ObjectNode request = Json.object();
+        request.put("method", requestMethod);
+        request.set("params", params);
+        asked.put(key, request);
+        answers.put(key, answer);
+        waiting.put(state, this);
+        if (client != null) {
+          interim = inputRequired(clientId);
+        }
+      } finally {
+        lock.unlock();
+      }
+      if (interim != null) {
+        answerClient(interim);
+      }
+      return answer;
+    }
+
+    private void finished(ObjectNode message) {
+      CompletableFuture<ObjectNode> c;
+      JsonNode id;
+      lock.lock();
+      try {
+        done = message;
+        c = client;
+        id = clientId;
+        client = null;
+        // What the upstream still waited for is moot now.
+        answers.values().forEach(f -> f.cancel(false));
+        answers.clear();
+        asked.clear();
+      } finally {
+        lock.unlock();
+      }
+      if (c != null) {
+        waiting.remove(state, this);
+        c.complete(withId(message, id));
+      }
+    }
+
+    private void answerClient(ObjectNode interim) {
+      CompletableFuture<ObjectNode> c;
+      lock.lock();
+      try {
+        c = client;
+        client = null;
+        idleSince = System.nanoTime();
+      } finally {
+        lock.unlock();
+      }
+      if (c != null) {
+        c.complete(interim);
+      }
+    }
+
+    /** Under lock: the interim result naming every upstream request still open. */
+    private ObjectNode inputRequired(JsonNode id) {
+      ObjectNode result = Json.object();
+      result.put("resultType", "input_required");
+      ObjectNode requests = result.putObject("inputRequests");
+      asked.forEach((k, v) -> requests.set(k, v.deepCopy()));
+      result.put("requestState", state);
+      return JsonRpc.result(id, result);
+    }
+  }
+
+  private static ObjectNode withId(ObjectNode message, JsonNode id) {
+    ObjectNode copy = message.deepCopy();
+    copy.set("id", id);
+    return copy;
+  }
+
+  private static String newState() {
+    byte[] b = new byte[24];
+    RANDOM.nextBytes(b);
+    return "gh1." + Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+  }
+}
