@@ -210,11 +210,23 @@ final class InputRounds {
       return answer;
     }
 
+    /**
+     * Ends the request with {@code error} (the client lacks what the upstream needs): the client is
+     * answered now, and the upstream call is cancelled.
+     */
+    void refuse(RpcError error) {
+      finished(JsonRpc.error(null, error));
+      session.close();
+    }
+
     private void finished(ObjectNode message) {
       CompletableFuture<ObjectNode> c;
       JsonNode id;
       lock.lock();
       try {
+        if (done != null) {
+          return; // refused before the call ended
+        }
         done = message;
         c = client;
         id = clientId;

@@ -973,6 +973,11 @@ final class McpDispatcher implements ToolRegistry.Listener {
     public CompletableFuture<JsonNode> request(String method, ObjectNode params) {
       Optional<String> missing = McpSession.missingCapability(session, method, params);
       if (missing.isPresent()) {
+        String[] needed = McpSession.neededCapability(session, method, params);
+        if (session.modern() && session.round() != null && needed != null && !params.has("task")) {
+          // 2026-07-28: the client's request cannot be served without it; it is told which capability.
+          session.round().refuse(ModernMcp.missingCapability(method, needed));
+        }
         return CompletableFuture.failedFuture(new McpException(McpException.METHOD_NOT_FOUND, missing.get()));
       }
       if (session.modern()) {

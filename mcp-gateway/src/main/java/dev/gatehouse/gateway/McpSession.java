@@ -188,6 +188,19 @@ final class McpSession {
       return Optional.of("the client speaks MCP " + ModernMcp.REVISION + ", where '" + method
           + "' can only be asked during a tools/call, prompts/get or resources/read (as a multi round-trip request)");
     }
+    String[] needed = neededCapability(s, method, params);
+    if (needed == null) {
+      return Optional.of("Method not found: " + method + " (the gateway relays sampling, elicitation, roots and tasks requests)");
+    }
+    if (!s.clientSupports(needed)) {
+      return Optional.of("the client did not declare the '" + String.join(".", needed) + "' capability, so '" + method
+          + "' cannot be relayed to it");
+    }
+    return Optional.empty();
+  }
+
+  /** The capability (as a path, e.g. {@code elicitation.url}) a client needs to be asked {@code method}; null if none would do. */
+  static String[] neededCapability(McpSession s, String method, ObjectNode params) {
     String[] needed = switch (method) {
       case "sampling/createMessage" -> params.has("task") ? new String[] {"tasks", "requests", "sampling", "createMessage"}
           : new String[] {"sampling"};
@@ -197,19 +210,12 @@ final class McpSession {
       case "tasks/get", "tasks/result", "tasks/list", "tasks/cancel" -> new String[] {"tasks"};
       default -> null;
     };
-    if (needed == null) {
-      return Optional.of("Method not found: " + method + " (the gateway relays sampling, elicitation, roots and tasks requests)");
-    }
-    if (needed.length == 1 && needed[0].equals("elicitation") && s.clientSupports("elicitation", "url")
+    if (needed != null && needed.length == 1 && needed[0].equals("elicitation") && s.clientSupports("elicitation", "url")
         && !s.clientSupports("elicitation", "form")) {
       // An empty elicitation object means form mode (2025-11-25); one that names only url does not.
       needed = new String[] {"elicitation", "form"};
     }
-    if (!s.clientSupports(needed)) {
-      return Optional.of("the client did not declare the '" + String.join(".", needed) + "' capability, so '" + method
-          + "' cannot be relayed to it");
-    }
-    return Optional.empty();
+    return needed;
   }
 
   Optional<ObjectNode> clientInfo() {

@@ -241,6 +241,20 @@ final class ModernMcp {
   }
 
   /**
+   * {@code MissingRequiredClientCapability} (-32021, HTTP 400): the upstream asked for {@code method}
+   * during the call, which needs the capability at {@code path}, and the request did not declare it.
+   */
+  static RpcError missingCapability(String method, String[] path) {
+    ObjectNode data = Json.object();
+    ObjectNode at = data.putObject("requiredCapabilities");
+    for (String p : path) {
+      at = at.putObject(p);
+    }
+    return new RpcError(RpcError.MISSING_CLIENT_CAPABILITY, "Missing required client capability: the upstream asked for '"
+        + method + "', which needs '" + String.join(".", path) + "' in _meta[\"" + CAPABILITIES_KEY + "\"]", Optional.of(data));
+  }
+
+  /**
    * Completes a result for a modern client: {@code resultType}, the server's identity in {@code _meta},
    * and for cacheable results a freshness hint and scope. Lists are filtered per caller, so they are
    * private; what an upstream said about caching on {@code /mcp/<server>} is kept when it is stricter.

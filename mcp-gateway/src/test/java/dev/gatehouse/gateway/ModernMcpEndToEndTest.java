@@ -357,12 +357,15 @@ class ModernMcpEndToEndTest {
   }
 
   @Test
-  void withoutTheCapabilityTheUpstreamIsToldAndNoRoundStarts() throws Exception {
-    String call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{" + metaWith("{}")
+  void withoutTheCapabilityTheClientIsToldWhichOneIsMissing() throws Exception {
+    String call = "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":{" + metaWith("{}")
         + ",\"name\":\"test_elicitation\",\"arguments\":{\"message\":\"who are you?\"}}}";
-    JsonNode answer = json(raw(AGENT, "/mcp/conf", "test_elicitation", call).body());
-    assertFalse("input_required".equals(answer.path("result").path("resultType").asText()), answer.toString());
-    assertTrue(answer.toString().contains("elicitation"), "the failure names what was missing: " + answer);
+    HttpResponse<String> r = raw(AGENT, "/mcp/conf", "test_elicitation", call);
+    assertEquals(400, r.statusCode(), r.body());
+    JsonNode error = json(r.body()).path("error");
+    assertEquals(3, json(r.body()).path("id").asInt());
+    assertEquals(-32021, error.path("code").asInt(), r.body());
+    assertTrue(error.path("data").path("requiredCapabilities").path("elicitation").isObject(), r.body());
   }
 
   static Path writeConfig(String deny) throws Exception {

@@ -125,6 +125,22 @@ class ModernMcpSchemaTest {
   }
 
   @Test
+  void multiRoundTripMessagesMatchTheSchema() throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(gateway.baseUri().resolve("/mcp/conf")).header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream").header("MCP-Protocol-Version", V).header("Mcp-Method", "tools/call")
+        .header("Mcp-Name", "test_elicitation");
+    String call = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"tools/call\",\"params\":{\"_meta\":{"
+        + "\"io.modelcontextprotocol/protocolVersion\":\"" + V + "\",\"io.modelcontextprotocol/clientCapabilities\":%s},"
+        + "\"name\":\"test_elicitation\",\"arguments\":{\"message\":\"hi\"}}}";
+    JsonNode interim = Json.MAPPER.readTree(TestUpstreams.send(b.POST(HttpRequest.BodyPublishers.ofString(call.formatted("{\"elicitation\":{}}"))).build()).body());
+    assertEquals("input_required", interim.path("result").path("resultType").asText(), interim.toString());
+    assertValid("InputRequiredResult", interim.path("result"));
+    HttpResponse<String> missing = TestUpstreams.send(b.POST(HttpRequest.BodyPublishers.ofString(call.formatted("{}"))).build());
+    assertEquals(400, missing.statusCode());
+    assertValid("MissingRequiredClientCapabilityError", Json.MAPPER.readTree(missing.body()));
+  }
+
+  @Test
   void theListenAcknowledgmentMatchesTheSchema() throws Exception {
     HttpRequest listen = HttpRequest.newBuilder(gateway.baseUri().resolve("/mcp")).header("Content-Type", "application/json")
         .header("Accept", "application/json, text/event-stream").header("MCP-Protocol-Version", V).header("Mcp-Method", "subscriptions/listen")
