@@ -156,7 +156,7 @@ final class AuditRecorder implements AutoCloseable {
       });
       parent.ifPresent(b::parentStepId);
       call.toolCallId.ifPresent(b::toolCallId);
-      JsonNode args = call.resolved != null ? arguments(call.target, call.resolved.params()) : arguments(call.target, params(call.target));
+      JsonNode args = call.resolved != null ? arguments(call.target, call.resolved.params()) : arguments(call.target, call.target.params());
       JsonNode cleanArgs = redact.apply(args);
       b.argsDigest(AuditStep.digest(cleanArgs));
       if (outcome instanceof Outcome.Done d && d.result() != null && !d.result().isNull()) {
@@ -176,17 +176,6 @@ final class AuditRecorder implements AutoCloseable {
   /** What a step's digest covers: a tool's or prompt's arguments, else the request's parameters. */
   private static JsonNode arguments(Target target, JsonNode params) {
     return target instanceof Target.Tool || target instanceof Target.Prompt ? params.path("arguments") : params;
-  }
-
-  private static JsonNode params(Target target) {
-    return switch (target) {
-      case Target.Tool t -> t.params();
-      case Target.Prompt p -> p.params();
-      case Target.Resource r -> r.params();
-      case Target.Completion c -> c.params();
-      case Target.Subscribe s -> Json.object().put("uri", s.uri());
-      case Target.Model m -> m.body();
-    };
   }
 
   /** What every step of a call has: chain, principal, door, action, decision, outcome, timing. */

@@ -431,7 +431,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
     call.revision = s.protocolVersion();
     if (s.modern() && ModernMcp.nameField(method(target)).isPresent()) {
       // Tools, prompts and resources: the headers are checked inside the chain, which records a refusal.
-      call.check = c -> c.resolved == null ? s.mirror().check(method(target), params(target)) : arguments(s, c);
+      call.check = c -> c.resolved == null ? s.mirror().check(method(target), target.params()) : arguments(s, c);
     }
     return chain.run(call).thenApply(o -> encode(id, target, o));
   }
@@ -445,17 +445,6 @@ final class McpDispatcher implements ToolRegistry.Listener {
       case Target.Completion c -> "completion/complete";
       case Target.Subscribe x -> "subscriptions/listen";
       case Target.Model m -> "chat";
-    };
-  }
-
-  private static JsonNode params(Target target) {
-    return switch (target) {
-      case Target.Tool t -> t.params();
-      case Target.Prompt p -> p.params();
-      case Target.Resource r -> r.params();
-      case Target.Completion c -> c.params();
-      case Target.Subscribe x -> Json.object();
-      case Target.Model m -> m.body();
     };
   }
 

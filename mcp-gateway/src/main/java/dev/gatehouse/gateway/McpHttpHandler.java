@@ -360,20 +360,15 @@ final class McpHttpHandler {
       ackParams.putObject("_meta").set(ModernMcp.SUBSCRIPTION_KEY, id);
       ackParams.set("notifications", ack);
       writeEvent(response, JsonRpc.notification("notifications/subscriptions/acknowledged", ackParams), false);
-      while (s.streamCurrent(generation)) {
-        ObjectNode m = s.poll(KEEPALIVE_NANOS, generation);
-        if (m == null) {
-          if (!s.streamCurrent(generation)) {
-            break;
-          }
-          Content.Sink.write(response, false, ByteBuffer.wrap(KEEPALIVE));
-        } else if (McpDispatcher.wanted(ack, m)) {
-          ObjectNode tagged = m.deepCopy();
-          ObjectNode params = tagged.get("params") instanceof ObjectNode o ? o : tagged.putObject("params");
-          (params.get("_meta") instanceof ObjectNode meta ? meta : params.putObject("_meta")).set(ModernMcp.SUBSCRIPTION_KEY, id);
-          writeEvent(response, tagged, false);
+      pump(response, s, generation, m -> {
+        if (!McpDispatcher.wanted(ack, m)) {
+          return null;
         }
-      }
+        ObjectNode tagged = m.deepCopy();
+        ObjectNode params = tagged.get("params") instanceof ObjectNode o ? o : tagged.putObject("params");
+        (params.get("_meta") instanceof ObjectNode meta ? meta : params.putObject("_meta")).set(ModernMcp.SUBSCRIPTION_KEY, id);
+        return tagged;
+      });
       // The gateway ends the subscription (shutdown, too many streams): a result says it ended on purpose.
       ObjectNode end = Json.object();
       end.put("resultType", "complete");
@@ -503,6 +498,13 @@ final class McpHttpHandler {
    * stream replaces this one.
    */
   private void pump(Response response, McpSession s, long generation) throws IOException, InterruptedException {
+    pump(response, s, generation, m -> m);
+    Content.Sink.write(response, true, ByteBuffer.allocate(0));
+  }
+
+  /** The same, each message as {@code shape} makes it (null: not for this stream); the stream is left open. */
+  private static void pump(Response response, McpSession s, long generation, java.util.function.UnaryOperator<ObjectNode> shape)
+      throws IOException, InterruptedException {
     while (s.streamCurrent(generation)) {
       ObjectNode m = s.poll(KEEPALIVE_NANOS, generation);
       if (m == null) {
@@ -510,11 +512,10 @@ final class McpHttpHandler {
           break;
         }
         Content.Sink.write(response, false, ByteBuffer.wrap(KEEPALIVE));
-      } else {
+      } else if ((m = shape.apply(m)) != null) {
         writeEvent(response, m, false);
       }
     }
-    Content.Sink.write(response, true, ByteBuffer.allocate(0));
   }
 
   private void delete(Request request, Response response, Callback callback, McpSession.Scope scope, Principal caller) {

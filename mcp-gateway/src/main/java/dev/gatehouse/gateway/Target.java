@@ -16,6 +16,9 @@ sealed interface Target {
   /** What kind of thing this is, as metrics and audit label it. */
   String kind();
 
+  /** What the client sent for this target: its parameters (a subscription: its URI; a model call: the body). */
+  com.fasterxml.jackson.databind.JsonNode params();
+
   /**
    * {@code tools/call}: {@code params} as received ({@code name}, {@code arguments}, {@code _meta},
    * {@code task}); {@code invalid} says why the door could not decode the arguments (a model's
@@ -84,6 +87,13 @@ sealed interface Target {
     }
 
     @Override
+    public ObjectNode params() {
+      ObjectNode p = Json.object();
+      p.put("uri", uri);
+      return p;
+    }
+
+    @Override
     public String kind() {
       return "resource";
     }
@@ -97,6 +107,11 @@ sealed interface Target {
     @Override
     public String requested() {
       return model;
+    }
+
+    @Override
+    public ObjectNode params() {
+      return body;
     }
 
     @Override

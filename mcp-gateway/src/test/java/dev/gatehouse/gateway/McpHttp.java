@@ -33,6 +33,34 @@ final class McpHttp {
     return r.headers().firstValue("Mcp-Session-Id").orElseThrow();
   }
 
+  /**
+   * A 2026-07-28 request as a conforming client sends it: {@code _meta} with the version, capabilities
+   * and client info, the version, method and (when {@code name} is not null) name mirrored into headers.
+   * {@code params} is the rest of the params object's members (may be empty); {@code headers} come last.
+   */
+  static HttpResponse<String> modern(URI endpoint, Object id, String method, String name, String params, String... headers) {
+    return modernAt(ModernMcp.REVISION, endpoint, id, method, name, params, headers);
+  }
+
+  /** The same, claiming protocol version {@code v} in the header and in {@code _meta}. */
+  static HttpResponse<String> modernAt(String v, URI endpoint, Object id, String method, String name, String params, String... headers) {
+    String body = "{\"jsonrpc\":\"2.0\",\"id\":" + (id instanceof String t ? "\"" + t + "\"" : id) + ",\"method\":\"" + method
+        + "\",\"params\":{\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"" + v + "\","
+        + "\"io.modelcontextprotocol/clientCapabilities\":{},\"io.modelcontextprotocol/clientInfo\":{\"name\":\"test\",\"version\":\"1\"}}"
+        + (params.isEmpty() ? "" : "," + params) + "}}";
+    String[] all = new String[headers.length + (name == null ? 4 : 6)];
+    all[0] = "MCP-Protocol-Version";
+    all[1] = v;
+    all[2] = "Mcp-Method";
+    all[3] = method;
+    if (name != null) {
+      all[4] = "Mcp-Name";
+      all[5] = name;
+    }
+    System.arraycopy(headers, 0, all, name == null ? 4 : 6, headers.length);
+    return post(endpoint, null, body, all);
+  }
+
   /** The headers of a bearer credential, for {@link #post} and {@link #session}. */
   static String[] bearer(String key) {
     return new String[] {"Authorization", "Bearer " + key};

@@ -88,19 +88,13 @@ class ModernMcpEndToEndTest {
         + "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"test\",\"version\":\"1\"}}";
   }
 
-  /** A 2026-07-28 request with its headers as a conforming client sends them, plus {@code extra} headers (name, value, …). */
+  /** A 2026-07-28 request as a conforming client sends it, as the agent, plus {@code extra} headers (name, value, …). */
   static HttpResponse<String> post(String path, String method, String name, String params, String... extra) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(gateway.baseUri().resolve(path))
-        .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
-        .header("Authorization", "Bearer " + AGENT).header("MCP-Protocol-Version", V).header("Mcp-Method", method);
-    if (name != null) {
-      b.header("Mcp-Name", name);
-    }
-    for (int i = 0; i < extra.length; i += 2) {
-      b.header(extra[i], extra[i + 1]);
-    }
-    String body = "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"" + method + "\",\"params\":{" + meta(V) + (params.isEmpty() ? "" : "," + params) + "}}";
-    return TestUpstreams.send(b.POST(HttpRequest.BodyPublishers.ofString(body)).build());
+    String[] headers = new String[extra.length + 2];
+    headers[0] = "Authorization";
+    headers[1] = "Bearer " + AGENT;
+    System.arraycopy(extra, 0, headers, 2, extra.length);
+    return McpHttp.modern(gateway.baseUri().resolve(path), 7, method, name, params, headers);
   }
 
   static List<JsonNode> steps(String chain) throws Exception {

@@ -77,15 +77,7 @@ class ModernMcpSchemaTest {
   }
 
   static HttpResponse<String> post(String path, String method, String name, String version, String params) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(gateway.baseUri().resolve(path)).header("Content-Type", "application/json")
-        .header("Accept", "application/json, text/event-stream").header("MCP-Protocol-Version", version).header("Mcp-Method", method);
-    if (name != null) {
-      b.header("Mcp-Name", name);
-    }
-    String body = "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"" + method + "\",\"params\":{\"_meta\":{"
-        + "\"io.modelcontextprotocol/protocolVersion\":\"" + version + "\",\"io.modelcontextprotocol/clientCapabilities\":{},"
-        + "\"io.modelcontextprotocol/clientInfo\":{\"name\":\"schema-test\",\"version\":\"1\"}}" + (params.isEmpty() ? "" : "," + params) + "}}";
-    return TestUpstreams.send(b.POST(HttpRequest.BodyPublishers.ofString(body)).build());
+    return McpHttp.modernAt(version, gateway.baseUri().resolve(path), 1, method, name, params);
   }
 
   static JsonNode answer(String path, String method, String name, String params) throws Exception {

@@ -9,7 +9,6 @@ import dev.gatehouse.registry.Json;
 import dev.gatehouse.samples.RunningServer;
 import dev.gatehouse.samples.Samples;
 import java.net.URI;
-import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -75,15 +74,6 @@ class StatelessReplicasTest {
   }
 
   static HttpResponse<String> post(URI endpoint, int id, String method, String name, String params) {
-    HttpRequest.Builder b = HttpRequest.newBuilder(endpoint)
-        .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
-        .header("Authorization", "Bearer " + KEY).header("MCP-Protocol-Version", ModernMcp.REVISION).header("Mcp-Method", method);
-    if (name != null) {
-      b.header("Mcp-Name", name);
-    }
-    String body = "{\"jsonrpc\":\"2.0\",\"id\":" + id + ",\"method\":\"" + method + "\",\"params\":{\"_meta\":{"
-        + "\"io.modelcontextprotocol/protocolVersion\":\"" + ModernMcp.REVISION + "\",\"io.modelcontextprotocol/clientCapabilities\":{}}"
-        + (params.isEmpty() ? "" : "," + params) + "}}";
-    return TestUpstreams.send(b.POST(HttpRequest.BodyPublishers.ofString(body)).build());
+    return McpHttp.modern(endpoint, id, method, name, params, McpHttp.bearer(KEY));
   }
 }
