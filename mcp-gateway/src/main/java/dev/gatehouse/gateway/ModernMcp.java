@@ -176,8 +176,12 @@ final class ModernMcp {
   /** The value of a header as sent, or decoded from the {@code =?base64?…?=} form; empty if that form is malformed. */
   static Optional<String> decode(String header) {
     if (header.startsWith("=?base64?") && header.endsWith("?=") && header.length() >= 11) {
+      String encoded = header.substring(9, header.length() - 2);
+      if (encoded.length() % 4 != 0) {
+        return Optional.empty(); // padding is required: "SGVsbG8" is malformed, "SGVsbG8=" is not
+      }
       try {
-        return Optional.of(new String(Base64.getDecoder().decode(header.substring(9, header.length() - 2)), StandardCharsets.UTF_8));
+        return Optional.of(new String(Base64.getDecoder().decode(encoded), StandardCharsets.UTF_8));
       } catch (IllegalArgumentException e) {
         return Optional.empty();
       }

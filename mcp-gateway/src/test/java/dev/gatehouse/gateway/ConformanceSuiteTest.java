@@ -73,11 +73,12 @@ class ConformanceSuiteTest {
   /**
    * The scored scenarios of {@code --requirements 2026-07-28} (conformance 0.2.0-alpha, pinned as
    * {@code conformance-next}) that pass through {@code /mcp/<server>}: the client speaks 2026-07-28 to
-   * the gateway, the gateway 2025-11-25 to the fixture. Not yet: {@code server-stateless} (its
-   * diagnostic tools need multi round-trip requests) and the ten {@code input-required-result-*}
-   * scenarios (multi round-trip requests).
+   * the gateway, the gateway 2025-11-25 to the fixture: 27 of the 37 scored, and the pending custom-header
+   * scenario. Not yet: ten {@code input-required-result-*} scenarios, which call tools of a 2026-07-28
+   * fixture that name their own input keys (the gateway bridges a 2025 upstream's requests under keys
+   * of its own).
    */
-  static final List<String> STATELESS_PASSING = List.of("completion-complete", "tools-list", "tools-call-simple-text",
+  static final List<String> STATELESS_PASSING = List.of("server-stateless", "http-custom-header-server-validation", "completion-complete", "tools-list", "tools-call-simple-text",
       "tools-call-image", "tools-call-audio", "tools-call-embedded-resource", "tools-call-mixed-content", "tools-call-error",
       "tools-call-with-progress", "server-sse-multiple-streams", "resources-list", "resources-read-text", "resources-read-binary",
       "resources-templates-read", "sep-2164-resource-not-found", "prompts-list", "prompts-get-simple", "prompts-get-with-args",

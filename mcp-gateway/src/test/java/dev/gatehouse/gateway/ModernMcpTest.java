@@ -94,6 +94,9 @@ class ModernMcpTest {
         .check("prompts/get", params("2026-07-28", ",\"name\":\"Hello, 世界\"")));
     assertEquals(-32020, new ModernMcp.Mirror("2026-07-28", "prompts/get", "=?base64?***?=", Map.of())
         .check("prompts/get", params("2026-07-28", ",\"name\":\"x\"")).code());
+    assertEquals(java.util.Optional.empty(), ModernMcp.decode("=?base64?SGVsbG8?="), "padding is required");
+    assertEquals(java.util.Optional.of("Hello"), ModernMcp.decode("=?base64?SGVsbG8=?="));
+    assertEquals(java.util.Optional.of("SGVsbG8="), ModernMcp.decode("SGVsbG8="), "without the wrapper a value is literal");
   }
 
   @Test

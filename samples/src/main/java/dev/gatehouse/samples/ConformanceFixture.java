@@ -98,9 +98,9 @@ final class ConformanceFixture {
         McpSyncServer server = McpServer.sync(transport)
             .serverInfo("gatehouse-conformance-fixture", Samples.VERSION)
             .capabilities(ServerCapabilities.builder()
-                .tools(false)
+                .tools(true) // test_trigger_tool_change changes the list
                 .resources(true, false) // subscribe supported: resources-subscribe / -unsubscribe
-                .prompts(false)
+                .prompts(true) // test_trigger_prompt_change changes the list
                 .logging()
                 .completions()
                 .build())
@@ -170,7 +170,47 @@ final class ConformanceFixture {
                         schema2020(), (exchange, args) -> text("ok")),
                 fixtureTool("touch_watched_resource",
                         "Changes " + WATCHED + " and sends notifications/resources/updated to its subscribers.", NO_ARGS,
-                        (exchange, args) -> touchWatched()));
+                        (exchange, args) -> touchWatched()),
+                // The diagnostic tools of the suite's 2026-07-28 server-stateless scenario, written against
+                // this fixture's own revision (2025-11-25): a gateway in front turns their requests into
+                // multi round-trips or capability errors for stateless clients.
+                fixtureTool("test_logging_tool", "Sends three info-level log notifications while it runs.", NO_ARGS,
+                        ConformanceFixture::withLogging),
+                fixtureTool("test_missing_capability", "Needs the client's sampling capability (asks for sampling).", NO_ARGS,
+                        (exchange, args) -> sampling(exchange, new ToolKit.Args(Map.of("prompt", "Say hello"), null))),
+                fixtureTool("test_streaming_elicitation", "Asks the user (elicitation/create) for a name while it runs.",
+                        NO_ARGS, (exchange, args) -> elicit(exchange, "What is your name?", "User response: ",
+                                obj("name", prop("string", "Your name")))),
+                fixtureTool("test_custom_headers", "Echoes its region, which 2026-07-28 clients mirror into Mcp-Param-Region.",
+                        objectSchema(obj("region", obj("type", "string", "description", "A region name",
+                                "x-mcp-header", "Region")), "region"),
+                        (exchange, args) -> text("region=" + args.string("region"))),
+                fixtureTool("test_trigger_tool_change", "Adds test_dynamic_tool, or removes it if present.", NO_ARGS,
+                        (exchange, args) -> toggleTool()),
+                fixtureTool("test_trigger_prompt_change", "Adds test_dynamic_prompt, or removes it if present.", NO_ARGS,
+                        (exchange, args) -> togglePrompt()));
+    }
+
+    private CallToolResult toggleTool() {
+        McpSyncServer s = server.get();
+        if (s.listTools().stream().anyMatch(t -> t.name().equals("test_dynamic_tool"))) {
+            s.removeTool("test_dynamic_tool");
+            return text("test_dynamic_tool removed");
+        }
+        s.addTool(fixtureTool("test_dynamic_tool", "Added by test_trigger_tool_change.", NO_ARGS, (e, a) -> text("dynamic")));
+        return text("test_dynamic_tool added");
+    }
+
+    private CallToolResult togglePrompt() {
+        McpSyncServer s = server.get();
+        if (s.listPrompts().stream().anyMatch(p -> p.name().equals("test_dynamic_prompt"))) {
+            s.removePrompt("test_dynamic_prompt");
+            return text("test_dynamic_prompt removed");
+        }
+        s.addPrompt(new SyncPromptSpecification(Prompt.builder("test_dynamic_prompt").description("Added by test_trigger_prompt_change").build(),
+                (exchange, request) -> GetPromptResult.builder(List.of(
+                        userSays(TextContent.builder("A dynamic prompt.").build()))).build()));
+        return text("test_dynamic_prompt added");
     }
 
     private static SyncToolSpecification fixtureTool(String name, String description, Map<String, Object> schema,
