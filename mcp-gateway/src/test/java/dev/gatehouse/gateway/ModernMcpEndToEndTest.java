@@ -168,6 +168,17 @@ class ModernMcpEndToEndTest {
   }
 
   @Test
+  void aTraceparentInMetaJoinsTheChain() throws Exception {
+    String trace = "4bf92f3577b34da6a3ce929d0e0e4736";
+    HttpResponse<String> r = post("/mcp", "tools/call", "tools__now", "\"name\":\"tools__now\",\"arguments\":{},"
+        + "\"_meta\":{\"io.modelcontextprotocol/protocolVersion\":\"" + V + "\",\"io.modelcontextprotocol/clientCapabilities\":{},"
+        + "\"traceparent\":\"00-" + trace + "-00f067aa0ba902b7-01\"}");
+    assertEquals(200, r.statusCode(), r.body());
+    assertEquals(trace, r.headers().firstValue("X-Chain-Id").orElse(""));
+    assertEquals(1, steps(trace).size());
+  }
+
+  @Test
   void aDeniedCallIsRefusedAsOnEveryOtherDoor() throws Exception {
     JsonNode r = json(post("/mcp", "tools/call", "tools__hash", "\"name\":\"tools__hash\",\"arguments\":{\"text\":\"x\"}").body());
     assertEquals(-32003, r.path("error").path("code").asInt(), r.toString());
