@@ -7,6 +7,7 @@ import java.security.SecureRandom;
 import java.util.Base64;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -33,10 +34,24 @@ final class InputRounds {
   private static final SecureRandom RANDOM = new SecureRandom();
 
   private final Map<String, Round> waiting = new ConcurrentHashMap<>();
-  private volatile long lastSweep = System.nanoTime();
+  private final java.util.function.LongSupplier clock;
+  private final long ttlNanos;
+  private volatile long lastSweep;
+
+  InputRounds() {
+    this(System::nanoTime, TTL_NANOS);
+  }
+
+  /** With its own clock and wait, for tests. */
+  InputRounds(java.util.function.LongSupplier clock, long ttlNanos) {
+    this.clock = clock;
+    this.ttlNanos = ttlNanos;
+    this.lastSweep = clock.getAsLong();
+  }
 
   /** A new round for the request {@code s} serves (nothing is stored until the upstream asks something). */
   Round open(McpSession s, String method, String name) {
+    sweep();
     return new Round(s, method, name);
   }
 
@@ -55,8 +70,8 @@ final class InputRounds {
 
   /** Ends rounds whose client did not come back in time: their upstream calls are cancelled. */
   private void sweep() {
-    long now = System.nanoTime();
-    if (now - lastSweep < TimeUnit.SECONDS.toNanos(10) && waiting.size() < MAX) {
+    long now = clock.getAsLong();
+    if (now - lastSweep < Math.min(ttlNanos, TimeUnit.SECONDS.toNanos(10)) && waiting.size() < MAX) {
       return;
     }
     lastSweep = now;
@@ -64,7 +79,7 @@ final class InputRounds {
       Round r = it.next();
       if (r.expired(now)) {
         it.remove();
-        r.session.close(); // cancels the upstream call and fails what it still waits for
+        r.expire();
       }
     }
   }
@@ -83,7 +98,7 @@ final class InputRounds {
     private ObjectNode done;
     private CompletableFuture<ObjectNode> client;
     private JsonNode clientId;
-    private long idleSince = System.nanoTime();
+    private long idleSince = clock.getAsLong();
 
     private Round(McpSession session, String method, String name) {
       this.session = session;
@@ -95,10 +110,26 @@ final class InputRounds {
       return state;
     }
 
+    /** The client did not come back: what the upstream waits for fails, and its call is cancelled. */
+    private void expire() {
+      List<CompletableFuture<JsonNode>> open;
+      lock.lock();
+      try {
+        open = List.copyOf(answers.values());
+        answers.clear();
+        asked.clear();
+      } finally {
+        lock.unlock();
+      }
+      McpException gone = new McpException(McpException.REQUEST_CANCELLED, "the client did not answer in time");
+      open.forEach(f -> f.completeExceptionally(gone));
+      session.close();
+    }
+
     private boolean expired(long now) {
       lock.lock();
       try {
-        return client == null && now - idleSince > TTL_NANOS;
+        return client == null && now - idleSince > ttlNanos;
       } finally {
         lock.unlock();
       }
@@ -158,7 +189,7 @@ final class InputRounds {
         } else if (!asked.isEmpty()) {
           now = inputRequired(id); // what the retry did not answer is asked again
           client = null;
-          idleSince = System.nanoTime();
+          idleSince = clock.getAsLong();
         }
       } finally {
         lock.unlock();
@@ -250,7 +281,7 @@ final class InputRounds {
       try {
         c = client;
         client = null;
-        idleSince = System.nanoTime();
+        idleSince = clock.getAsLong();
       } finally {
         lock.unlock();
       }

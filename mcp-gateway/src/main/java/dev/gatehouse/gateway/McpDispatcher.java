@@ -40,6 +40,8 @@ final class McpDispatcher implements ToolRegistry.Listener {
   private final java.util.concurrent.locks.ReentrantLock admission = new java.util.concurrent.locks.ReentrantLock();
   /** Sessions subscribed per "server\0uri": the upstream is unsubscribed when the last one leaves. */
   private final Map<String, java.util.Set<String>> subscribers = new ConcurrentHashMap<>();
+  /** 2026-07-28 calls waiting for their clients' input (multi round-trip requests). */
+  private final InputRounds rounds = new InputRounds();
   private volatile ToolRegistry registry;
   private volatile CallChain chain;
   private volatile Access access;
@@ -279,14 +281,14 @@ final class McpDispatcher implements ToolRegistry.Listener {
    */
   private CompletableFuture<ObjectNode> modern(McpSession s, JsonNode id, String method, ObjectNode params, Outbound related,
       Optional<String> chainId) {
-    if (ModernMcp.nameField(method).isEmpty()) {
+    Optional<String> field = ModernMcp.nameField(method);
+    if (field.isEmpty()) {
       RpcError broken = s.mirror().check(method, params);
       if (broken != null) {
         return CompletableFuture.completedFuture(JsonRpc.error(id, broken));
       }
     }
     CompletableFuture<ObjectNode> f;
-    Optional<String> field = ModernMcp.nameField(method);
     if (field.isPresent()) {
       f = roundTrip(s, id, method, field.get(), params, related, chainId);
     } else if (ModernMcp.removed(method) || method.equals("initialize") || method.equals("subscriptions/listen")) {
@@ -307,8 +309,6 @@ final class McpDispatcher implements ToolRegistry.Listener {
       return m;
     });
   }
-
-  private final InputRounds rounds = new InputRounds();
 
   /**
    * A tool call, prompt or read of a 2026-07-28 client: a first request runs through the chain (an
