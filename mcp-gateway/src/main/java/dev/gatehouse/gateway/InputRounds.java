@@ -55,6 +55,13 @@ final class InputRounds {
     return new Round(s, method, name);
   }
 
+  /** Whether {@code state} was minted here (rather than by a 2026-07-28 upstream, whose retries go to it). */
+  static boolean ours(JsonNode state) {
+    return state.isTextual() && state.asText().startsWith(PREFIX);
+  }
+
+  private static final String PREFIX = "gh1.";
+
   /** The round {@code state} names, if it is waiting and belongs to {@code owner}. */
   Optional<Round> find(String state, String owner) {
     Round r = waiting.get(state);
@@ -310,6 +317,6 @@ final class InputRounds {
   private static String newState() {
     byte[] b = new byte[24];
     RANDOM.nextBytes(b);
-    return "gh1." + Base64.getUrlEncoder().withoutPadding().encodeToString(b);
+    return PREFIX + Base64.getUrlEncoder().withoutPadding().encodeToString(b);
   }
 }

@@ -320,7 +320,9 @@ final class McpDispatcher implements ToolRegistry.Listener {
       Outbound related, Optional<String> chainId) {
     JsonNode state = params.get("requestState");
     String name = params.path(field).asText(null);
-    if (state == null) {
+    if (state == null || !InputRounds.ours(state)) {
+      // A first request, or a retry of an upstream's own multi round-trip (a 2026-07-28 upstream's
+      // requestState): through the chain, with the retry's answers and state passed on.
       InputRounds.Round round = rounds.open(s, method, name);
       s.round(round);
       return round.first(id, dispatch(s, id, method, params, related, chainId));
@@ -942,6 +944,11 @@ final class McpDispatcher implements ToolRegistry.Listener {
     @Override
     public Object owner() {
       return session;
+    }
+
+    @Override
+    public boolean takesInputRequired() {
+      return session.modern();
     }
 
     @Override

@@ -2,10 +2,9 @@ package dev.gatehouse.gateway;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.gatehouse.registry.McpHeaders;
 import java.math.BigDecimal;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
-import java.util.Base64;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -36,9 +35,9 @@ final class ModernMcp {
   static final String LOG_LEVEL_KEY = "io.modelcontextprotocol/logLevel";
   static final String SERVER_INFO_KEY = "io.modelcontextprotocol/serverInfo";
   static final String SUBSCRIPTION_KEY = "io.modelcontextprotocol/subscriptionId";
-  static final String METHOD_HEADER = "Mcp-Method";
-  static final String NAME_HEADER = "Mcp-Name";
-  static final String PARAM_HEADER = "Mcp-Param-";
+  static final String METHOD_HEADER = McpHeaders.METHOD;
+  static final String NAME_HEADER = McpHeaders.NAME;
+  static final String PARAM_HEADER = McpHeaders.PARAM;
   /** How long a client may keep a list or discover result: the catalog changes on reconnects, reloads and policy changes. */
   static final long LIST_TTL_MS = 30_000;
 
@@ -59,11 +58,7 @@ final class ModernMcp {
 
   /** The methods whose target name the {@code Mcp-Name} header mirrors, and the field it mirrors. */
   static Optional<String> nameField(String method) {
-    return switch (method) {
-      case "tools/call", "prompts/get" -> Optional.of("name");
-      case "resources/read" -> Optional.of("uri");
-      default -> Optional.empty();
-    };
+    return McpHeaders.nameField(method);
   }
 
   /** Methods of the session-based revisions that 2026-07-28 removed: unknown methods for a modern client. */
@@ -132,11 +127,8 @@ final class ModernMcp {
      * {@code Mcp-Param-<name>} header (present when the argument is set, absent or ignored otherwise).
      */
     RpcError checkArguments(JsonNode inputSchema, JsonNode arguments) {
-      for (Map.Entry<String, List<String>> e : headerParameters(inputSchema).entrySet()) {
-        JsonNode value = arguments;
-        for (String step : e.getValue()) {
-          value = value == null ? null : value.get(step);
-        }
+      for (Map.Entry<String, List<String>> e : McpHeaders.parameters(inputSchema).entrySet()) {
+        JsonNode value = McpHeaders.at(arguments, e.getValue());
         if (value == null || value.isNull()) {
           continue;
         }
@@ -175,18 +167,7 @@ final class ModernMcp {
 
   /** The value of a header as sent, or decoded from the {@code =?base64?…?=} form; empty if that form is malformed. */
   static Optional<String> decode(String header) {
-    if (header.startsWith("=?base64?") && header.endsWith("?=") && header.length() >= 11) {
-      String encoded = header.substring(9, header.length() - 2);
-      if (encoded.length() % 4 != 0) {
-        return Optional.empty(); // padding is required: "SGVsbG8" is malformed, "SGVsbG8=" is not
-      }
-      try {
-        return Optional.of(new String(Base64.getDecoder().decode(encoded), StandardCharsets.UTF_8));
-      } catch (IllegalArgumentException e) {
-        return Optional.empty();
-      }
-    }
-    return Optional.of(header);
+    return McpHeaders.decode(header);
   }
 
   /** Whether a header's text names the same primitive as the argument (integers compared as numbers). */
@@ -205,31 +186,6 @@ final class ModernMcp {
       }
     }
     return false;
-  }
-
-  /**
-   * The arguments a tool mirrors into headers: header name (case-insensitive) → property path, for
-   * properties reachable through {@code properties} alone. Annotations elsewhere are not followed.
-   */
-  static Map<String, List<String>> headerParameters(JsonNode inputSchema) {
-    Map<String, List<String>> out = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
-    collect(inputSchema, new ArrayList<>(), out, 0);
-    return out;
-  }
-
-  private static void collect(JsonNode schema, List<String> path, Map<String, List<String>> out, int depth) {
-    if (schema == null || depth > 16 || !(schema.get("properties") instanceof ObjectNode props)) {
-      return;
-    }
-    for (Map.Entry<String, JsonNode> p : props.properties()) {
-      List<String> here = new ArrayList<>(path);
-      here.add(p.getKey());
-      JsonNode h = p.getValue().get("x-mcp-header");
-      if (h != null && h.isTextual() && !h.asText().isEmpty()) {
-        out.putIfAbsent(h.asText(), List.copyOf(here));
-      }
-      collect(p.getValue(), here, out, depth + 1);
-    }
   }
 
   static RpcError mismatch(String why) {

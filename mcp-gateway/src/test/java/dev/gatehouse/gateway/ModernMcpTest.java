@@ -108,7 +108,7 @@ class ModernMcpTest {
         + "\"items\":{\"type\":\"array\",\"items\":{\"properties\":{\"x\":{\"x-mcp-header\":\"Hidden\"}}}},"
         + "\"query\":{\"type\":\"string\"}}}");
     assertEquals(Map.of("Region", List.of("region"), "Limit", List.of("limit"), "Dry", List.of("opts", "dry")),
-        ModernMcp.headerParameters(schema), "only properties reachable through 'properties' are followed");
+        dev.gatehouse.registry.McpHeaders.parameters(schema), "only properties reachable through 'properties' are followed");
     JsonNode args = json("{\"region\":\"us-west1\",\"limit\":42,\"opts\":{\"dry\":true},\"query\":\"q\"}");
     assertNull(mirror(Map.of("region", "us-west1", "LIMIT", "42.0", "Dry", "true")).checkArguments(schema, args),
         "header names are case-insensitive and integers compare as numbers");

@@ -42,6 +42,15 @@ public interface CallContext {
    */
   default void onCancel(Runnable action) {}
 
+  /**
+   * Whether the downstream client takes an upstream's {@code input_required} result as it is (it speaks
+   * MCP 2026-07-28 and retries with the answers itself). Otherwise the registry answers the result's
+   * requests through {@link #request} and retries for it.
+   */
+  default boolean takesInputRequired() {
+    return false;
+  }
+
   /** Whether this context can take relayed requests and notifications. */
   default boolean relays() {
     return true;

@@ -64,16 +64,16 @@ final class Connection implements Transport.Listener {
   /** Starts the transport and runs the MCP handshake; throws on failure or timeout. */
   Handshake open(Duration timeout, String clientVersion) throws IOException {
     transport.start(this, timeout);
+    this.clientVersion = clientVersion;
+    if (transport.stateless()) {
+      return discover(timeout);
+    }
     ObjectNode params = Json.object();
     params.put("protocolVersion", PROTOCOL_VERSIONS.get(0));
     // What the gateway can relay to the client whose call an upstream's request belongs to. The upstream
     // connection is shared, so this is the union; a client that lacks one gets a precise error.
     ObjectNode caps = params.putObject("capabilities");
-    caps.putObject("sampling");
-    ObjectNode elicitation = caps.putObject("elicitation");
-    elicitation.putObject("form");
-    elicitation.putObject("url");
-    caps.putObject("roots");
+    relayable(caps);
     ObjectNode tasks = caps.putObject("tasks");
     tasks.putObject("list");
     tasks.putObject("cancel");
@@ -104,6 +104,52 @@ final class Connection implements Transport.Listener {
     return h;
   }
 
+  /** What the gateway can pass on to the client of a call: sampling, form and URL elicitation, roots. */
+  private static void relayable(ObjectNode caps) {
+    caps.putObject("sampling");
+    ObjectNode elicitation = caps.putObject("elicitation");
+    elicitation.putObject("form");
+    elicitation.putObject("url");
+    caps.putObject("roots");
+  }
+
+  private volatile String clientVersion = "";
+
+  /**
+   * The stateless revision has no handshake: {@code server/discover} says which versions the upstream
+   * serves (it must serve 2026-07-28), what it offers and who it is.
+   */
+  private Handshake discover(Duration timeout) throws IOException {
+    JsonNode result;
+    try {
+      result = request("server/discover", Json.object(), CallContext.none(), timeout).join();
+    } catch (RuntimeException e) {
+      Throwable cause = e.getCause() != null ? e.getCause() : e;
+      throw new IOException("server/discover failed: " + cause.getMessage(), cause);
+    }
+    boolean served = false;
+    for (JsonNode v : result.path("supportedVersions")) {
+      served |= STATELESS.equals(v.asText());
+    }
+    if (!served) {
+      throw new IOException("upstream does not serve protocol version " + STATELESS + " (it serves " + result.path("supportedVersions") + ")");
+    }
+    transport.initialized(STATELESS);
+    Handshake h = new Handshake(STATELESS,
+        result.get("capabilities") instanceof ObjectNode c ? c : Json.object(),
+        result.path("_meta").get("io.modelcontextprotocol/serverInfo") instanceof ObjectNode s ? s : Json.object(),
+        Json.text(result, "instructions"));
+    handshake = h;
+    return h;
+  }
+
+  static final String STATELESS = UpstreamConfig.StreamableHttp.STATELESS;
+
+  /** Checks the upstream is still there: {@code ping}, or {@code server/discover} where ping does not exist. */
+  CompletableFuture<JsonNode> ping(Duration timeout) {
+    return request(transport.stateless() ? "server/discover" : "ping", Json.object(), CallContext.none(), timeout);
+  }
+
   Handshake handshake() {
     return handshake;
   }
@@ -118,6 +164,64 @@ final class Connection implements Transport.Listener {
    * upstream.
    */
   CompletableFuture<JsonNode> request(String method, ObjectNode params, CallContext context, Duration timeout) {
+    if (!transport.stateless()) {
+      return send(method, params, context, timeout);
+    }
+    // A 2026-07-28 upstream: every request says who we are and what we can pass on.
+    ObjectNode meta = params.get("_meta") instanceof ObjectNode m ? m : params.putObject("_meta");
+    meta.put("io.modelcontextprotocol/protocolVersion", STATELESS);
+    relayable(meta.putObject("io.modelcontextprotocol/clientCapabilities"));
+    ObjectNode info = meta.putObject("io.modelcontextprotocol/clientInfo");
+    info.put("name", "gatehouse");
+    info.put("version", clientVersion);
+    ObjectNode sent = params.deepCopy();
+    CompletableFuture<JsonNode> first = send(method, params, context, timeout);
+    return McpHeaders.nameField(method).isEmpty() ? first : first.thenCompose(r -> rounds(method, sent, r, context, timeout, 1));
+  }
+
+  /** At most this many input rounds for one call the gateway answers for a client that cannot. */
+  static final int MAX_ROUNDS = 8;
+
+  /**
+   * An upstream's {@code input_required} result, for a client that does not take it as it is: each of
+   * its requests goes to the client as a request of the session-based revisions, and the call is retried
+   * with the answers and the upstream's {@code requestState}.
+   */
+  private CompletableFuture<JsonNode> rounds(String method, ObjectNode sent, JsonNode result, CallContext context, Duration timeout, int round) {
+    if (!"input_required".equals(result.path("resultType").asText()) || context.takesInputRequired()) {
+      return CompletableFuture.completedFuture(result);
+    }
+    if (round > MAX_ROUNDS) {
+      return CompletableFuture.failedFuture(new McpException(McpException.INTERNAL_ERROR,
+          "upstream '" + name + "' asked for input more than " + MAX_ROUNDS + " times in one call"));
+    }
+    List<String> keys = new java.util.ArrayList<>();
+    List<CompletableFuture<JsonNode>> answers = new java.util.ArrayList<>();
+    result.path("inputRequests").properties().forEach(e -> {
+      keys.add(e.getKey());
+      ObjectNode params = e.getValue().get("params") instanceof ObjectNode p ? p.deepCopy() : Json.object();
+      answers.add(context.request(e.getValue().path("method").asText(), params));
+    });
+    return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).thenCompose(v -> {
+      ObjectNode retry = sent.deepCopy();
+      ObjectNode responses = retry.putObject("inputResponses");
+      for (int i = 0; i < keys.size(); i++) {
+        responses.set(keys.get(i), answers.get(i).join());
+      }
+      if (result.has("requestState")) {
+        retry.set("requestState", result.get("requestState"));
+      } else {
+        retry.remove("requestState");
+      }
+      ObjectNode again = retry.deepCopy();
+      return send(method, retry, context, timeout).thenCompose(r -> rounds(method, again, r, context, timeout, round + 1));
+    });
+  }
+
+  /** The input schemas of the upstream's tools as it last listed them, for the headers a call mirrors. */
+  private final Map<String, JsonNode> toolSchemas = new ConcurrentHashMap<>();
+
+  private CompletableFuture<JsonNode> send(String method, ObjectNode params, CallContext context, Duration timeout) {
     long id = ids.incrementAndGet();
     JsonNode token = null;
     if (context.progressToken().isPresent()) {
@@ -150,7 +254,10 @@ final class Connection implements Transport.Listener {
     msg.put("id", id);
     msg.put("method", method);
     msg.set("params", params);
-    transport.send(msg, System.nanoTime() + timeout.toNanos()).whenComplete((v, failure) -> {
+    Map<String, String> headers = transport.stateless()
+        ? McpHeaders.of(method, params, method.equals("tools/call") ? toolSchemas.get(params.path("name").asText()) : null)
+        : Map.of();
+    transport.send(msg, System.nanoTime() + timeout.toNanos(), headers).whenComplete((v, failure) -> {
       if (failure != null) {
         Throwable e = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null ? failure.getCause() : failure;
         result.completeExceptionally(e instanceof McpException m ? m : new McpException(McpException.UPSTREAM_UNAVAILABLE,
@@ -161,6 +268,9 @@ final class Connection implements Transport.Listener {
   }
 
   void notify(String method, ObjectNode params) {
+    if (transport.stateless()) {
+      return; // 2026-07-28 defines no client notification over HTTP (a call is cancelled by closing its stream)
+    }
     ObjectNode msg = Json.object();
     msg.put("jsonrpc", "2.0");
     msg.put("method", method);
@@ -202,6 +312,13 @@ final class Connection implements Transport.Listener {
       p.result().completeExceptionally(new McpException(code, text, error.get("data"), null));
     } else {
       JsonNode result = message.get("result");
+      if (p.method().equals("tools/list") && transport.stateless()) {
+        for (JsonNode t : result.path("tools")) {
+          if (t.path("name").isTextual() && t.get("inputSchema") != null) {
+            toolSchemas.put(t.path("name").asText(), t.get("inputSchema"));
+          }
+        }
+      }
       p.result().complete(result == null ? NullNode.getInstance() : result);
     }
   }

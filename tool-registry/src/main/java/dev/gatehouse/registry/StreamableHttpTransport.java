@@ -66,6 +66,17 @@ final class StreamableHttpTransport implements Transport {
     this.http = http;
     this.requestTimeout = config.timeouts().call().plus(config.timeouts().connect());
     this.maxMessageBytes = config.maxMessageBytes();
+    this.stateless = config.stateless();
+    if (stateless) {
+      this.protocolVersion = UpstreamConfig.StreamableHttp.STATELESS; // every request says so, from the first
+    }
+  }
+
+  private final boolean stateless;
+
+  @Override
+  public boolean stateless() {
+    return stateless;
   }
 
   @Override
@@ -76,10 +87,15 @@ final class StreamableHttpTransport implements Transport {
   @Override
   public void initialized(String protocolVersion) {
     this.protocolVersion = protocolVersion;
-    getStream = Thread.ofVirtual().name("mcp-get-" + name).start(this::runGetStream);
+    getStream = stateless ? Thread.ofVirtual().name("mcp-listen-" + name).start(this::runListenStream)
+        : Thread.ofVirtual().name("mcp-get-" + name).start(this::runGetStream);
   }
 
   private Request request(HttpMethod method) {
+    return request(method, Map.of());
+  }
+
+  private Request request(HttpMethod method, Map<String, String> extra) {
     String sid = sessionId;
     String v = protocolVersion;
     return http.newRequest(url).method(method).headers(h -> {
@@ -90,11 +106,17 @@ final class StreamableHttpTransport implements Transport {
       if (v != null) {
         h.put(VERSION_HEADER, v);
       }
+      extra.forEach(h::put);
     });
   }
 
   @Override
   public CompletableFuture<Void> send(ObjectNode message, long deadlineNanos) {
+    return send(message, deadlineNanos, Map.of());
+  }
+
+  @Override
+  public CompletableFuture<Void> send(ObjectNode message, long deadlineNanos, Map<String, String> extra) {
     if (closed.get()) {
       return CompletableFuture.failedFuture(new IOException("transport closed"));
     }
@@ -107,7 +129,7 @@ final class StreamableHttpTransport implements Transport {
         done.completeExceptionally(new IOException("more than " + MAX_IN_FLIGHT + " requests in flight to the server"));
         return;
       }
-      post(bytes, id, done);
+      post(bytes, id, done, extra);
     });
     return done;
   }
@@ -148,8 +170,8 @@ final class StreamableHttpTransport implements Transport {
   }
 
   /** One POST, holding a slot: a JSON answer is delivered from the client's thread; an event stream is read on its own. */
-  private void post(byte[] bytes, JsonNode id, CompletableFuture<Void> done) {
-    Request req = request(HttpMethod.POST)
+  private void post(byte[] bytes, JsonNode id, CompletableFuture<Void> done, Map<String, String> extra) {
+    Request req = request(HttpMethod.POST, extra)
         .timeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
         .headers(h -> h.put(HttpHeader.ACCEPT, "application/json, text/event-stream"))
         .body(new BytesRequestContent("application/json", bytes));
@@ -168,7 +190,7 @@ final class StreamableHttpTransport implements Transport {
         }
         int status = resp.status();
         String sid = resp.header(SESSION_HEADER);
-        if (sid != null && sessionId == null) {
+        if (sid != null && sessionId == null && !stateless) {
           sessionId = sid;
         }
         if (status == 404 && sessionId != null) {
@@ -181,6 +203,17 @@ final class StreamableHttpTransport implements Transport {
           return;
         }
         if (status / 100 != 2) {
+          if (stateless && status / 100 == 4 && resp.contentType().startsWith("application/json") && id != null) {
+            // 2026-07-28 answers its errors (unknown method, header mismatch, missing capability) with a
+            // 4xx and a JSON-RPC error: the caller gets that error, not a transport failure.
+            JsonNode error = Json.MAPPER.readTree(resp.bytes());
+            if (error instanceof ObjectNode e && e.has("error")) {
+              e.set("id", id);
+              deliver(e, id);
+              done.complete(null);
+              return;
+            }
+          }
           String text = resp.text(2048);
           throw new IOException("HTTP " + status + (text.isBlank() ? "" : ": " + text.strip()));
         }
@@ -362,6 +395,58 @@ final class StreamableHttpTransport implements Transport {
         return;
       } catch (IOException e) {
         log.debug("upstream '{}': GET stream failed: {}", name, e.toString());
+      }
+      if (closed.get()) {
+        return;
+      }
+      try {
+        Thread.sleep(backoffMs);
+      } catch (InterruptedException e) {
+        return;
+      }
+      backoffMs = Math.min(backoffMs * 2, 10_000);
+    }
+  }
+
+  /**
+   * The stateless revision's change notifications: a {@code subscriptions/listen} POST whose event
+   * stream stays open, asking for every list change; reopened with backoff while the transport lives.
+   */
+  private void runListenStream() {
+    long backoffMs = 500;
+    while (!closed.get()) {
+      try {
+        ObjectNode listen = Json.object();
+        listen.put("jsonrpc", "2.0");
+        listen.put("id", "gatehouse-listen");
+        listen.put("method", "subscriptions/listen");
+        ObjectNode params = listen.putObject("params");
+        ObjectNode meta = params.putObject("_meta");
+        meta.put("io.modelcontextprotocol/protocolVersion", UpstreamConfig.StreamableHttp.STATELESS);
+        meta.putObject("io.modelcontextprotocol/clientCapabilities");
+        ObjectNode want = params.putObject("notifications");
+        want.put("toolsListChanged", true);
+        want.put("promptsListChanged", true);
+        want.put("resourcesListChanged", true);
+        Request req = request(HttpMethod.POST, Map.of(McpHeaders.METHOD, "subscriptions/listen"))
+            .idleTimeout(GET_IDLE.toMillis(), TimeUnit.MILLISECONDS)
+            .headers(h -> h.put(HttpHeader.ACCEPT, "application/json, text/event-stream"))
+            .body(new BytesRequestContent("application/json", Json.bytes(listen)));
+        UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, OPEN_TIMEOUT, ERROR_BODY_BYTES, "the server's listen stream");
+        if (resp.status() / 100 != 2 || resp.body() == null || !resp.contentType().startsWith("text/event-stream")) {
+          resp.discard();
+          if (resp.status() == 404) {
+            return; // no subscriptions: list changes are seen on reconnect only
+          }
+        } else {
+          backoffMs = 500;
+          getBody = resp.body();
+          readEvents(getBody, null, true);
+        }
+      } catch (java.io.InterruptedIOException e) {
+        return;
+      } catch (IOException e) {
+        log.debug("upstream '{}': listen stream failed: {}", name, e.toString());
       }
       if (closed.get()) {
         return;

@@ -46,6 +46,19 @@ interface Transport extends AutoCloseable {
   /** Called once the MCP handshake is done, with the negotiated protocol version. */
   default void initialized(String protocolVersion) {}
 
+  /**
+   * Whether the upstream speaks the stateless revision (2026-07-28): no initialize, every request
+   * carries its version and client capabilities, and no notification is sent over it.
+   */
+  default boolean stateless() {
+    return false;
+  }
+
+  /** Sends {@code message} with these HTTP headers besides the transport's own (transports without headers ignore them). */
+  default java.util.concurrent.CompletableFuture<Void> send(ObjectNode message, long deadlineNanos, java.util.Map<String, String> headers) {
+    return send(message, deadlineNanos);
+  }
+
   /** Stops the process or closes the connection, releasing every resource. Idempotent. */
   @Override
   void close();

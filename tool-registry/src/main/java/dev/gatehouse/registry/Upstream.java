@@ -117,7 +117,7 @@ final class Upstream {
         continue;
       }
       try {
-        c.request("ping", Json.object(), CallContext.none(), min(config.timeouts().call(), Duration.ofSeconds(10))).join();
+        c.ping(min(config.timeouts().call(), Duration.ofSeconds(10))).join();
         failedPings = 0;
       } catch (CompletionException e) {
         failedPings++;

@@ -144,14 +144,22 @@ public sealed interface UpstreamConfig {
       @JsonProperty("headers") Map<String, String> headers,
       @JsonProperty("enabled") Boolean enabledFlag,
       @JsonProperty("timeouts") Timeouts timeouts,
-      @JsonProperty("max_message_bytes") Integer maxMessageBytesOrNull)
+      @JsonProperty("max_message_bytes") Integer maxMessageBytesOrNull,
+      @JsonProperty("protocol_version") String protocolVersion)
       implements UpstreamConfig {
+    /** The stateless revision, spoken to upstreams configured with {@code protocol_version: 2026-07-28}. */
+    public static final String STATELESS = "2026-07-28";
+
     public StreamableHttp {
       maxMessageBytesOrNull = checkMaxMessageBytes(maxMessageBytesOrNull);
       url = checkHttpUrl(url);
       headers = headers == null ? Map.of() : Map.copyOf(headers);
       enabledFlag = enabledFlag == null || enabledFlag;
       timeouts = timeouts == null ? Timeouts.defaults() : timeouts;
+      if (protocolVersion != null && !protocolVersion.equals(STATELESS)) {
+        throw new IllegalArgumentException("protocol_version: '" + protocolVersion + "' (expected: " + STATELESS
+            + ", or leave it out to negotiate a session-based version with initialize)");
+      }
     }
 
     public StreamableHttp(URI url) {
@@ -159,7 +167,16 @@ public sealed interface UpstreamConfig {
     }
 
     public StreamableHttp(URI url, Map<String, String> headers, Boolean enabled, Timeouts timeouts) {
-      this(url, headers, enabled, timeouts, null);
+      this(url, headers, enabled, timeouts, null, null);
+    }
+
+    public StreamableHttp(URI url, Map<String, String> headers, Boolean enabled, Timeouts timeouts, Integer maxMessageBytes) {
+      this(url, headers, enabled, timeouts, maxMessageBytes, null);
+    }
+
+    /** Whether the upstream is spoken to in the stateless revision (no initialize, no session). */
+    public boolean stateless() {
+      return STATELESS.equals(protocolVersion);
     }
 
     @Override

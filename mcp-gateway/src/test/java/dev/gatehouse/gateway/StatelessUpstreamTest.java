@@ -1,0 +1,132 @@
+package dev.gatehouse.gateway;
+
+import static dev.gatehouse.gateway.TestUpstreams.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.registry.Json;
+import dev.gatehouse.registry.UpstreamConfig;
+import dev.gatehouse.registry.UpstreamStatus;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * The gateway's client side of MCP 2026-07-28: an upstream built with the TypeScript SDK v2 server
+ * package, configured with {@code protocol_version: 2026-07-28}, serves clients of both revisions. Its
+ * multi round-trips pass through to a 2026-07-28 client (which answers and retries), and are turned into
+ * requests of the session-based revision for a 2025 client (the gateway retries for it).
+ */
+@Timeout(120)
+class StatelessUpstreamTest {
+  static Process upstream;
+  static Gateway gateway;
+
+  @BeforeAll
+  static void start() throws Exception {
+    NodeTooling.require();
+    ProcessBuilder pb = new ProcessBuilder(NodeTooling.NODE.toString(), "ts-sdk-v2-upstream.mjs")
+        .directory(NodeTooling.ROOT.resolve("node-tests").toFile()).redirectErrorStream(true);
+    upstream = pb.start();
+    BufferedReader out = new BufferedReader(new InputStreamReader(upstream.getInputStream(), StandardCharsets.UTF_8));
+    String line = out.readLine();
+    assertTrue(line != null && line.startsWith("listening on "), String.valueOf(line));
+    URI url = URI.create(line.substring("listening on ".length()).strip());
+    Thread.ofVirtual().start(() -> out.lines().forEach(l -> { })); // keep its output drained
+    UpstreamConfig v2 = new UpstreamConfig.StreamableHttp(url, Map.of(), true, UpstreamConfig.Timeouts.defaults(), null,
+        UpstreamConfig.StreamableHttp.STATELESS);
+    gateway = Gateway.start(TestUpstreams.noAudit().withServer(ServerSettings.defaults().withPort(0)).withUpstreams(Map.of("v2", v2)),
+        Optional.empty());
+    await("v2 connected", Duration.ofSeconds(30), () -> gateway.registry().status().stream().allMatch(UpstreamStatus::connected));
+  }
+
+  @AfterAll
+  static void stop() {
+    if (gateway != null) {
+      gateway.close();
+    }
+    if (upstream != null) {
+      upstream.destroyForcibly();
+    }
+  }
+
+  @Test
+  void theUpstreamIsDiscoveredAndItsCatalogFederated() {
+    assertEquals("2026-07-28", gateway.registry().catalog().server("v2").orElseThrow().protocolVersion());
+    assertEquals("gatehouse-v2-upstream", gateway.registry().catalog().server("v2").orElseThrow().serverInfo().path("name").asText());
+    assertTrue(gateway.registry().catalog().tool("v2__echo").isPresent());
+    assertTrue(gateway.registry().catalog().prompt("v2__review").isPresent());
+  }
+
+  @Test
+  void aStatelessClientGetsTheUpstreamsMultiRoundTripAsItIsAndRetriesThroughTheGateway() throws Exception {
+    String calls = """
+        [{"name":"v2__greet","arguments":{}},{"name":"v2__echo","arguments":{"text":"hi"}}]
+        """;
+    NodeTooling.Run run = NodeTooling.node(Duration.ofSeconds(60), "ts-sdk-v2-rounds-client.mjs",
+        gateway.baseUri().resolve("/mcp").toString(), calls);
+    assertEquals(0, run.exit(), run.stderr());
+    JsonNode out = Json.MAPPER.readTree(run.stdout());
+    assertEquals(1, out.path("seen").path("elicitation").asInt(), out.toString());
+    assertEquals("Hello, Ann Example!", out.path("results").get(0).path("content").path(0).path("text").asText(), out.toString());
+    assertEquals("echo: hi", out.path("results").get(1).path("content").path(0).path("text").asText(), out.toString());
+  }
+
+  @Test
+  void aSessionClientIsAskedTheUpstreamsQuestionAsARequestAndTheGatewayRetriesForIt() throws Exception {
+    URI endpoint = gateway.baseUri().resolve("/mcp");
+    HttpResponse<String> init = McpHttp.post(endpoint, null, "{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"initialize\",\"params\":"
+        + "{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{\"elicitation\":{}},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}");
+    String session = init.headers().firstValue("Mcp-Session-Id").orElseThrow();
+    HttpRequest call = HttpRequest.newBuilder(endpoint).header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream").header("Mcp-Session-Id", session)
+        .POST(HttpRequest.BodyPublishers.ofString("{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/call\",\"params\":"
+            + "{\"name\":\"v2__greet\",\"arguments\":{}}}")).build();
+    HttpResponse<Stream<String>> stream = TestUpstreams.HTTP.send(call, HttpResponse.BodyHandlers.ofLines());
+    try (Stream<String> lines = stream.body()) {
+      Iterator<String> it = lines.iterator();
+      while (it.hasNext()) {
+        String line = it.next();
+        if (!line.startsWith("data: ")) {
+          continue;
+        }
+        JsonNode m = Json.MAPPER.readTree(line.substring(6));
+        if ("elicitation/create".equals(m.path("method").asText())) {
+          assertEquals("What is your name?", m.path("params").path("message").asText());
+          HttpResponse<String> answered = McpHttp.post(endpoint, session, "{\"jsonrpc\":\"2.0\",\"id\":" + m.get("id")
+              + ",\"result\":{\"action\":\"accept\",\"content\":{\"name\":\"Bob\"}}}");
+          assertEquals(202, answered.statusCode(), answered.body());
+        } else if (m.path("id").asInt() == 2) {
+          assertEquals("Hello, Bob!", m.path("result").path("content").path(0).path("text").asText(), m.toString());
+          return;
+        }
+      }
+    }
+    throw new AssertionError("the call's stream ended without its answer");
+  }
+
+  @Test
+  void theOneUpstreamIsTransparentAtItsOwnPath() throws Exception {
+    HttpResponse<String> r = McpHttp.modern(gateway.baseUri().resolve("/mcp/v2"), 3, "tools/call", "echo",
+        "\"name\":\"echo\",\"arguments\":{\"text\":\"direct\"}");
+    assertEquals(200, r.statusCode(), r.body());
+    assertEquals("echo: direct", Json.MAPPER.readTree(r.body()).path("result").path("content").path(0).path("text").asText(), r.body());
+    List<String> prompts = List.of(Json.MAPPER.readTree(McpHttp.modern(gateway.baseUri().resolve("/mcp/v2"), 4, "prompts/list", null, "")
+        .body()).path("result").path("prompts").get(0).path("name").asText());
+    assertEquals(List.of("review"), prompts);
+  }
+}

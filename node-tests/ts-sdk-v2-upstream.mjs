@@ -1,0 +1,63 @@
+// An MCP server of the stateless revision 2026-07-28, built with the TypeScript SDK v2 server package,
+// for tests of the gateway's client side: a plain tool, a tool that asks the user's name as a multi
+// round-trip (input_required with the key "user_name"), a resource and a prompt.
+// Usage: node ts-sdk-v2-upstream.mjs   -> prints "listening on http://127.0.0.1:<port>/mcp", serves until killed.
+import http from "node:http";
+import { McpServer, createMcpHandler, inputRequired, acceptedContent } from "@modelcontextprotocol/server";
+import { z } from "zod";
+
+function build() {
+  const server = new McpServer({ name: "gatehouse-v2-upstream", version: "1.0.0" });
+  server.registerTool("echo", { description: "Echoes its text.", inputSchema: z.object({ text: z.string() }) },
+    async ({ text }) => ({ content: [{ type: "text", text: `echo: ${text}` }] }));
+  server.registerTool("greet", { description: "Asks the user's name, then greets them.", inputSchema: z.object({}) },
+    async (_args, ctx) => {
+      const answer = acceptedContent(ctx.mcpReq.inputResponses, "user_name");
+      if (typeof answer?.name !== "string") {
+        return inputRequired({
+          inputRequests: {
+            user_name: inputRequired.elicit({ message: "What is your name?", requestedSchema: z.object({ name: z.string() }) }),
+          },
+        });
+      }
+      return { content: [{ type: "text", text: `Hello, ${answer.name}!` }] };
+    });
+  server.registerResource("notes", "note://today", { description: "Today's note", mimeType: "text/plain" },
+    async (uri) => ({ contents: [{ uri: uri.href, mimeType: "text/plain", text: "buy milk" }] }));
+  server.registerPrompt("review", { description: "Review some code" },
+    async () => ({ messages: [{ role: "user", content: { type: "text", text: "Please review this." } }] }));
+  return server;
+}
+
+const handler = createMcpHandler(() => build());
+const srv = http.createServer(async (req, res) => {
+  try {
+    const chunks = [];
+    for await (const c of req) chunks.push(c);
+    const body = Buffer.concat(chunks);
+    const url = `http://${req.headers.host}${req.url}`;
+    const headers = new Headers();
+    for (const [k, v] of Object.entries(req.headers)) {
+      if (Array.isArray(v)) v.forEach((x) => headers.append(k, x));
+      else if (v !== undefined) headers.set(k, v);
+    }
+    const response = await handler.fetch(new Request(url, {
+      method: req.method, headers, body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
+    }));
+    res.writeHead(response.status, Object.fromEntries(response.headers));
+    if (response.body) {
+      const reader = response.body.getReader();
+      req.on("close", () => reader.cancel().catch(() => {}));
+      for (;;) {
+        const { value, done } = await reader.read();
+        if (done) break;
+        res.write(value);
+      }
+    }
+    res.end();
+  } catch (e) {
+    if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
+    res.end(String(e?.message ?? e));
+  }
+});
+srv.listen(0, "127.0.0.1", () => console.log(`listening on http://127.0.0.1:${srv.address().port}/mcp`));
