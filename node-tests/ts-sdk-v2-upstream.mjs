@@ -1,13 +1,27 @@
 // An MCP server of the stateless revision 2026-07-28, built with the TypeScript SDK v2 server package,
 // for tests of the gateway's client side: a plain tool, a tool that asks the user's name as a multi
-// round-trip (input_required with the key "user_name"), a resource and a prompt.
+// round-trip (input_required with the key "user_name"), a tool that changes the tool list, a resource
+// and a prompt.
 // Usage: node ts-sdk-v2-upstream.mjs   -> prints "listening on http://127.0.0.1:<port>/mcp", serves until killed.
 import http from "node:http";
 import { McpServer, createMcpHandler, inputRequired, acceptedContent } from "@modelcontextprotocol/server";
 import { z } from "zod";
 
+// Whether the tool "extra" is offered: toggle_extra flips it and tells subscriptions/listen streams.
+let extra = false;
+
 function build() {
   const server = new McpServer({ name: "gatehouse-v2-upstream", version: "1.0.0" });
+  server.registerTool("toggle_extra", { description: "Adds the tool 'extra', or removes it.", inputSchema: z.object({}) },
+    async () => {
+      extra = !extra;
+      handler.notify.toolsChanged();
+      return { content: [{ type: "text", text: extra ? "extra added" : "extra removed" }] };
+    });
+  if (extra) {
+    server.registerTool("extra", { description: "Here while toggled on.", inputSchema: z.object({}) },
+      async () => ({ content: [{ type: "text", text: "extra" }] }));
+  }
   server.registerTool("echo", { description: "Echoes its text.", inputSchema: z.object({ text: z.string() }) },
     async ({ text }) => ({ content: [{ type: "text", text: `echo: ${text}` }] }));
   server.registerTool("greet", { description: "Asks the user's name, then greets them.", inputSchema: z.object({}) },

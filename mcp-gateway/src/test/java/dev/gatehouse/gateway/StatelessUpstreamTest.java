@@ -73,6 +73,17 @@ class StatelessUpstreamTest {
   }
 
   @Test
+  void aToolListChangeArrivesThroughTheUpstreamsListenStream() throws Exception {
+    assertTrue(gateway.registry().catalog().tool("v2__extra").isEmpty());
+    HttpResponse<String> r = McpHttp.modern(gateway.baseUri().resolve("/mcp"), 5, "tools/call", "v2__toggle_extra",
+        "\"name\":\"v2__toggle_extra\",\"arguments\":{}");
+    assertEquals("extra added", Json.MAPPER.readTree(r.body()).path("result").path("content").path(0).path("text").asText(), r.body());
+    await("v2__extra listed", Duration.ofSeconds(20), () -> gateway.registry().catalog().tool("v2__extra").isPresent());
+    McpHttp.modern(gateway.baseUri().resolve("/mcp"), 6, "tools/call", "v2__toggle_extra", "\"name\":\"v2__toggle_extra\",\"arguments\":{}");
+    await("v2__extra gone", Duration.ofSeconds(20), () -> gateway.registry().catalog().tool("v2__extra").isEmpty());
+  }
+
+  @Test
   void aStatelessClientGetsTheUpstreamsMultiRoundTripAsItIsAndRetriesThroughTheGateway() throws Exception {
     String calls = """
         [{"name":"v2__greet","arguments":{}},{"name":"v2__echo","arguments":{"text":"hi"}}]
