@@ -8,6 +8,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.registry.Json;
 import dev.gatehouse.registry.UpstreamConfig;
 import dev.gatehouse.registry.UpstreamStatus;
+import dev.gatehouse.samples.Samples;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.net.URI;
@@ -49,10 +50,20 @@ class StatelessUpstreamTest {
     Thread.ofVirtual().start(() -> out.lines().forEach(l -> { })); // keep its output drained
     UpstreamConfig v2 = new UpstreamConfig.StreamableHttp(url, Map.of(), true, UpstreamConfig.Timeouts.defaults(), null,
         UpstreamConfig.StreamableHttp.STATELESS);
-    gateway = Gateway.start(TestUpstreams.noAudit().withServer(ServerSettings.defaults().withPort(0)).withUpstreams(Map.of("v2", v2)),
+    web = Samples.startHttpTools("127.0.0.1", 0);
+    Map<String, UpstreamConfig> ups = new java.util.LinkedHashMap<>();
+    ups.put("v2", v2);
+    ups.put("found", new UpstreamConfig.StreamableHttp(url)); // no protocol_version: server/discover decides
+    ups.put("web", new UpstreamConfig.StreamableHttp(web.url())); // the same probe, answered by a 2025 server
+    ups.put("strict", new UpstreamConfig.StreamableHttp(web.url(), Map.of(), true, UpstreamConfig.Timeouts.defaults(), null,
+        UpstreamConfig.StreamableHttp.STATELESS));
+    gateway = Gateway.start(TestUpstreams.noAudit().withServer(ServerSettings.defaults().withPort(0)).withUpstreams(ups),
         Optional.empty());
-    await("v2 connected", Duration.ofSeconds(30), () -> gateway.registry().status().stream().allMatch(UpstreamStatus::connected));
+    await("upstreams connected", Duration.ofSeconds(30), () -> gateway.registry().status().stream()
+        .filter(st -> !st.name().equals("strict")).allMatch(UpstreamStatus::connected));
   }
+
+  static dev.gatehouse.samples.RunningServer web;
 
   @AfterAll
   static void stop() {
@@ -62,6 +73,21 @@ class StatelessUpstreamTest {
     if (upstream != null) {
       upstream.destroyForcibly();
     }
+    if (web != null) {
+      web.close();
+    }
+  }
+
+  @Test
+  void eachUpstreamIsSpokenToInTheRevisionItServes() {
+    assertEquals("2026-07-28", gateway.registry().catalog().server("found").orElseThrow().protocolVersion(),
+        "a server that answers server/discover is spoken to statelessly without being configured so");
+    assertEquals("2025-11-25", gateway.registry().catalog().server("web").orElseThrow().protocolVersion(),
+        "a server that does not gets a session");
+    UpstreamStatus strict = gateway.registry().status().stream().filter(st -> st.name().equals("strict")).findFirst().orElseThrow();
+    assertTrue(!strict.connected(), "pinned to 2026-07-28, a 2025 server is not connected: " + strict);
+    await("strict names why", Duration.ofSeconds(20), () -> gateway.registry().status().stream()
+        .filter(st -> st.name().equals("strict")).findFirst().orElseThrow().lastError().orElse("").contains("server/discover"));
   }
 
   @Test

@@ -66,7 +66,15 @@ final class Connection implements Transport.Listener {
     transport.start(this, timeout);
     this.clientVersion = clientVersion;
     if (transport.stateless()) {
-      return discover(timeout);
+      try {
+        // A session-based server answers at once (an error); one that does not is given a part of the time.
+        return discover(transport.fallBackAllowed() ? min(timeout.dividedBy(2), Duration.ofSeconds(10)) : timeout);
+      } catch (IOException e) {
+        if (!transport.fallBack()) {
+          throw e;
+        }
+        log.debug("upstream '{}': not a {} server ({}); opening a session", name, STATELESS, e.getMessage());
+      }
     }
     ObjectNode params = Json.object();
     params.put("protocolVersion", PROTOCOL_VERSIONS.get(0));
@@ -144,6 +152,10 @@ final class Connection implements Transport.Listener {
   }
 
   static final String STATELESS = UpstreamConfig.StreamableHttp.STATELESS;
+
+  private static Duration min(Duration a, Duration b) {
+    return a.compareTo(b) <= 0 ? a : b;
+  }
 
   /** Checks the upstream is still there: {@code ping}, or {@code server/discover} where ping does not exist. */
   CompletableFuture<JsonNode> ping(Duration timeout) {

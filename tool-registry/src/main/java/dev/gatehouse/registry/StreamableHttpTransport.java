@@ -66,17 +66,35 @@ final class StreamableHttpTransport implements Transport {
     this.http = http;
     this.requestTimeout = config.timeouts().call().plus(config.timeouts().connect());
     this.maxMessageBytes = config.maxMessageBytes();
-    this.stateless = config.stateless();
+    this.stateless = config.tryStateless();
+    this.statelessOnly = config.statelessOnly();
     if (stateless) {
       this.protocolVersion = UpstreamConfig.StreamableHttp.STATELESS; // every request says so, from the first
     }
   }
 
-  private final boolean stateless;
+  /** Whether the upstream is spoken to statelessly: tried first unless configured otherwise, until it falls back. */
+  private volatile boolean stateless;
+  private final boolean statelessOnly;
 
   @Override
   public boolean stateless() {
     return stateless;
+  }
+
+  @Override
+  public boolean fallBackAllowed() {
+    return !statelessOnly;
+  }
+
+  @Override
+  public boolean fallBack() {
+    if (statelessOnly) {
+      return false;
+    }
+    stateless = false;
+    protocolVersion = null;
+    return true;
   }
 
   @Override

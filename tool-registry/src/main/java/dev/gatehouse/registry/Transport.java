@@ -54,6 +54,19 @@ interface Transport extends AutoCloseable {
     return false;
   }
 
+  /**
+   * The upstream did not answer {@code server/discover} as a 2026-07-28 server: from now on the
+   * transport speaks the session-based revisions. False if it may not (the stateless one is required).
+   */
+  default boolean fallBack() {
+    return false;
+  }
+
+  /** Whether {@link #fallBack} would succeed. */
+  default boolean fallBackAllowed() {
+    return false;
+  }
+
   /** Sends {@code message} with these HTTP headers besides the transport's own (transports without headers ignore them). */
   default java.util.concurrent.CompletableFuture<Void> send(ObjectNode message, long deadlineNanos, java.util.Map<String, String> headers) {
     return send(message, deadlineNanos);

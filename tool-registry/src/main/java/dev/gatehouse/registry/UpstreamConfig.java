@@ -147,8 +147,10 @@ public sealed interface UpstreamConfig {
       @JsonProperty("max_message_bytes") Integer maxMessageBytesOrNull,
       @JsonProperty("protocol_version") String protocolVersion)
       implements UpstreamConfig {
-    /** The stateless revision, spoken to upstreams configured with {@code protocol_version: 2026-07-28}. */
+    /** The stateless revision, spoken to upstreams that serve it. */
     public static final String STATELESS = "2026-07-28";
+    /** The newest session-based revision: {@code protocol_version: 2025-11-25} skips the probe. */
+    public static final String SESSION = "2025-11-25";
 
     public StreamableHttp {
       maxMessageBytesOrNull = checkMaxMessageBytes(maxMessageBytesOrNull);
@@ -156,9 +158,9 @@ public sealed interface UpstreamConfig {
       headers = headers == null ? Map.of() : Map.copyOf(headers);
       enabledFlag = enabledFlag == null || enabledFlag;
       timeouts = timeouts == null ? Timeouts.defaults() : timeouts;
-      if (protocolVersion != null && !protocolVersion.equals(STATELESS)) {
-        throw new IllegalArgumentException("protocol_version: '" + protocolVersion + "' (expected: " + STATELESS
-            + ", or leave it out to negotiate a session-based version with initialize)");
+      if (protocolVersion != null && !protocolVersion.equals(STATELESS) && !protocolVersion.equals(SESSION)) {
+        throw new IllegalArgumentException("protocol_version: '" + protocolVersion + "' (expected: " + STATELESS + " or "
+            + SESSION + ", or leave it out to use 2026-07-28 when the server offers it)");
       }
     }
 
@@ -174,8 +176,13 @@ public sealed interface UpstreamConfig {
       this(url, headers, enabled, timeouts, maxMessageBytes, null);
     }
 
-    /** Whether the upstream is spoken to in the stateless revision (no initialize, no session). */
-    public boolean stateless() {
+    /** Whether the stateless revision is tried first ({@code server/discover}): unless the session-based one is configured. */
+    public boolean tryStateless() {
+      return !SESSION.equals(protocolVersion);
+    }
+
+    /** Whether only the stateless revision will do (configured): no falling back to {@code initialize}. */
+    public boolean statelessOnly() {
       return STATELESS.equals(protocolVersion);
     }
 
