@@ -371,59 +371,43 @@ final class StreamableHttpTransport implements Transport {
 
   /** The server-initiated stream; reopened while the transport lives, unless the server has none (405). */
   private void runGetStream() {
-    String lastEventId = "";
-    long backoffMs = 500;
-    while (!closed.get()) {
-      try {
-        String resume = lastEventId;
-        // No total timeout: the stream lives as long as the session. A stream silent for longer than
-        // GET_IDLE is closed and reopened (resuming from the last event id).
-        Request req = request(HttpMethod.GET).idleTimeout(GET_IDLE.toMillis(), TimeUnit.MILLISECONDS).headers(h -> {
-          h.put(HttpHeader.ACCEPT, "text/event-stream");
-          if (!resume.isEmpty()) {
-            h.put("Last-Event-ID", resume);
-          }
-        });
-        UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, OPEN_TIMEOUT, ERROR_BODY_BYTES, "the server's GET stream");
-        int status = resp.status();
-        if (status == 405 || status == 404 && sessionId == null) {
-          resp.discard();
-          return; // no standalone stream offered
+    String[] lastEventId = {""};
+    keepOpen("GET", () -> {
+      String resume = lastEventId[0];
+      // No total timeout: the stream lives as long as the session. A stream silent for longer than
+      // GET_IDLE is closed and reopened (resuming from the last event id).
+      Request req = request(HttpMethod.GET).idleTimeout(GET_IDLE.toMillis(), TimeUnit.MILLISECONDS).headers(h -> {
+        h.put(HttpHeader.ACCEPT, "text/event-stream");
+        if (!resume.isEmpty()) {
+          h.put("Last-Event-ID", resume);
         }
-        if (status == 404) {
-          resp.discard();
-          if (!closed.get()) {
-            closed.set(true);
-            listener.onClosed("session expired (HTTP 404 on GET stream)");
-          }
-          return;
+      });
+      UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, OPEN_TIMEOUT, ERROR_BODY_BYTES, "the server's GET stream");
+      int status = resp.status();
+      if (status == 405 || status == 404 && sessionId == null) {
+        resp.discard();
+        return Next.STOP; // no standalone stream offered
+      }
+      if (status == 404) {
+        resp.discard();
+        if (!closed.get()) {
+          closed.set(true);
+          listener.onClosed("session expired (HTTP 404 on GET stream)");
         }
-        if (status / 100 != 2 || resp.body() == null) {
-          // An error, or no event stream (some servers answer the GET with JSON): retried with backoff.
-          resp.discard();
-        } else {
-          backoffMs = 500;
-          getBody = resp.body();
-          String last = readEvents(getBody, null, true).lastEventId();
-          if (!last.isEmpty()) {
-            lastEventId = last;
-          }
-        }
-      } catch (java.io.InterruptedIOException e) {
-        return;
-      } catch (IOException e) {
-        log.debug("upstream '{}': GET stream failed: {}", name, e.toString());
+        return Next.STOP;
       }
-      if (closed.get()) {
-        return;
+      if (status / 100 != 2 || resp.body() == null) {
+        // An error, or no event stream (some servers answer the GET with JSON): retried with backoff.
+        resp.discard();
+        return Next.FAILED;
       }
-      try {
-        Thread.sleep(backoffMs);
-      } catch (InterruptedException e) {
-        return;
+      getBody = resp.body();
+      String last = readEvents(getBody, null, true).lastEventId();
+      if (!last.isEmpty()) {
+        lastEventId[0] = last;
       }
-      backoffMs = Math.min(backoffMs * 2, 10_000);
-    }
+      return Next.OPENED;
+    });
   }
 
   /**
@@ -431,40 +415,58 @@ final class StreamableHttpTransport implements Transport {
    * stream stays open, asking for every list change; reopened with backoff while the transport lives.
    */
   private void runListenStream() {
+    ObjectNode listen = Json.object();
+    listen.put("jsonrpc", "2.0");
+    listen.put("id", "gatehouse-listen");
+    listen.put("method", "subscriptions/listen");
+    ObjectNode params = listen.putObject("params");
+    ObjectNode meta = params.putObject("_meta");
+    meta.put("io.modelcontextprotocol/protocolVersion", UpstreamConfig.StreamableHttp.STATELESS);
+    meta.putObject("io.modelcontextprotocol/clientCapabilities");
+    ObjectNode want = params.putObject("notifications");
+    want.put("toolsListChanged", true);
+    want.put("promptsListChanged", true);
+    want.put("resourcesListChanged", true);
+    byte[] body = Json.bytes(listen);
+    keepOpen("listen", () -> {
+      Request req = request(HttpMethod.POST, Map.of(McpHeaders.METHOD, "subscriptions/listen"))
+          .idleTimeout(GET_IDLE.toMillis(), TimeUnit.MILLISECONDS)
+          .headers(h -> h.put(HttpHeader.ACCEPT, "application/json, text/event-stream"))
+          .body(new BytesRequestContent("application/json", body));
+      UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, OPEN_TIMEOUT, ERROR_BODY_BYTES, "the server's listen stream");
+      if (resp.status() / 100 != 2 || resp.body() == null || !resp.contentType().startsWith("text/event-stream")) {
+        resp.discard();
+        return resp.status() == 404 ? Next.STOP : Next.FAILED; // 404: no subscriptions, list changes seen on reconnect only
+      }
+      getBody = resp.body();
+      readEvents(getBody, null, true);
+      return Next.OPENED;
+    });
+  }
+
+  /** What opening a long-lived stream came to: stop for good, it was open (and ended), or it failed. */
+  private enum Next { STOP, OPENED, FAILED }
+
+  private interface Opening {
+    Next open() throws IOException;
+  }
+
+  /** Keeps a long-lived stream open while the transport lives, reopening it with backoff. */
+  private void keepOpen(String what, Opening opening) {
     long backoffMs = 500;
     while (!closed.get()) {
       try {
-        ObjectNode listen = Json.object();
-        listen.put("jsonrpc", "2.0");
-        listen.put("id", "gatehouse-listen");
-        listen.put("method", "subscriptions/listen");
-        ObjectNode params = listen.putObject("params");
-        ObjectNode meta = params.putObject("_meta");
-        meta.put("io.modelcontextprotocol/protocolVersion", UpstreamConfig.StreamableHttp.STATELESS);
-        meta.putObject("io.modelcontextprotocol/clientCapabilities");
-        ObjectNode want = params.putObject("notifications");
-        want.put("toolsListChanged", true);
-        want.put("promptsListChanged", true);
-        want.put("resourcesListChanged", true);
-        Request req = request(HttpMethod.POST, Map.of(McpHeaders.METHOD, "subscriptions/listen"))
-            .idleTimeout(GET_IDLE.toMillis(), TimeUnit.MILLISECONDS)
-            .headers(h -> h.put(HttpHeader.ACCEPT, "application/json, text/event-stream"))
-            .body(new BytesRequestContent("application/json", Json.bytes(listen)));
-        UpstreamHttp.Exchange resp = UpstreamHttp.exchange(req, OPEN_TIMEOUT, ERROR_BODY_BYTES, "the server's listen stream");
-        if (resp.status() / 100 != 2 || resp.body() == null || !resp.contentType().startsWith("text/event-stream")) {
-          resp.discard();
-          if (resp.status() == 404) {
-            return; // no subscriptions: list changes are seen on reconnect only
-          }
-        } else {
+        Next next = opening.open();
+        if (next == Next.STOP) {
+          return;
+        }
+        if (next == Next.OPENED) {
           backoffMs = 500;
-          getBody = resp.body();
-          readEvents(getBody, null, true);
         }
       } catch (java.io.InterruptedIOException e) {
         return;
       } catch (IOException e) {
-        log.debug("upstream '{}': listen stream failed: {}", name, e.toString());
+        log.debug("upstream '{}': {} stream failed: {}", name, what, e.toString());
       }
       if (closed.get()) {
         return;
