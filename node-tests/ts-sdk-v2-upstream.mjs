@@ -1,7 +1,7 @@
 // An MCP server of the stateless revision 2026-07-28, built with the TypeScript SDK v2 server package,
 // for tests of the gateway's client side: a plain tool, a tool that asks the user's name as a multi
-// round-trip (input_required with the key "user_name"), a tool that changes the tool list, a resource
-// and a prompt.
+// round-trip (input_required with the key "user_name"), a tool that changes the tool list, a slow tool
+// that notices cancellation, a resource and a prompt.
 // Usage: node ts-sdk-v2-upstream.mjs   -> prints "listening on http://127.0.0.1:<port>/mcp", serves until killed.
 import http from "node:http";
 import { McpServer, createMcpHandler, inputRequired, acceptedContent } from "@modelcontextprotocol/server";
@@ -9,6 +9,8 @@ import { z } from "zod";
 
 // Whether the tool "extra" is offered: toggle_extra flips it and tells subscriptions/listen streams.
 let extra = false;
+// How the last call of "slow" went: none, running, cancelled (its request was closed) or finished.
+let lastSlow = "none";
 
 function build() {
   const server = new McpServer({ name: "gatehouse-v2-upstream", version: "1.0.0" });
@@ -18,6 +20,18 @@ function build() {
       handler.notify.toolsChanged();
       return { content: [{ type: "text", text: extra ? "extra added" : "extra removed" }] };
     });
+  server.registerTool("slow", { description: "Takes 20 s unless cancelled.", inputSchema: z.object({}) },
+    async (_args, ctx) => {
+      lastSlow = "running";
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, 20000);
+        ctx.mcpReq.signal.addEventListener("abort", () => { clearTimeout(timer); resolve(); });
+      });
+      lastSlow = ctx.mcpReq.signal.aborted ? "cancelled" : "finished";
+      return { content: [{ type: "text", text: lastSlow }] };
+    });
+  server.registerTool("last_slow", { description: "How the last call of slow went.", inputSchema: z.object({}) },
+    async () => ({ content: [{ type: "text", text: lastSlow }] }));
   if (extra) {
     server.registerTool("extra", { description: "Here while toggled on.", inputSchema: z.object({}) },
       async () => ({ content: [{ type: "text", text: "extra" }] }));
@@ -55,8 +69,12 @@ const srv = http.createServer(async (req, res) => {
       if (Array.isArray(v)) v.forEach((x) => headers.append(k, x));
       else if (v !== undefined) headers.set(k, v);
     }
+    // The client closing the exchange before its answer is how a 2026-07-28 call is cancelled.
+    const closed = new AbortController();
+    res.on("close", () => { if (!res.writableEnded) closed.abort(); });
     const response = await handler.fetch(new Request(url, {
       method: req.method, headers, body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
+      signal: closed.signal,
     }));
     res.writeHead(response.status, Object.fromEntries(response.headers));
     if (response.body) {

@@ -156,6 +156,36 @@ class StatelessUpstreamTest {
     throw new AssertionError("the call's stream ended without its answer");
   }
 
+  static String lastSlow() throws Exception {
+    return Json.MAPPER.readTree(McpHttp.modern(gateway.baseUri().resolve("/mcp"), 9, "tools/call", "v2__last_slow",
+        "\"name\":\"v2__last_slow\",\"arguments\":{}").body()).path("result").path("content").path(0).path("text").asText();
+  }
+
+  @Test
+  void aSessionClientsCancellationClosesTheUpstreamsExchange() throws Exception {
+    URI endpoint = gateway.baseUri().resolve("/mcp");
+    String session = McpHttp.session(endpoint);
+    java.util.concurrent.CompletableFuture<HttpResponse<String>> slow = TestUpstreams.HTTP.sendAsync(HttpRequest.newBuilder(endpoint)
+        .header("Content-Type", "application/json").header("Accept", "application/json, text/event-stream")
+        .header("Mcp-Session-Id", session).POST(HttpRequest.BodyPublishers.ofString(
+            "{\"jsonrpc\":\"2.0\",\"id\":7,\"method\":\"tools/call\",\"params\":{\"name\":\"v2__slow\",\"arguments\":{}}}")).build(),
+        HttpResponse.BodyHandlers.ofString());
+    await("slow running", Duration.ofSeconds(10), () -> call(StatelessUpstreamTest::lastSlow).equals("running"));
+    HttpResponse<String> cancel = McpHttp.post(endpoint, session,
+        "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/cancelled\",\"params\":{\"requestId\":7,\"reason\":\"changed my mind\"}}");
+    assertEquals(202, cancel.statusCode());
+    await("the upstream saw the cancellation", Duration.ofSeconds(10), () -> call(StatelessUpstreamTest::lastSlow).equals("cancelled"));
+    assertTrue(slow.get(10, java.util.concurrent.TimeUnit.SECONDS).body().contains("-32012"), "the client hears its call was cancelled");
+  }
+
+  static String call(java.util.concurrent.Callable<String> c) {
+    try {
+      return c.call();
+    } catch (Exception e) {
+      return e.toString();
+    }
+  }
+
   @Test
   void theOneUpstreamIsTransparentAtItsOwnPath() throws Exception {
     HttpResponse<String> r = McpHttp.modern(gateway.baseUri().resolve("/mcp/v2"), 3, "tools/call", "echo",

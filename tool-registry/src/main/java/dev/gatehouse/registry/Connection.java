@@ -258,7 +258,11 @@ final class Connection implements Transport.Listener {
         ObjectNode cancel = Json.object();
         cancel.put("requestId", id);
         cancel.put("reason", e instanceof CancellationException ? "cancelled by the client" : e.getMessage());
-        notify("notifications/cancelled", cancel);
+        if (transport.stateless()) {
+          transport.abort(JsonNodeFactory.instance.numberNode(id)); // 2026-07-28: closing the exchange cancels
+        } else {
+          notify("notifications/cancelled", cancel);
+        }
       }
     });
     ObjectNode msg = Json.object();

@@ -193,6 +193,10 @@ final class StreamableHttpTransport implements Transport {
         .timeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
         .headers(h -> h.put(HttpHeader.ACCEPT, "application/json, text/event-stream"))
         .body(new BytesRequestContent("application/json", bytes));
+    boolean abortable = stateless && id != null;
+    if (abortable) {
+      exchanges.put(id, req);
+    }
     UpstreamHttp.exchangeAsync(req, requestTimeout, maxMessageBytes, "the server").whenComplete((resp, failure) -> {
       boolean streaming = false;
       try {
@@ -244,10 +248,13 @@ final class StreamableHttpTransport implements Transport {
           Thread.ofVirtual().name("mcp-post-" + name).start(() -> {
             try {
               Events read = readEvents(resp.body(), id, false);
-              if (id != null) {
-                resume(read, id, deadline);
+              if (id != null && !stateless) {
+                resume(read, id, deadline); // streams of the stateless revision are not resumable
               }
             } finally {
+              if (abortable) {
+                exchanges.remove(id, req);
+              }
               release();
             }
           });
@@ -264,10 +271,24 @@ final class StreamableHttpTransport implements Transport {
         done.completeExceptionally(e);
       } finally {
         if (!streaming) {
+          if (abortable) {
+            exchanges.remove(id, req);
+          }
           release();
         }
       }
     });
+  }
+
+  /** The stateless revision's requests whose answers are awaited, by id: closing one cancels its call. */
+  private final Map<JsonNode, Request> exchanges = new java.util.concurrent.ConcurrentHashMap<>();
+
+  @Override
+  public void abort(JsonNode id) {
+    Request req = exchanges.remove(id);
+    if (req != null) {
+      req.abort(new IOException("cancelled"));
+    }
   }
 
   private void deliver(JsonNode node, JsonNode relatedId) {

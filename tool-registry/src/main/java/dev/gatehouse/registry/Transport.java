@@ -62,6 +62,13 @@ interface Transport extends AutoCloseable {
     return false;
   }
 
+  /**
+   * Stops waiting for the answer to request {@code id} and lets the server know: in the stateless
+   * revision closing a request's HTTP exchange is how a call is cancelled. Others cancel with a
+   * notification instead.
+   */
+  default void abort(com.fasterxml.jackson.databind.JsonNode id) {}
+
   /** Whether {@link #fallBack} would succeed. */
   default boolean fallBackAllowed() {
     return false;
