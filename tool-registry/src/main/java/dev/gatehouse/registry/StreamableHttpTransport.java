@@ -237,7 +237,7 @@ final class StreamableHttpTransport implements Transport {
             }
           }
           String text = resp.text(2048);
-          throw new IOException("HTTP " + status + (text.isBlank() ? "" : ": " + text.strip()));
+          throw new IOException("HTTP " + status + (text.isBlank() ? "" : ": " + summary(text)));
         }
         String type = resp.contentType();
         if (type.startsWith("text/event-stream")) {
@@ -278,6 +278,28 @@ final class StreamableHttpTransport implements Transport {
         }
       }
     });
+  }
+
+  /**
+   * What an error body says, short enough for a status line: a JSON error's message (a JSON-RPC error
+   * object, or a {@code message} field), else the text on one line, clipped. Servers that dump stack
+   * traces into their error bodies do not get them into the gateway's errors and logs.
+   */
+  static String summary(String body) {
+    String text = body.strip();
+    if (text.startsWith("{")) {
+      try {
+        JsonNode j = Json.MAPPER.readTree(text);
+        JsonNode message = j.path("error").isObject() ? j.path("error").path("message") : j.path("error").isTextual() ? j.path("error") : j.path("message");
+        if (message.isTextual() && !message.asText().isBlank()) {
+          text = message.asText().strip();
+        }
+      } catch (IOException notJson) {
+        // shown as text
+      }
+    }
+    text = text.replaceAll("\\s+", " ");
+    return text.length() <= 300 ? text : text.substring(0, 300) + "…";
   }
 
   /** The stateless revision's requests whose answers are awaited, by id: closing one cancels its call. */
