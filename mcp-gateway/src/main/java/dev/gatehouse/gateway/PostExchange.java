@@ -123,35 +123,51 @@ final class PostExchange implements Outbound {
     } finally {
       lock.unlock();
     }
-    boolean end = last;
-    response.write(end, next, new Callback() {
-      @Override
-      public void succeeded() {
-        if (end) {
-          stopKeepalive();
-          callback.succeeded();
-          return;
-        }
-        lock.lock();
-        try {
-          writing = false;
-        } finally {
-          lock.unlock();
-        }
-        flush();
-      }
-
-      @Override
-      public void failed(Throwable x) {
-        gone(x);
-      }
-
-      @Override
-      public InvocationType getInvocationType() {
-        return InvocationType.NON_BLOCKING;
-      }
-    });
+    response.write(last, next, last ? finalWrite : written);
   }
+
+  /** After a write that is not the last: the next one may start. */
+  private final Callback written = new Callback() {
+    @Override
+    public void succeeded() {
+      lock.lock();
+      try {
+        writing = false;
+      } finally {
+        lock.unlock();
+      }
+      flush();
+    }
+
+    @Override
+    public void failed(Throwable x) {
+      gone(x);
+    }
+
+    @Override
+    public InvocationType getInvocationType() {
+      return InvocationType.NON_BLOCKING;
+    }
+  };
+
+  /** After the answer, the stream's last event: the exchange is done. */
+  private final Callback finalWrite = new Callback() {
+    @Override
+    public void succeeded() {
+      stopKeepalive();
+      callback.succeeded();
+    }
+
+    @Override
+    public void failed(Throwable x) {
+      gone(x);
+    }
+
+    @Override
+    public InvocationType getInvocationType() {
+      return InvocationType.NON_BLOCKING;
+    }
+  };
 
   /**
    * The client went away mid-stream. In the session-based revisions that is not a cancellation: the
@@ -192,23 +208,7 @@ final class PostExchange implements Outbound {
     } finally {
       lock.unlock();
     }
-    response.write(false, KEEPALIVE.duplicate(), new Callback() {
-      @Override
-      public void succeeded() {
-        lock.lock();
-        try {
-          writing = false;
-        } finally {
-          lock.unlock();
-        }
-        flush();
-      }
-
-      @Override
-      public void failed(Throwable x) {
-        gone(x);
-      }
-    });
+    response.write(false, KEEPALIVE.duplicate(), written);
   }
 
   private void stopKeepalive() {
