@@ -1,7 +1,7 @@
 // An MCP server of the stateless revision 2026-07-28, built with the TypeScript SDK v2 server package,
 // for tests of the gateway's client side: a plain tool, a tool that asks the user's name as a multi
-// round-trip (input_required with the key "user_name"), a tool that changes the tool list, a slow tool
-// that notices cancellation, a resource and a prompt.
+// round-trip (input_required with the key "user_name"), a tool that changes the tool list, one that
+// reports progress, a slow tool that notices cancellation, a resource and a prompt.
 // Usage: node ts-sdk-v2-upstream.mjs   -> prints "listening on http://127.0.0.1:<port>/mcp", serves until killed.
 import http from "node:http";
 import { McpServer, createMcpHandler, inputRequired, acceptedContent } from "@modelcontextprotocol/server";
@@ -19,6 +19,16 @@ function build() {
       extra = !extra;
       handler.notify.toolsChanged();
       return { content: [{ type: "text", text: extra ? "extra added" : "extra removed" }] };
+    });
+  server.registerTool("count", { description: "Reports progress 1, 2, 3 of 3, then answers.", inputSchema: z.object({}) },
+    async (_args, ctx) => {
+      const token = ctx.mcpReq._meta?.progressToken;
+      for (let i = 1; i <= 3; i++) {
+        if (token !== undefined) {
+          await ctx.mcpReq.notify({ method: "notifications/progress", params: { progressToken: token, progress: i, total: 3 } });
+        }
+      }
+      return { content: [{ type: "text", text: "counted to 3" }] };
     });
   server.registerTool("slow", { description: "Takes 20 s unless cancelled.", inputSchema: z.object({}) },
     async (_args, ctx) => {

@@ -156,6 +156,37 @@ class StatelessUpstreamTest {
     throw new AssertionError("the call's stream ended without its answer");
   }
 
+  @Test
+  void theUpstreamsProgressReachesASessionClientWithItsOwnToken() throws Exception {
+    URI endpoint = gateway.baseUri().resolve("/mcp");
+    String session = McpHttp.session(endpoint);
+    HttpRequest call = HttpRequest.newBuilder(endpoint).header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream").header("Mcp-Session-Id", session)
+        .POST(HttpRequest.BodyPublishers.ofString("{\"jsonrpc\":\"2.0\",\"id\":8,\"method\":\"tools/call\",\"params\":"
+            + "{\"name\":\"v2__count\",\"arguments\":{},\"_meta\":{\"progressToken\":\"mine\"}}}")).build();
+    HttpResponse<Stream<String>> stream = TestUpstreams.HTTP.send(call, HttpResponse.BodyHandlers.ofLines());
+    List<Integer> progress = new java.util.ArrayList<>();
+    try (Stream<String> lines = stream.body()) {
+      Iterator<String> it = lines.iterator();
+      while (it.hasNext()) {
+        String line = it.next();
+        if (!line.startsWith("data: ")) {
+          continue;
+        }
+        JsonNode m = Json.MAPPER.readTree(line.substring(6));
+        if ("notifications/progress".equals(m.path("method").asText())) {
+          assertEquals("mine", m.path("params").path("progressToken").asText(), m.toString());
+          progress.add(m.path("params").path("progress").asInt());
+        } else if (m.path("id").asInt() == 8) {
+          assertEquals("counted to 3", m.path("result").path("content").path(0).path("text").asText(), m.toString());
+          assertEquals(List.of(1, 2, 3), progress);
+          return;
+        }
+      }
+    }
+    throw new AssertionError("the call's stream ended without its answer; progress seen: " + progress);
+  }
+
   static String lastSlow() throws Exception {
     return Json.MAPPER.readTree(McpHttp.modern(gateway.baseUri().resolve("/mcp"), 9, "tools/call", "v2__last_slow",
         "\"name\":\"v2__last_slow\",\"arguments\":{}").body()).path("result").path("content").path(0).path("text").asText();
