@@ -33,20 +33,47 @@ final class InputRounds {
   static final int MAX = 10_000;
   private static final SecureRandom RANDOM = new SecureRandom();
 
+  /** At most this many rounds wait for one caller: nobody can take every round of the gateway. */
+  static final int MAX_PER_CALLER = 100;
+
   private final Map<String, Round> waiting = new ConcurrentHashMap<>();
+  /** Waiting rounds by owner; an owner without any has no entry. */
+  private final Map<String, java.util.concurrent.atomic.AtomicInteger> perCaller = new ConcurrentHashMap<>();
   private final java.util.function.LongSupplier clock;
   private final long ttlNanos;
+  private final int maxPerCaller;
   private volatile long lastSweep;
 
   InputRounds() {
-    this(System::nanoTime, TTL_NANOS);
+    this(System::nanoTime, TTL_NANOS, MAX_PER_CALLER);
   }
 
-  /** With its own clock and wait, for tests. */
-  InputRounds(java.util.function.LongSupplier clock, long ttlNanos) {
+  /** With its own clock, wait and share per caller, for tests. */
+  InputRounds(java.util.function.LongSupplier clock, long ttlNanos, int maxPerCaller) {
     this.clock = clock;
     this.ttlNanos = ttlNanos;
+    this.maxPerCaller = maxPerCaller;
     this.lastSweep = clock.getAsLong();
+  }
+
+  private void store(Round r) {
+    if (waiting.putIfAbsent(r.state, r) == null) {
+      perCaller.computeIfAbsent(r.session.ownerKey(), k -> new java.util.concurrent.atomic.AtomicInteger()).incrementAndGet();
+    }
+  }
+
+  private void drop(Round r) {
+    if (waiting.remove(r.state, r)) {
+      perCaller.computeIfPresent(r.session.ownerKey(), (k, c) -> c.decrementAndGet() <= 0 ? null : c);
+    }
+  }
+
+  private boolean full(Round r) {
+    if (waiting.containsKey(r.state)) {
+      return false;
+    }
+    java.util.concurrent.atomic.AtomicInteger mine = perCaller.get(r.session.ownerKey());
+    return waiting.size() >= MAX || mine != null && mine.get() >= maxPerCaller;
   }
 
   /** A new round for the request {@code s} serves (nothing is stored until the upstream asks something). */
@@ -82,10 +109,9 @@ final class InputRounds {
       return;
     }
     lastSweep = now;
-    for (Iterator<Round> it = waiting.values().iterator(); it.hasNext(); ) {
-      Round r = it.next();
+    for (Round r : List.copyOf(waiting.values())) {
       if (r.expired(now)) {
-        it.remove();
+        drop(r);
         r.expire();
       }
     }
@@ -203,7 +229,7 @@ final class InputRounds {
       }
       if (now != null) {
         if (ended) {
-          waiting.remove(state, this);
+          drop(this);
         }
         out.complete(now);
       }
@@ -218,9 +244,10 @@ final class InputRounds {
      */
     CompletableFuture<JsonNode> ask(String requestMethod, ObjectNode params) {
       sweep();
-      if (waiting.size() >= MAX && !waiting.containsKey(state)) {
+      if (full(this)) {
         return CompletableFuture.failedFuture(new McpException(McpException.INTERNAL_ERROR,
-            "too many requests wait for their clients' input on this gateway; try again later"));
+            "too many requests wait for this client's input on this gateway (at most " + maxPerCaller
+                + " per caller, " + MAX + " in all); try again later"));
       }
       CompletableFuture<JsonNode> answer = new CompletableFuture<>();
       ObjectNode interim = null;
@@ -235,7 +262,7 @@ final class InputRounds {
         request.set("params", params);
         asked.put(key, request);
         answers.put(key, answer);
-        waiting.put(state, this);
+        store(this);
         if (client != null) {
           interim = inputRequired(clientId);
         }
@@ -277,7 +304,7 @@ final class InputRounds {
         lock.unlock();
       }
       if (c != null) {
-        waiting.remove(state, this);
+        drop(this);
         c.complete(withId(message, id));
       }
     }

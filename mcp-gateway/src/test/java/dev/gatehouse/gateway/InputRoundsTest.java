@@ -16,13 +16,35 @@ import org.junit.jupiter.api.Timeout;
 @Timeout(10)
 class InputRoundsTest {
   final AtomicLong now = new AtomicLong(1_000);
-  final InputRounds rounds = new InputRounds(now::get, 100);
+  final InputRounds rounds = new InputRounds(now::get, 100, 2);
 
   static McpSession session() {
+    return session(Principal.anonymous());
+  }
+
+  static McpSession session(Principal who) {
     ObjectNode meta = Json.object();
     meta.putObject(ModernMcp.CAPABILITIES_KEY).putObject("elicitation");
-    return McpSession.stateless("r1", new McpSession.Federated(), Principal.anonymous(),
+    return McpSession.stateless("r1", new McpSession.Federated(), who,
         new ModernMcp.Mirror(ModernMcp.REVISION, "tools/call", "t", Map.of()), meta);
+  }
+
+  @Test
+  void oneCallerCannotTakeEveryRound() {
+    for (int i = 0; i < 2; i++) {
+      InputRounds.Round r = rounds.open(session(), "tools/call", "t");
+      r.first(id(i), new CompletableFuture<>());
+      assertFalse(r.ask("elicitation/create", Json.object()).isDone());
+    }
+    InputRounds.Round third = rounds.open(session(), "tools/call", "t");
+    third.first(id(3), new CompletableFuture<>());
+    assertTrue(third.ask("elicitation/create", Json.object()).isCompletedExceptionally(), "past this caller's share");
+    Principal other = new Principal("someone-else", Principal.API_KEY_ISSUER, java.util.Optional.empty(), null, null, null, null,
+        Principal.Kind.API_KEY, java.util.Optional.empty());
+    InputRounds.Round theirs = rounds.open(session(other), "tools/call", "t");
+    theirs.first(id(4), new CompletableFuture<>());
+    assertFalse(theirs.ask("elicitation/create", Json.object()).isDone(), "another caller still gets a round");
+    assertEquals(3, rounds.size());
   }
 
   static JsonNode id(int n) {
