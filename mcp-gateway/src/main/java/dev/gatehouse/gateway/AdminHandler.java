@@ -234,7 +234,10 @@ final class AdminHandler {
     ObjectNode out = Json.object();
     ArrayNode arr = out.putArray("upstreams");
     for (UpstreamStatus s : registry.status()) {
-      arr.add(Gateway.statusJson(s, true));
+      ObjectNode o = Gateway.statusJson(s, true);
+      // The revision it is spoken to in: 2026-07-28 (stateless) or the session's negotiated one.
+      registry.catalog().server(s.name()).ifPresent(c -> o.put("protocol_version", c.protocolVersion()));
+      arr.add(o);
     }
     return out;
   }

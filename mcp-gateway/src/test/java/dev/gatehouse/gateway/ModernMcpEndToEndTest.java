@@ -53,7 +53,7 @@ class ModernMcpEndToEndTest {
         + "  conf: { transport: streamable-http, url: \"" + conformance.url() + "\" }\n"
         + "identity:\n  api_keys:\n"
         + "    - { id: agent, hash: \"" + ApiKeys.hash(AGENT) + "\", subject: agent-9, groups: [agents] }\n"
-        + "    - { id: auditor, hash: \"" + ApiKeys.hash(AUDITOR) + "\", subject: carol, roles: [gatehouse-auditor, gatehouse-metrics] }\n"
+        + "    - { id: auditor, hash: \"" + ApiKeys.hash(AUDITOR) + "\", subject: carol, roles: [gatehouse-auditor, gatehouse-metrics, gatehouse-admin] }\n"
         + "policies:\n"
         + "  - id: agents\n    when: { groups: [agents] }\n"
         + "    allow: { servers: [tools, conf] }\n"
@@ -259,6 +259,16 @@ class ModernMcpEndToEndTest {
 
     JsonNode unknown = json(post("/mcp", "resources/read", "nosuch+test://x", "\"uri\":\"nosuch+test://x\"").body());
     assertEquals(-32602, unknown.path("error").path("code").asInt(), unknown.toString());
+  }
+
+  @Test
+  void adminShowsTheRevisionEachUpstreamIsSpokenTo() throws Exception {
+    JsonNode admin = json(TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/admin/upstreams"))
+        .header("Authorization", "Bearer " + AUDITOR).GET().build()).body());
+    java.util.Map<String, String> revisions = new java.util.HashMap<>();
+    admin.path("upstreams").forEach(u -> revisions.put(u.path("name").asText(), u.path("protocol_version").asText("-")));
+    // Both are session-based: the conformance fixture over HTTP answered server/discover as a 2025 server.
+    assertEquals(java.util.Map.of("tools", "2025-11-25", "conf", "2025-11-25"), revisions, admin.toString());
   }
 
   @Test
