@@ -101,8 +101,8 @@ final class AdminHandler {
     try {
       body = Json.MAPPER.readTree(Bodies.read(request, Math.min(1 << 20, http.get().maxRequestBytes())).join()); // on a virtual thread
     } catch (java.util.concurrent.CompletionException e) {
-      if (e.getCause() instanceof Bodies.TooLarge t) {
-        throw new BadRequest(t.getMessage());
+      if (Bodies.tooLarge(e) != null) {
+        throw new BadRequest(Bodies.tooLarge(e).getMessage());
       }
       throw new IOException("the body could not be read", e.getCause());
     } catch (JsonProcessingException e) {

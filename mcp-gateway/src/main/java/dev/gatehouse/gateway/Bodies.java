@@ -22,6 +22,32 @@ final class Bodies {
     }
   }
 
+  /** The size refusal behind a read's failure (as thrown, or wrapped by a future), or null if it was another failure. */
+  static TooLarge tooLarge(Throwable failure) {
+    return failure instanceof TooLarge t ? t : failure != null && failure.getCause() instanceof TooLarge t ? t : null;
+  }
+
+  /** What a door does with a body once it is in ({@code failure} set if it could not be read). */
+  interface Then {
+    void accept(byte[] bytes, Throwable failure);
+  }
+
+  /**
+   * Reads the body, then goes on with {@code then}; whatever {@code then} throws is logged and answered
+   * {@code 500} as an OpenAI-style error (the {@code /v1} doors), never left hanging.
+   */
+  static void readThen(Request request, org.eclipse.jetty.server.Response response, org.eclipse.jetty.util.Callback callback, long max,
+      String what, Then then) {
+    read(request, max).whenComplete((bytes, failure) -> {
+      try {
+        then.accept(bytes, failure);
+      } catch (RuntimeException e) {
+        org.slf4j.LoggerFactory.getLogger(Bodies.class).error("{} failed unexpectedly", what, e);
+        OpenAiErrors.write(response, callback, 500, "api_error", "internal_error", "internal error while handling the " + what);
+      }
+    });
+  }
+
   /**
    * The whole body, at most {@code max} bytes; fails with {@link TooLarge} past that, or with the
    * I/O failure. With a Content-Length (the usual case) the bytes go into an array of exactly that size.

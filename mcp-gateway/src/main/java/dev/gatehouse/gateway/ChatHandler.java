@@ -118,14 +118,8 @@ final class ChatHandler {
         models(response, callback, caller);
         return;
       }
-      Bodies.read(request, p.maxRequestBytes()).whenComplete((bytes, failure) -> {
-        try {
-          completions(request, response, callback, caller, chain, bytes, failure);
-        } catch (RuntimeException e) {
-          org.slf4j.LoggerFactory.getLogger(ChatHandler.class).error("chat request failed unexpectedly", e);
-          OpenAiErrors.write(response, callback, 500, "api_error", "internal_error", "internal error");
-        }
-      });
+      Bodies.readThen(request, response, callback, p.maxRequestBytes(), "chat request",
+          (bytes, failure) -> completions(request, response, callback, caller, chain, bytes, failure));
     });
   }
 
@@ -135,9 +129,8 @@ final class ChatHandler {
     ObjectNode body = null;
     try {
       if (failure != null) {
-        if (failure instanceof Bodies.TooLarge || failure.getCause() instanceof Bodies.TooLarge) {
-          throw new Refused(413, "invalid_request_error", "request_too_large",
-              (failure instanceof Bodies.TooLarge ? failure : failure.getCause()).getMessage());
+        if (Bodies.tooLarge(failure) != null) {
+          throw new Refused(413, "invalid_request_error", "request_too_large", Bodies.tooLarge(failure).getMessage());
         }
         OpenAiErrors.write(response, callback, 400, "invalid_request_error", "unreadable_body", "The request body could not be read");
         return;

@@ -70,14 +70,8 @@ final class ExecuteHandler {
     }
     auth.get().authenticate(request, response, callback, PATH, OpenAiErrors::auth).thenAccept(caller -> {
       if (caller != null) {
-        Bodies.read(request, p.maxRequestBytes()).whenComplete((bytes, failure) -> {
-          try {
-            run(request, response, callback, caller, chainId, bytes, failure);
-          } catch (RuntimeException e) {
-            org.slf4j.LoggerFactory.getLogger(ExecuteHandler.class).error("execute failed unexpectedly", e);
-            OpenAiErrors.write(response, callback, 500, "api_error", "internal_error", "internal error while running the tool");
-          }
-        });
+        Bodies.readThen(request, response, callback, p.maxRequestBytes(), "tool execution",
+            (bytes, failure) -> run(request, response, callback, caller, chainId, bytes, failure));
       }
     });
   }
@@ -88,8 +82,8 @@ final class ExecuteHandler {
     ToolCall call;
     try {
       if (failure != null) {
-        if (failure instanceof Bodies.TooLarge || failure.getCause() instanceof Bodies.TooLarge) {
-          throw new Invalid("request_too_large", (failure instanceof Bodies.TooLarge ? failure : failure.getCause()).getMessage());
+        if (Bodies.tooLarge(failure) != null) {
+          throw new Invalid("request_too_large", Bodies.tooLarge(failure).getMessage());
         }
         OpenAiErrors.write(response, callback, 400, "invalid_request_error", "unreadable_body", "The request body could not be read");
         return;

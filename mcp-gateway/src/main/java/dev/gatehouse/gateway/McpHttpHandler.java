@@ -606,9 +606,9 @@ final class McpHttpHandler {
       java.util.function.Consumer<JsonNode> next) {
     Bodies.read(request, p.maxRequestBytes()).whenComplete((bytes, failure) -> {
       if (failure != null) {
-        Throwable c = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null ? failure.getCause() : failure;
-        if (c instanceof Bodies.TooLarge) {
-          reject(response, callback, 413, RpcError.INVALID_REQUEST, c.getMessage());
+        Bodies.TooLarge tooLarge = Bodies.tooLarge(failure);
+        if (tooLarge != null) {
+          reject(response, callback, 413, RpcError.INVALID_REQUEST, tooLarge.getMessage());
         } else {
           reject(response, callback, 400, RpcError.INVALID_REQUEST, "Bad Request: the body could not be read");
         }

@@ -65,16 +65,8 @@ class ChainEndToEndTest {
   }
 
   @AfterAll
-  static void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    if (model != null) {
-      model.close();
-    }
-    if (conformance != null) {
-      conformance.close();
-    }
+  static void stop() throws Exception {
+    TestUpstreams.closeAll(gateway, model, conformance);
   }
 
   static URI uri(String path) {

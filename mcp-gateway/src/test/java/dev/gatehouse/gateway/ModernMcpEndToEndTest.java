@@ -70,13 +70,8 @@ class ModernMcpEndToEndTest {
   }
 
   @AfterAll
-  static void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    if (conformance != null) {
-      conformance.close();
-    }
+  static void stop() throws Exception {
+    TestUpstreams.closeAll(gateway, conformance);
   }
 
   static JsonNode json(String s) throws Exception {

@@ -57,13 +57,8 @@ class ModernMcpSchemaTest {
   }
 
   @AfterAll
-  static void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    if (conformance != null) {
-      conformance.close();
-    }
+  static void stop() throws Exception {
+    TestUpstreams.closeAll(gateway, conformance);
   }
 
   /** Fails with every violation unless {@code message} is a valid {@code definition} of the schema. */

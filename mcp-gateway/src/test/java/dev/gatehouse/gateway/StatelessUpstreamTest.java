@@ -66,16 +66,8 @@ class StatelessUpstreamTest {
   static dev.gatehouse.samples.RunningServer web;
 
   @AfterAll
-  static void stop() {
-    if (gateway != null) {
-      gateway.close();
-    }
-    if (upstream != null) {
-      upstream.destroyForcibly();
-    }
-    if (web != null) {
-      web.close();
-    }
+  static void stop() throws Exception {
+    TestUpstreams.closeAll(gateway, web, upstream == null ? null : upstream::destroyForcibly);
   }
 
   @Test
