@@ -73,50 +73,16 @@ import org.sqlite.SQLiteConfig;
  * <p>One process at a time may open a store: a lock file next to it ({@code <db>.lock}) says who.
  * Verification ({@link #verify(Path)}) needs no lock and works while a gateway is writing.
  */
-public final class SqliteAuditStore implements AuditStore {
-  /** The most steps written in one transaction. */
-  static final int MAX_BATCH = 512;
-  /** The most steps one purge transaction deletes; {@link #purge} loops in such chunks. */
-  static final int PURGE_CHUNK = 10_000;
+public final class SqliteAuditStore extends BatchedAuditStore {
   private static final int READERS = 4;
-  private static final int EXPORT_PAGE = 500;
-  private static final Duration PURGE_INTERVAL = Duration.ofHours(1);
   private static final int BUSY_TIMEOUT_MILLIS = 10_000;
   private static final int SQLITE_CONSTRAINT = 19;
-  /**
-   * With {@code durability: queued} nobody waits for a commit, so the writer lets a batch gather for
-   * this long after its first step: far fewer commits (each writes every touched index page to the
-   * WAL) at the price of a crash losing at most this much more.
-   */
-  static final Duration QUEUED_LINGER = Duration.ofMillis(5);
   /** How often a background connection copies the WAL into the database (a passive checkpoint). */
   private static final Duration CHECKPOINT_INTERVAL = Duration.ofMillis(500);
   /** The writer's own checkpoint, a safety net when the background one cannot keep up (pages). */
   private static final int WRITER_AUTOCHECKPOINT_PAGES = 20_000;
-  /** The longest a query waits for the steps queued before it to be committed. */
-  private static final Duration SYNC_TIMEOUT = Duration.ofSeconds(5);
-  private static final Logger log = LoggerFactory.getLogger("gatehouse.audit");
-
-  private sealed interface Op permits Append, Purge, Sync, Stop {}
-
-  /** A step to write; {@code accepted} completes once it is in the queue (at once, or when room frees). */
-  private record Append(AuditEntry entry, CompletableFuture<Void> done, CompletableFuture<Void> accepted) implements Op {}
-
-  private record Purge(Instant cutoff, CompletableFuture<Integer> done) implements Op {}
-
-  /** Completes once every step queued before it is committed. */
-  private record Sync(CompletableFuture<Void> done) implements Op {}
-
-  private record Stop() implements Op {}
 
   private final Path file;
-  private final AuditSettings settings;
-  private final Listener listener;
-  private final BlockingQueue<Op> queue;
-  /** Steps that found the queue full, in arrival order; bounded by the calls in flight. */
-  private final java.util.concurrent.ConcurrentLinkedQueue<Append> overflow = new java.util.concurrent.ConcurrentLinkedQueue<>();
-  private final java.util.concurrent.locks.ReentrantLock overflowLock = new java.util.concurrent.locks.ReentrantLock();
-  private final long linger;
   private final FileChannel lockChannel;
   private final FileLock lock;
   private final Connection writeConnection;
@@ -127,35 +93,19 @@ public final class SqliteAuditStore implements AuditStore {
   private final PreparedStatement updateHead;
   private final BlockingQueue<Connection> readers;
   private final List<Connection> allReaders;
-  // Two platform threads complete the futures of committed batches, so what depends on them (answering
-  // the call) never runs on the writer and no thread is created per batch.
-  private final ExecutorService completions = Executors.newFixedThreadPool(2,
-      Thread.ofPlatform().name("gatehouse-audit-done-", 0).daemon(true).factory());
-  private final ScheduledExecutorService purger;
   private final ScheduledExecutorService checkpointer;
   private final Connection checkpointConnection;
   private volatile long committedBatches;
   private long checkpointedBatches;
-  private final Thread writer;
-  // Appenders hold the read lock from their closed-check to their put; close() takes the write lock, so
-  // every step accepted before close is queued ahead of the Stop and gets written.
-  private final ReentrantReadWriteLock closing = new ReentrantReadWriteLock();
-  private volatile boolean closed;
 
   // Owned by the writer thread once it starts.
   private final MessageDigest sha = AuditStep.sha256();
   private long headSeq;
   private String headHash;
 
-  /** Test hook: runs on the writer thread just before each batch commits. */
-  volatile Runnable beforeCommit = () -> {};
-
   private SqliteAuditStore(Path file, AuditSettings settings, Listener listener) {
+    super(settings, listener);
     this.file = file;
-    this.settings = settings;
-    this.listener = listener;
-    this.queue = new ArrayBlockingQueue<>(settings.queueCapacity());
-    this.linger = settings.durability() == AuditSettings.Durability.QUEUED ? QUEUED_LINGER.toNanos() : 0;
     List<AutoCloseable> opened = new ArrayList<>();
     try {
       Path parent = file.toAbsolutePath().getParent();
@@ -213,16 +163,9 @@ public final class SqliteAuditStore implements AuditStore {
       closeAll(opened);
       throw e;
     }
-    writer = Thread.ofPlatform().name("gatehouse-audit-writer").daemon(true).unstarted(this::runWriter);
-    writer.start();
     checkpointer = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("gatehouse-audit-checkpoint").daemon(true).factory());
     checkpointer.scheduleWithFixedDelay(this::checkpoint, CHECKPOINT_INTERVAL.toMillis(), CHECKPOINT_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-    if (settings.retentionDays().isPresent()) {
-      purger = Executors.newSingleThreadScheduledExecutor(Thread.ofPlatform().name("gatehouse-audit-purge").daemon(true).factory());
-      purger.scheduleWithFixedDelay(this::purgeInBackground, 0, PURGE_INTERVAL.toMillis(), TimeUnit.MILLISECONDS);
-    } else {
-      purger = null;
-    }
+    start();
   }
 
   /**
@@ -255,19 +198,18 @@ public final class SqliteAuditStore implements AuditStore {
     SQLiteConfig config = new SQLiteConfig();
     config.setBusyTimeout(BUSY_TIMEOUT_MILLIS);
     try (Connection c = config.createConnection(url(dbFile))) {
-      return verifyIn(c);
+      return verifySnapshot(c);
     } catch (SQLException e) {
       throw new AuditException("cannot read audit store " + dbFile + ": " + e.getMessage(), e);
     }
   }
 
-  /** Verifies this store's chain as it is now committed. */
   @Override
-  public AuditVerifyResult verify() {
-    return read(SqliteAuditStore::verifyIn);
+  AuditVerifyResult verifyIn(Connection c) throws SQLException {
+    return verifySnapshot(c);
   }
 
-  private static AuditVerifyResult verifyIn(Connection c) throws SQLException {
+  private static AuditVerifyResult verifySnapshot(Connection c) throws SQLException {
     c.setAutoCommit(false);
     try {
       return AuditChain.verify(c);
@@ -277,81 +219,9 @@ public final class SqliteAuditStore implements AuditStore {
     }
   }
 
-  /**
-   * Queues {@code step} for writing. Blocks while the queue is full (back-pressure); never drops.
-   *
-   * @return completes when the step is committed; fails with {@link AuditException} if its batch could
-   *     not be written, the step id already exists, the store is closed, or the caller was interrupted
-   *     while waiting for room
-   */
-  @Override
-  public CompletableFuture<Void> append(AuditEntry entry) {
-    return append(entry, new CompletableFuture<>());
-  }
-
-  @Override
-  public CompletableFuture<Void> append(AuditEntry entry, CompletableFuture<Void> accepted) {
-    Objects.requireNonNull(entry, "entry");
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    Append a = new Append(entry, done, accepted);
-    Lock r = closing.readLock();
-    r.lock();
-    try {
-      if (closed) {
-        AuditException e = new AuditException("the audit store is closed: step " + (entry instanceof AuditStep st ? st.stepId() + " " : "")
-            + "not recorded");
-        accepted.completeExceptionally(e);
-        return CompletableFuture.failedFuture(e);
-      }
-      if (overflow.isEmpty() && queue.offer(a)) {
-        accepted.complete(null);
-        return done;
-      }
-      overflow.add(a); // the queue is full: wait in line, without a thread
-    } finally {
-      r.unlock();
-    }
-    moveOverflow();
-    return done;
-  }
-
-  /**
-   * Moves steps waiting in line into the queue while it has room, completing their {@code accepted}
-   * off this thread. Called by appenders after joining the line and by the writer after each drain;
-   * the loop closes the window where an appender joins the line just as the mover finishes.
-   */
-  private void moveOverflow() {
-    while (!overflow.isEmpty() && queue.remainingCapacity() > 0 && overflowLock.tryLock()) {
-      List<CompletableFuture<Void>> moved = new ArrayList<>();
-      try {
-        Append a;
-        while ((a = overflow.peek()) != null && queue.offer(a)) {
-          overflow.poll();
-          moved.add(a.accepted());
-        }
-      } finally {
-        overflowLock.unlock();
-      }
-      if (!moved.isEmpty()) {
-        completions.execute(() -> moved.forEach(f -> f.complete(null)));
-      }
-    }
-  }
-
-  /** Steps waiting for the writer now (a gauge: past {@code queue_capacity}, appenders wait in line). */
-  @Override
-  public int queueDepth() {
-    return queue.size() + overflow.size();
-  }
-
   @Override
   public String location() {
     return file.toString();
-  }
-
-  /** The queue's capacity, from {@code queue_capacity}. */
-  int queueCapacity() {
-    return settings.queueCapacity();
   }
 
   /** The database file. */
@@ -359,217 +229,84 @@ public final class SqliteAuditStore implements AuditStore {
     return file;
   }
 
-  /** The steps of {@code chainId} in the order they were recorded; empty for an unknown chain. */
   @Override
-  public List<AuditRecord> chain(String chainId) {
-    return read(c -> {
-      try (PreparedStatement p = c.prepareStatement("SELECT " + AuditChain.COLUMNS + " FROM steps WHERE chain_id = ? ORDER BY seq")) {
-        p.setString(1, chainId);
-        return records(p);
-      }
-    });
-  }
-
-  /**
-   * What a principal's model calls cost since {@code since}: the sum of {@code cost_usd} of its
-   * {@code llm} steps. Budgets read it once per principal and day, so they survive a restart.
-   */
-  @Override
-  public java.math.BigDecimal spentSince(String subject, String issuer, Instant since) {
-    return read(c -> {
-      try (PreparedStatement p = c.prepareStatement(
-          "SELECT cost_usd FROM steps WHERE subject = ? AND issuer = ? AND kind = 'llm' AND started_at >= ?")) {
-        p.setString(1, subject);
-        p.setString(2, issuer);
-        p.setLong(3, since.getEpochSecond() * 1_000_000L + since.getNano() / 1000);
-        java.math.BigDecimal sum = java.math.BigDecimal.ZERO;
-        try (var rs = p.executeQuery()) {
-          while (rs.next()) {
-            sum = sum.add(new java.math.BigDecimal(rs.getString(1)));
+  List<String> commit(List<AuditStep> steps) throws SQLException {
+    long seq = headSeq;
+    String prev = headHash;
+    List<String> outcome = new ArrayList<>(steps.size());
+    try {
+      transactions.execute("BEGIN IMMEDIATE");
+      for (AuditStep step : steps) {
+        long next = seq + 1;
+        String hash = AuditChain.hash(sha, prev, next, step);
+        try {
+          AuditChain.bind(insert, next, step, prev, hash);
+          insert.executeUpdate();
+        } catch (SQLException e) {
+          // A constraint (a duplicate step id) fails this step only: SQLite rolls back the statement,
+          // not the transaction. Anything else fails the batch.
+          if ((e.getErrorCode() & 0xff) != SQLITE_CONSTRAINT) {
+            throw e;
           }
+          outcome.add(duplicate(step, e));
+          continue;
         }
-        return sum;
+        seq = next;
+        prev = hash;
+        outcome.add(null);
       }
-    });
+      if (seq != headSeq) {
+        updateHead.setLong(1, seq);
+        updateHead.setString(2, prev);
+        updateHead.executeUpdate();
+      }
+      beforeCommit.run();
+      transactions.execute("COMMIT");
+    } catch (SQLException | RuntimeException e) {
+      rollbackQuietly();
+      throw e;
+    }
+    headSeq = seq;
+    headHash = prev;
+    committedBatches++;
+    return outcome;
   }
 
-  /** One page of steps matching {@code q}, newest first; see {@link AuditQuery} for the cursor. */
+  static String duplicate(AuditStep step, Exception e) {
+    return "step " + step.stepId() + " not recorded: " + e.getMessage() + " (expected: a step id not already stored)";
+  }
+
   @Override
-  public AuditPage steps(AuditQuery q) {
-    StringBuilder sql = new StringBuilder("SELECT " + AuditChain.COLUMNS + " FROM steps WHERE 1 = 1");
-    List<Object> args = new ArrayList<>();
-    q.principal().ifPresent(p -> {
-      sql.append(" AND subject = ?");
-      args.add(p);
-    });
-    q.tool().ifPresent(t -> {
-      sql.append(" AND kind IN ('tool', 'resource', 'prompt', 'completion')");
-      action(sql, args, t);
-    });
-    q.model().ifPresent(m -> {
-      sql.append(" AND kind = 'llm'");
-      action(sql, args, m);
-    });
-    q.decision().ifPresent(d -> {
-      sql.append(" AND decision = ?");
-      args.add(d);
-    });
-    q.since().ifPresent(s -> {
-      sql.append(" AND started_at >= ?");
-      args.add(AuditChain.micros(s));
-    });
-    q.until().ifPresent(u -> {
-      sql.append(" AND started_at < ?");
-      args.add(AuditChain.micros(u));
-    });
-    OptionalLong after = q.cursorSeq();
-    if (after.isPresent()) {
-      sql.append(" AND seq < ?");
-      args.add(after.getAsLong());
-    }
-    sql.append(" ORDER BY seq DESC LIMIT ?");
-    args.add(q.limit() + 1);
-    List<AuditRecord> rows = read(c -> {
-      try (PreparedStatement p = c.prepareStatement(sql.toString())) {
-        for (int i = 0; i < args.size(); i++) {
-          p.setObject(i + 1, args.get(i));
-        }
-        return records(p);
-      }
-    });
-    if (rows.size() <= q.limit()) {
-      return new AuditPage(rows, Optional.empty());
-    }
-    List<AuditRecord> page = rows.subList(0, q.limit());
-    return new AuditPage(page, Optional.of(AuditQuery.cursorAfter(page.get(page.size() - 1).seq())));
-  }
-
-  // Exact, or a prefix when the value ends in '*' (substr rather than LIKE: no wildcards to escape).
-  private static void action(StringBuilder sql, List<Object> args, String value) {
-    if (value.endsWith("*")) {
-      String prefix = value.substring(0, value.length() - 1);
-      sql.append(" AND substr(action, 1, ?) = ?");
-      args.add(prefix.length());
-      args.add(prefix);
-    } else {
-      sql.append(" AND action = ?");
-      args.add(value);
-    }
-  }
-
-  /**
-   * Streams every step that started at or after {@code since}, in seq order, up to the last step
-   * committed when the export began ({@code Instant.EPOCH} for everything). Reads in pages of
-   * {@value #EXPORT_PAGE} without holding a transaction across calls to {@code out}, so memory stays
-   * flat and a slow consumer does not hold the database. An exception from {@code out} ends the export.
-   */
-  @Override
-  public void export(Instant since, Consumer<AuditRecord> out) {
-    long sinceMicros = AuditChain.micros(since);
-    long upTo = read(SqliteAuditStore::maxSeq);
-    long after = 0;
-    while (true) {
-      long from = after;
-      // Up to the head read above, after its sync: the pages need not wait for the writer again.
-      List<AuditRecord> page = readCommitted(c -> {
-        try (PreparedStatement p = c.prepareStatement("SELECT " + AuditChain.COLUMNS
-            + " FROM steps WHERE seq > ? AND seq <= ? AND started_at >= ? ORDER BY seq LIMIT " + EXPORT_PAGE)) {
-          p.setLong(1, from);
-          p.setLong(2, upTo);
-          p.setLong(3, sinceMicros);
-          return records(p);
-        }
-      });
-      page.forEach(out);
-      if (page.size() < EXPORT_PAGE) {
-        return;
-      }
-      after = page.get(page.size() - 1).seq();
-    }
-  }
-
-  /**
-   * Deletes the steps at the start of the chain that started before {@code cutoff}, stopping at the
-   * first step that did not (so a long call that started early but was recorded late can hold a few
-   * older steps back until it expires too; nothing newer than the cutoff is ever deleted). Each chunk
-   * of up to {@value #PURGE_CHUNK} steps is one transaction that also records its checkpoint, and
-   * appends interleave between chunks.
-   *
-   * @return how many steps were deleted
-   * @throws AuditException if the range to delete does not verify (nothing is deleted then), the
-   *     database fails, or the store is closed
-   */
-  @Override
-  public int purge(Instant cutoff) {
-    int total = 0;
-    while (true) {
-      CompletableFuture<Integer> done = new CompletableFuture<>();
-      enqueue(new Purge(cutoff, done));
-      int deleted;
-      try {
-        deleted = done.join();
-      } catch (CompletionException e) {
-        throw e.getCause() instanceof AuditException a ? a : new AuditException("purge failed: " + e.getCause().getMessage(), e.getCause());
-      }
-      total += deleted;
-      if (deleted < PURGE_CHUNK) {
-        return total;
-      }
-    }
-  }
-
-  /** {@link #purge} with the cutoff {@code retention_days} before now; 0 without retention. */
-  int purgeExpired() {
-    if (settings.retentionDays().isEmpty()) {
-      return 0;
-    }
-    return purge(Instant.now().minus(Duration.ofDays(settings.retentionDays().getAsInt())));
-  }
-
-  private void purgeInBackground() {
+  int purgeChunk(Instant cutoff) throws SQLException {
     try {
-      int deleted = purgeExpired();
-      if (deleted > 0) {
-        log.info("audit retention: purged {} step(s) older than {} days", deleted, settings.retentionDays().getAsInt());
-      }
-    } catch (AuditException e) {
-      if (!closed) {
-        log.error("audit retention purge failed: {}", e.getMessage(), e);
-      }
-    } catch (RuntimeException e) {
-      log.error("audit retention purge failed", e);
+      transactions.execute("BEGIN IMMEDIATE");
+      int deleted = purgeRange(writeConnection, cutoff, headSeq);
+      transactions.execute("COMMIT");
+      return deleted;
+    } catch (SQLException | RuntimeException e) {
+      rollbackQuietly();
+      throw e;
     }
   }
 
-  /**
-   * Stops accepting steps, writes everything already queued, commits, and closes the database.
-   * Blocks until then, however long the queue takes: a graceful shutdown loses nothing. Idempotent.
-   */
   @Override
-  public void close() {
-    Lock w = closing.writeLock();
-    w.lock();
-    try {
-      if (closed) {
-        return;
-      }
-      closed = true; // appends from now on fail; those before are in the queue or in line
-    } finally {
-      w.unlock();
-    }
-    putUninterruptibly(new Stop()); // outside the lock: appenders never wait for room
-    if (purger != null) {
-      purger.shutdownNow();
-    }
+  Connection borrow() throws InterruptedException {
+    return readers.take();
+  }
+
+  @Override
+  void giveBack(Connection c) {
+    readers.add(c);
+  }
+
+  @Override
+  void closeResources() {
     checkpointer.shutdownNow();
-    joinUninterruptibly(writer);
     try {
       checkpointer.awaitTermination(10, TimeUnit.SECONDS);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
-    completions.close();
-    // No query is in flight (they hold the lock taken above) and none can start: close them all.
     List<AutoCloseable> resources = new ArrayList<>(allReaders);
     resources.add(insert);
     resources.add(updateHead);
@@ -579,97 +316,6 @@ public final class SqliteAuditStore implements AuditStore {
     resources.add(lock);
     resources.add(lockChannel);
     closeAll(resources);
-  }
-
-  // ---- the writer ----
-
-  private void enqueue(Op op) {
-    Lock r = closing.readLock();
-    r.lock();
-    try {
-      if (closed) {
-        throw new AuditException("the audit store is closed");
-      }
-      queue.put(op);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AuditException("interrupted while waiting for room in the audit queue", e);
-    } finally {
-      r.unlock();
-    }
-  }
-
-  private void runWriter() {
-    List<Op> ops = new ArrayList<>(MAX_BATCH);
-    List<Append> appends = new ArrayList<>(MAX_BATCH);
-    boolean stop = false;
-    while (!stop) {
-      ops.clear();
-      try {
-        Op first = queue.take();
-        ops.add(first);
-        if (linger > 0 && first instanceof Append && queue.size() < MAX_BATCH - 1) {
-          gather();
-        }
-      } catch (InterruptedException e) {
-        // Nothing interrupts the writer on purpose; keep draining until Stop.
-        if (ops.isEmpty()) {
-          continue;
-        }
-      }
-      queue.drainTo(ops, MAX_BATCH - ops.size());
-      moveOverflow();
-      for (Op op : ops) {
-        switch (op) {
-          case Append a -> appends.add(a);
-          case Purge p -> {
-            write(appends);
-            runPurge(p);
-          }
-          case Sync sync -> {
-            write(appends);
-            sync.done().complete(null);
-          }
-          case Stop s -> stop = true;
-        }
-      }
-      write(appends);
-    }
-    // Steps accepted before close() but queued or in line behind the stop: written too, nothing is lost.
-    List<Op> rest = new ArrayList<>();
-    queue.drainTo(rest);
-    for (Op op : rest) {
-      switch (op) {
-        case Append a -> {
-          appends.add(a);
-          if (appends.size() == MAX_BATCH) {
-            write(appends);
-          }
-        }
-        case Sync sync -> sync.done().complete(null);
-        case Purge p -> p.done().completeExceptionally(new AuditException("the audit store is closed"));
-        case Stop x -> { }
-      }
-    }
-    Append late;
-    while ((late = overflow.poll()) != null) {
-      CompletableFuture<Void> accepted = late.accepted();
-      completions.execute(() -> accepted.complete(null));
-      appends.add(late);
-      if (appends.size() == MAX_BATCH) {
-        write(appends);
-      }
-    }
-    write(appends);
-  }
-
-  /**
-   * Lets steps gather for {@link #QUEUED_LINGER} after the first: the writer sleeps rather than waits
-   * on the queue, so steps arriving meanwhile do not each wake it. (A producer that finds the queue
-   * full meanwhile waits for the end of the sleep: back-pressure, as ever.)
-   */
-  private void gather() throws InterruptedException {
-    Thread.sleep(Duration.ofNanos(linger));
   }
 
   /** A passive checkpoint when something was committed since the last: never blocks the writer. */
@@ -686,239 +332,12 @@ public final class SqliteAuditStore implements AuditStore {
     }
   }
 
-  /**
-   * Waits until every step queued before this call is committed (at most {@link #SYNC_TIMEOUT}), so
-   * a query sees every call that was answered before it, whatever the durability.
-   */
-  private void sync() {
-    if (closed) {
-      return;
-    }
-    CompletableFuture<Void> done = new CompletableFuture<>();
-    try {
-      enqueue(new Sync(done));
-      done.get(SYNC_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-    } catch (AuditException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-      log.debug("audit: query proceeds without waiting for the writer: {}", e.toString());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AuditException("interrupted while waiting for the audit writer", e);
-    }
-  }
-
-  private void write(List<Append> appends) {
-    if (appends.isEmpty()) {
-      return;
-    }
-    long start = System.nanoTime();
-    long seq = headSeq;
-    String prev = headHash;
-    List<CompletableFuture<Void>> written = new ArrayList<>(appends.size());
-    List<Append> rejected = new ArrayList<>(0);
-    List<String> reasons = new ArrayList<>(0);
-    try {
-      transactions.execute("BEGIN IMMEDIATE");
-      for (Append a : appends) {
-        long next = seq + 1;
-        AuditStep step;
-        try {
-          step = a.entry().seal(); // digests and payloads are made here, off the caller's path
-        } catch (RuntimeException e) {
-          log.error("audit: a step could not be made: {}", e.toString());
-          rejected.add(a);
-          reasons.add("a step could not be made: " + e.getMessage());
-          continue;
-        }
-        String hash = AuditChain.hash(sha, prev, next, step);
-        try {
-          AuditChain.bind(insert, next, step, prev, hash);
-          insert.executeUpdate();
-        } catch (SQLException e) {
-          // A constraint (a duplicate step id) fails this step only: SQLite rolls back the statement,
-          // not the transaction. Anything else fails the batch below.
-          if ((e.getErrorCode() & 0xff) != SQLITE_CONSTRAINT) {
-            throw e;
-          }
-          rejected.add(a);
-          reasons.add("step " + step.stepId() + " not recorded: " + e.getMessage() + " (expected: a step id not already stored)");
-          continue;
-        }
-        seq = next;
-        prev = hash;
-        written.add(a.done());
-      }
-      if (!written.isEmpty()) {
-        updateHead.setLong(1, seq);
-        updateHead.setString(2, prev);
-        updateHead.executeUpdate();
-      }
-      beforeCommit.run();
-      transactions.execute("COMMIT");
-    } catch (Throwable e) {
-      rollbackQuietly();
-      log.error("audit: a batch of {} step(s) could not be written: {}", appends.size(), e.toString(), e);
-      AuditException failure = new AuditException("the audit store could not write the step: " + e.getMessage(), e);
-      List<CompletableFuture<Void>> all = appends.stream().map(Append::done).toList();
-      appends.clear();
-      notify(() -> listener.failed(all.size(), e));
-      completions.execute(() -> all.forEach(f -> f.completeExceptionally(failure)));
-      return;
-    }
-    headSeq = seq;
-    headHash = prev;
-    committedBatches++;
-    long micros = (System.nanoTime() - start) / 1000;
-    int count = written.size();
-    // The listener first, so metrics already count a step when its caller hears it is stored.
-    notify(() -> listener.committed(count, micros));
-    appends.clear();
-    Runnable complete = () -> {
-      written.forEach(f -> f.complete(null));
-      for (int i = 0; i < rejected.size(); i++) {
-        rejected.get(i).done().completeExceptionally(new AuditException(reasons.get(i)));
-      }
-    };
-    if (written.size() + rejected.size() <= INLINE_COMPLETIONS) {
-      complete.run(); // a small batch: its callers go on from here, without waking another thread
-    } else {
-      completions.execute(complete);
-    }
-  }
-
-  /**
-   * Batches up to this many steps complete their futures on the writer itself (what depends on them
-   * must not block: the gateway's answers are written asynchronously); larger ones hand completing to
-   * the completion threads, so the next commit is not held back.
-   */
-  static final int INLINE_COMPLETIONS = 8;
-
-  private void runPurge(Purge p) {
-    try {
-      transactions.execute("BEGIN IMMEDIATE");
-      int deleted = purgeChunk(p.cutoff());
-      transactions.execute("COMMIT");
-      p.done().complete(deleted);
-    } catch (Throwable e) {
-      rollbackQuietly();
-      p.done().completeExceptionally(e instanceof AuditException ? e : new AuditException("purge failed: " + e.getMessage(), e));
-    }
-  }
-
-  // Runs inside the writer's transaction; the caller commits.
-  private int purgeChunk(Instant cutoff) throws SQLException {
-    Connection c = writeConnection;
-    AuditChain.Link checkpoint = AuditChain.checkpoint(c);
-    long limit;
-    try (PreparedStatement p = c.prepareStatement("SELECT min(seq) FROM steps WHERE seq > ? AND started_at >= ?")) {
-      p.setLong(1, checkpoint.seq());
-      p.setLong(2, AuditChain.micros(cutoff));
-      try (ResultSet r = p.executeQuery()) {
-        long firstKept = r.next() ? r.getLong(1) : 0;
-        limit = firstKept > 0 ? firstKept - 1 : headSeq;
-      }
-    }
-    limit = Math.min(limit, checkpoint.seq() + PURGE_CHUNK);
-    if (limit <= checkpoint.seq()) {
-      return 0;
-    }
-    AuditChain.Walk walk = AuditChain.walk(c, checkpoint, limit);
-    if (walk.broken().isPresent()) {
-      throw new AuditException("refusing to purge a range that does not verify, to keep the evidence: "
-          + walk.broken().get().message());
-    }
-    if (walk.count() == 0) {
-      return 0;
-    }
-    AuditChain.Link cut = walk.last();
-    int deleted;
-    try (PreparedStatement p = c.prepareStatement("DELETE FROM steps WHERE seq > ? AND seq <= ?")) {
-      p.setLong(1, checkpoint.seq());
-      p.setLong(2, cut.seq());
-      deleted = p.executeUpdate();
-    }
-    try (PreparedStatement p = c.prepareStatement("INSERT INTO checkpoints (seq, hash, purged_at, cutoff, deleted) VALUES (?, ?, ?, ?, ?)")) {
-      p.setLong(1, cut.seq());
-      p.setString(2, cut.hash());
-      p.setLong(3, AuditChain.micros(Instant.now()));
-      p.setLong(4, AuditChain.micros(cutoff));
-      p.setLong(5, deleted);
-      p.executeUpdate();
-    }
-    return deleted;
-  }
-
   private void rollbackQuietly() {
     try {
       transactions.execute("ROLLBACK");
     } catch (SQLException e) {
       // Also when SQLite already rolled back on its own (e.g. after an I/O error): nothing to undo then.
       log.debug("audit: rollback: {}", e.getMessage());
-    }
-  }
-
-  private static void notify(Runnable call) {
-    try {
-      call.run();
-    } catch (RuntimeException e) {
-      log.warn("audit: listener failed", e);
-    }
-  }
-
-  // ---- reads ----
-
-  private interface SqlFunction<T> {
-    T apply(Connection c) throws SQLException;
-  }
-
-  /** A query that first waits for the steps queued before it (see {@link #sync}). */
-  private <T> T read(SqlFunction<T> query) {
-    sync();
-    return readCommitted(query);
-  }
-
-  // Under the closing read lock, so close() waits for queries in flight and later ones see it closed.
-  /** A query over what is committed now, without waiting for the steps still queued. */
-  private <T> T readCommitted(SqlFunction<T> query) {
-    Lock r = closing.readLock();
-    r.lock();
-    try {
-      if (closed) {
-        throw new AuditException("the audit store is closed");
-      }
-      Connection c = readers.take();
-      try {
-        return query.apply(c);
-      } finally {
-        readers.add(c);
-      }
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new AuditException("interrupted while waiting for an audit read connection", e);
-    } catch (SQLException e) {
-      throw new AuditException("audit query failed: " + e.getMessage(), e);
-    } finally {
-      r.unlock();
-    }
-  }
-
-  private static List<AuditRecord> records(PreparedStatement p) throws SQLException {
-    List<AuditRecord> out = new ArrayList<>();
-    try (ResultSet r = p.executeQuery()) {
-      while (r.next()) {
-        try {
-          out.add(AuditChain.read(r));
-        } catch (IllegalArgumentException e) {
-          throw new AuditException("the audit store holds a step that is no longer valid at seq " + r.getLong(1) + " (" + e.getMessage()
-              + "): run 'gatehouse audit verify'", e);
-        }
-      }
-    }
-    return out;
-  }
-
-  private static long maxSeq(Connection c) throws SQLException {
-    try (Statement s = c.createStatement(); ResultSet r = s.executeQuery("SELECT coalesce(max(seq), 0) FROM steps")) {
-      return r.next() ? r.getLong(1) : 0;
     }
   }
 
@@ -950,43 +369,4 @@ public final class SqliteAuditStore implements AuditStore {
     return config;
   }
 
-  private void putUninterruptibly(Op op) {
-    boolean interrupted = false;
-    while (true) {
-      try {
-        queue.put(op);
-        break;
-      } catch (InterruptedException e) {
-        interrupted = true;
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  private static void joinUninterruptibly(Thread t) {
-    boolean interrupted = false;
-    while (true) {
-      try {
-        t.join();
-        break;
-      } catch (InterruptedException e) {
-        interrupted = true;
-      }
-    }
-    if (interrupted) {
-      Thread.currentThread().interrupt();
-    }
-  }
-
-  private static void closeAll(List<? extends AutoCloseable> resources) {
-    for (AutoCloseable r : resources) {
-      try {
-        r.close();
-      } catch (Exception e) {
-        log.warn("audit: closing {} failed", r, e);
-      }
-    }
-  }
 }
