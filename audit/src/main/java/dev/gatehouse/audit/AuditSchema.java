@@ -84,16 +84,80 @@ final class AuditSchema {
             deleted   INTEGER NOT NULL
           )"""));
 
+  /**
+   * The same schema for PostgreSQL, where {@code INTEGER} is 32 bits: seqs, times and counts are
+   * {@code BIGINT}. Its own append-only list, versioned alike.
+   */
+  private static final List<List<String>> POSTGRESQL_MIGRATIONS = List.of(
+      List.of(
+          MIGRATIONS.get(0).get(0).replace("INTEGER PRIMARY KEY", "BIGINT PRIMARY KEY").replace("INTEGER NOT NULL", "BIGINT NOT NULL")
+              .replace("status          BIGINT", "status          INTEGER"),
+          MIGRATIONS.get(0).get(1),
+          MIGRATIONS.get(0).get(2),
+          MIGRATIONS.get(0).get(3),
+          MIGRATIONS.get(0).get(4),
+          MIGRATIONS.get(0).get(5),
+          """
+          CREATE TABLE head (
+            id   INTEGER PRIMARY KEY CHECK (id = 1),
+            seq  BIGINT  NOT NULL,
+            hash TEXT    NOT NULL
+          )""",
+          MIGRATIONS.get(0).get(7),
+          """
+          CREATE TABLE checkpoints (
+            seq       BIGINT PRIMARY KEY,
+            hash      TEXT   NOT NULL,
+            purged_at BIGINT NOT NULL,
+            cutoff    BIGINT NOT NULL,
+            deleted   BIGINT NOT NULL
+          )"""));
+
+  /** Which SQL a database speaks. */
+  enum Dialect {
+    SQLITE, POSTGRESQL;
+
+    List<List<String>> migrations() {
+      return this == SQLITE ? MIGRATIONS : POSTGRESQL_MIGRATIONS;
+    }
+  }
+
   private AuditSchema() {}
+
+  static void migrate(Connection c) throws SQLException {
+    migrate(c, Dialect.SQLITE);
+  }
 
   /**
    * Brings the database at {@code c} (auto-commit on, as opened) to {@link #CURRENT}.
    *
    * @throws AuditException if the database is newer than this code
    */
-  static void migrate(Connection c) throws SQLException {
+  static void migrate(Connection c, Dialect dialect) throws SQLException {
+    if (dialect == Dialect.POSTGRESQL) {
+      // Replicas starting together: one migrates, the others wait here and then find it done.
+      try (Statement s = c.createStatement()) {
+        s.execute("SELECT pg_advisory_lock(" + MIGRATION_LOCK + ")");
+      }
+      try {
+        migrateLocked(c, dialect);
+      } finally {
+        try (Statement s = c.createStatement()) {
+          s.execute("SELECT pg_advisory_unlock(" + MIGRATION_LOCK + ")");
+        }
+      }
+    } else {
+      migrateLocked(c, dialect);
+    }
+  }
+
+  /** The advisory lock key replicas take while migrating ("gh-audit" in ASCII). */
+  private static final long MIGRATION_LOCK = 0x67682d6175646974L;
+
+  private static void migrateLocked(Connection c, Dialect dialect) throws SQLException {
     try (Statement s = c.createStatement()) {
-      s.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
+      s.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at " + (dialect == Dialect.SQLITE ? "INTEGER" : "BIGINT")
+          + " NOT NULL)");
     }
     int version = version(c);
     if (version > CURRENT) {
@@ -109,7 +173,7 @@ final class AuditSchema {
           c.rollback();
           continue;
         }
-        for (String sql : MIGRATIONS.get(v - 1)) {
+        for (String sql : dialect.migrations().get(v - 1)) {
           s.execute(sql);
         }
         try (PreparedStatement p = c.prepareStatement("INSERT INTO schema_version (version, applied_at) VALUES (?, ?)")) {
@@ -129,9 +193,9 @@ final class AuditSchema {
 
   /** The highest applied migration, 0 for an empty database or one that is not an audit store. */
   static int version(Connection c) throws SQLException {
-    try (Statement s = c.createStatement();
-        ResultSet table = s.executeQuery("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'")) {
-      if (!table.next() || table.getInt(1) == 0) {
+    // Through the driver's metadata, so it reads SQLite and PostgreSQL alike.
+    try (ResultSet table = c.getMetaData().getTables(null, null, "schema_version", null)) {
+      if (!table.next()) {
         return 0;
       }
     }

@@ -7,6 +7,7 @@ import java.nio.file.InvalidPathException;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.OptionalInt;
 
 /**
@@ -23,7 +24,8 @@ import java.util.OptionalInt;
  * }</pre>
  *
  * @param enabled whether steps are recorded at all
- * @param store {@code sqlite:PATH}; PostgreSQL is not supported yet
+ * @param store {@code sqlite:PATH} (embedded, one process) or {@code postgresql://USER:PASSWORD@HOST:PORT/DB}
+ *     (shared by every replica; also {@code postgres://} and {@code jdbc:postgresql://})
  * @param retentionDays steps that started more than this many days ago are purged, hourly and at
  *     startup; empty keeps them forever
  * @param queueCapacity how many steps the writer takes at once; when full, later steps wait in line
@@ -71,7 +73,9 @@ public record AuditSettings(
       "api_key", "apikey", "authorization", "cookie", "private_key");
 
   public AuditSettings {
-    sqlitePath(store);
+    if (postgres(store).isEmpty()) {
+      sqlitePath(store);
+    }
     retentionDays = retentionDays == null ? OptionalInt.empty() : retentionDays;
     if (retentionDays.isPresent() && (retentionDays.getAsInt() < 1 || retentionDays.getAsInt() > MAX_RETENTION_DAYS)) {
       throw new IllegalArgumentException("retention_days: " + retentionDays.getAsInt() + " (expected: 1.." + MAX_RETENTION_DAYS
@@ -119,6 +123,28 @@ public record AuditSettings(
         capture);
   }
 
+  /** The PostgreSQL database {@link #store} names, if it names one. */
+  public Optional<PostgresUrl> postgres() {
+    return postgres(store);
+  }
+
+  /**
+   * The PostgreSQL database in {@code store}, if it is a {@code postgresql://}, {@code postgres://} or
+   * {@code jdbc:postgresql://} URL.
+   *
+   * @throws IllegalArgumentException if it is one but malformed
+   */
+  public static Optional<PostgresUrl> postgres(String store) {
+    if (store == null) {
+      return Optional.empty();
+    }
+    String lower = store.strip().toLowerCase(Locale.ROOT);
+    if (!(lower.startsWith("postgres:") || lower.startsWith("postgresql:") || lower.startsWith("jdbc:postgresql:"))) {
+      return Optional.empty();
+    }
+    return Optional.of(PostgresUrl.parse(store.strip()));
+  }
+
   /** The SQLite database file {@link #store} names (not yet resolved against any directory). */
   public Path sqlitePath() {
     return sqlitePath(store);
@@ -163,7 +189,7 @@ public record AuditSettings(
     }
     String lower = store.strip().toLowerCase(Locale.ROOT);
     if (lower.startsWith("postgres:") || lower.startsWith("postgresql:") || lower.startsWith("jdbc:postgresql:")) {
-      throw new IllegalArgumentException("store: '" + store + "': PostgreSQL audit stores are not supported yet " + expected);
+      throw new IllegalArgumentException("store: '" + PostgresUrl.redact(store) + "' is a PostgreSQL store, not a file " + expected);
     }
     if (!lower.startsWith("sqlite:")) {
       throw new IllegalArgumentException("store: '" + store + "' is not a supported store " + expected);

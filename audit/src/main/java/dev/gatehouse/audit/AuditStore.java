@@ -9,7 +9,8 @@ import java.util.function.Consumer;
 
 /**
  * Where chain steps are kept: appended in order, hash-chained, queried, exported, verified and purged
- * by retention. {@link SqliteAuditStore} is the embedded one; every implementation gives the same
+ * by retention. {@link SqliteAuditStore} is the embedded one,
+ * {@link PostgresAuditStore} the one replicas share; every implementation gives the same
  * guarantees:
  *
  * <ul>
@@ -45,6 +46,10 @@ public interface AuditStore extends AutoCloseable {
    * @throws AuditException if it cannot be opened, or another process has it open
    */
   static AuditStore open(AuditSettings settings, Path baseDir, Listener listener) {
+    java.util.Optional<PostgresUrl> postgres = settings.postgres();
+    if (postgres.isPresent()) {
+      return PostgresAuditStore.open(postgres.get(), settings, listener);
+    }
     return SqliteAuditStore.open(baseDir.resolve(settings.sqlitePath()).normalize(), settings, listener);
   }
 

@@ -50,12 +50,20 @@ class AuditSettingsTest {
   }
 
   @Test
-  void postgresqlIsRejectedAsNotSupportedYet() {
+  void aPostgresqlUrlNamesTheSharedStoreAndItsPasswordIsNeverShown() {
+    AuditSettings s = AuditSettings.defaults().withStore("postgresql://gh:s3cr%40t@db.example.com:6432/gatehouse?sslmode=require");
+    PostgresUrl u = s.postgres().orElseThrow();
+    assertEquals("jdbc:postgresql://db.example.com:6432/gatehouse?sslmode=require", u.jdbcUrl());
+    assertEquals("gh", u.user().orElseThrow());
+    assertEquals("s3cr@t", u.password().orElseThrow());
+    assertTrue(!u.toString().contains("s3cr"), u.toString());
+    assertEquals("jdbc:postgresql://db/x", AuditSettings.postgres("jdbc:postgresql://db/x").orElseThrow().jdbcUrl());
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
-        () -> AuditSettings.defaults().withStore("postgresql://db.example.com/gatehouse"));
-    assertTrue(e.getMessage().startsWith("store: 'postgresql://db.example.com/gatehouse': PostgreSQL audit stores are not supported yet"),
-        e.getMessage());
-    assertTrue(e.getMessage().contains("(expected: sqlite:PATH"), e.getMessage());
+        () -> AuditSettings.defaults().withStore("postgresql://gh:hunter2@/"));
+    assertTrue(e.getMessage().contains("needs a host and a database"), e.getMessage());
+    assertTrue(!e.getMessage().contains("hunter2"), e.getMessage());
+    IllegalArgumentException f = assertThrows(IllegalArgumentException.class, () -> AuditSettings.sqlitePath("postgresql://db/x"));
+    assertTrue(f.getMessage().contains("is a PostgreSQL store, not a file"), f.getMessage());
   }
 
   @Test

@@ -218,31 +218,33 @@ public final class LocalServers {
       return "postgresql://gatehouse@127.0.0.1:" + port + "/" + name;
     }
 
-    /** Kills the server at once (SIGKILL: no shutdown), as a crash or a lost host would. */
+    /** Kills the server and its backends at once (SIGKILL: no shutdown), as a crash or a lost host would. */
     public void kill() {
-      ProcessHandle.of(postmasterPid()).ifPresent(ProcessHandle::destroyForcibly);
+      List<ProcessHandle> all = new ArrayList<>();
+      ProcessHandle.of(postmasterPid()).ifPresent(pm -> {
+        all.add(pm);
+        pm.descendants().forEach(all::add);
+      });
       if (process != null) {
-        process.destroyForcibly();
-        try {
-          process.waitFor(10, TimeUnit.SECONDS);
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-        }
+        all.add(process.toHandle());
+        process.descendants().forEach(all::add);
       }
-      // Its backends exit when they notice the postmaster is gone; wait for the port to free.
+      all.forEach(ProcessHandle::destroyForcibly);
       long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
-      while (System.nanoTime() < deadline && Files.exists(data.resolve("postmaster.pid")) && portOpen()) {
-        sleepQuietly(25);
+      while (System.nanoTime() < deadline && all.stream().anyMatch(ProcessHandle::isAlive)) {
+        sleepQuietly(10);
+      }
+      try {
+        Files.deleteIfExists(data.resolve("postmaster.pid"));
+        Files.deleteIfExists(dir.resolve(".s.PGSQL." + port + ".lock"));
+        Files.deleteIfExists(dir.resolve(".s.PGSQL." + port));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
       }
     }
 
     /** Starts the server again on the same port and data (after {@link #kill} or {@link #stop}). */
     public void restart() {
-      try {
-        Files.deleteIfExists(data.resolve("postmaster.pid"));
-      } catch (IOException e) {
-        throw new UncheckedIOException(e);
-      }
       startServer();
     }
 
@@ -255,15 +257,6 @@ public final class LocalServers {
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
         }
-      }
-    }
-
-    private boolean portOpen() {
-      try (Socket s = new Socket()) {
-        s.connect(new InetSocketAddress("127.0.0.1", port), 100);
-        return true;
-      } catch (IOException e) {
-        return false;
       }
     }
 

@@ -11,7 +11,7 @@ import java.util.List;
 import java.util.regex.Pattern;
 
 /**
- * {@code gatehouse audit verify [--store sqlite:PATH | --store PATH]}: checks the audit store's hash
+ * {@code gatehouse audit verify [--store sqlite:PATH | --store PATH | --store postgresql://…]}: checks the audit store's hash
  * chain from its latest retention checkpoint (or the first step) to its head, without starting the
  * gateway and safely while one is writing. Prints one line: OK with the number of steps and the head
  * hash, or the first broken record (seq, step id) and why.
@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  * <p>Exit status: 0 the chain verifies; 1 it is broken; 2 usage error; 3 the store cannot be read.
  */
 final class AuditCommand {
-  static final String SUMMARY = "audit verify [--store sqlite:PATH]: check the audit hash chain, name the first broken record";
+  static final String SUMMARY = "audit verify [--store sqlite:PATH | postgresql://…]: check the audit hash chain, name the first broken record";
   static final int EXIT_BROKEN = 1;
   static final int EXIT_UNREADABLE = 3;
   private static final Pattern SCHEME = Pattern.compile("[A-Za-z][A-Za-z0-9+.-]+:");
@@ -59,6 +59,23 @@ final class AuditCommand {
       err.println("gatehouse audit verify: --store is required (or a config file with audit.store)\nusage: gatehouse " + SUMMARY);
       return Cli.EXIT_USAGE;
     }
+    AuditVerifyResult result;
+    java.util.Optional<dev.gatehouse.audit.PostgresUrl> postgres;
+    try {
+      postgres = AuditSettings.postgres(store);
+    } catch (IllegalArgumentException e) {
+      err.println("gatehouse audit verify: " + e.getMessage());
+      return Cli.EXIT_USAGE;
+    }
+    if (postgres.isPresent()) {
+      try {
+        result = dev.gatehouse.audit.PostgresAuditStore.verify(postgres.get());
+      } catch (AuditException e) {
+        err.println("gatehouse audit verify: " + e.getMessage());
+        return EXIT_UNREADABLE;
+      }
+      return report(result, out, err);
+    }
     Path path;
     try {
       // "sqlite:PATH" like the config, or a plain file path; other schemes get the config's message.
@@ -70,13 +87,16 @@ final class AuditCommand {
       err.println("gatehouse audit verify: " + e.getMessage());
       return Cli.EXIT_USAGE;
     }
-    AuditVerifyResult result;
     try {
       result = SqliteAuditStore.verify(path);
     } catch (AuditException e) {
       err.println("gatehouse audit verify: " + e.getMessage());
       return EXIT_UNREADABLE;
     }
+    return report(result, out, err);
+  }
+
+  private static int report(AuditVerifyResult result, PrintStream out, PrintStream err) {
     if (result.ok()) {
       out.println(result.message());
       return 0;

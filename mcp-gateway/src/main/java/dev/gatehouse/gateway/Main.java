@@ -20,7 +20,7 @@ public final class Main {
     try {
       AuditSettings a = file.map(f -> new ConfigLoader().load(f).audit()).orElseGet(AuditSettings::defaults);
       Path base = file.map(f -> f.toAbsolutePath().getParent()).orElse(Path.of("").toAbsolutePath());
-      return a.withStore("sqlite:" + base.resolve(a.sqlitePath()).normalize());
+      return a.postgres().isPresent() ? a : a.withStore("sqlite:" + base.resolve(a.sqlitePath()).normalize());
     } catch (ConfigException e) {
       System.err.println("gatehouse: " + e.getMessage() + " (pass --store to verify a store directly)");
       return AuditSettings.defaults();
