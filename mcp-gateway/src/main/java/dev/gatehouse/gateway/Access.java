@@ -18,10 +18,30 @@ import java.util.Optional;
 final class Access {
   private final GatewayMetrics metrics;
   private volatile PolicyEngine engine;
+  private final dev.gatehouse.policy.RateCounters shared;
 
   Access(PolicyEngine engine, GatewayMetrics metrics) {
+    this(engine, metrics, null);
+  }
+
+  /** With {@code shared} counters (Redis), rate limits count across replicas; null counts in this process. */
+  Access(PolicyEngine engine, GatewayMetrics metrics, dev.gatehouse.policy.RateCounters shared) {
     this.engine = engine;
     this.metrics = metrics;
+    this.shared = shared;
+  }
+
+  /** Whether decisions wait for shared counters (then {@link #decideShared}, else {@link #decide}). */
+  boolean counted() {
+    return shared != null && engine.active();
+  }
+
+  /** {@link #decide} with rate limits counted in the shared counters; never fails. */
+  java.util.concurrent.CompletableFuture<Decision> decideShared(Principal principal, Action action) {
+    return engine.decide(principal, action, shared).thenApply(d -> {
+      metrics.decision(label(d), d.ruleId());
+      return d;
+    });
   }
 
   /** The rules in force (for explain and the admin API). */

@@ -68,6 +68,10 @@ final class Call {
   long upstreamNanos;
   /** Model calls: the router's options (allowed fallbacks, a budget's forced model). */
   RouteOptions routeOptions;
+  /** Model calls with a budget: today's spend, read before deciding (null: read it when deciding). */
+  java.math.BigDecimal spentToday;
+  /** Model calls with a budget: why today's spend could not be read (shared store unreachable, failing closed). */
+  String spendUnknown;
   /** Model calls: the forced fallback model when the budget is spent. */
   Optional<String> budgetFallback = Optional.empty();
   /** Model calls that ran: which route served, after how many attempts, what it used and cost. */

@@ -76,19 +76,30 @@ final class CallChain {
     }
     if (early == null && call.target instanceof Target.Model && !budgets.known(call.principal)
         && access.budget(call.principal, call.resolved.action()).isPresent()) {
-      // The day's spend is read from the audit store once per principal and day: off this thread.
-      return CompletableFuture.runAsync(() -> budgets.spent(call.principal), blocking)
-          .handle((v, e) -> null)
-          .thenCompose(v -> decided(call, null));
+      // The day's spend comes from Redis, or once per principal and day from the audit store: off this thread.
+      return budgets.spentAsync(call.principal).handle((spent, e) -> {
+        call.spentToday = spent;
+        call.spendUnknown = e == null ? null : e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+            ? e.getCause().getMessage() : e.getMessage();
+        return null;
+      }).thenCompose(v -> decided(call, null));
     }
     return decided(call, early);
   }
 
   /** Decide (unless {@code early} ended the call), prepare, execute, record. */
   private CompletableFuture<Outcome> decided(Call call, Outcome early) {
+    if (early == null && access.counted()) {
+      // Rate limits counted in Redis: the decision comes back asynchronously.
+      return access.decideShared(call.principal, call.resolved.action()).thenCompose(d -> proceed(call, null, d));
+    }
+    return proceed(call, early, null);
+  }
+
+  private CompletableFuture<Outcome> proceed(Call call, Outcome early, Decision decided) {
     try {
       if (early == null) {
-        early = decide(call);
+        early = decide(call, decided != null ? decided : access.decide(call.principal, call.resolved.action()));
       }
       if (early == null) {
         call.prepare.accept(call);
@@ -270,8 +281,7 @@ final class CallChain {
   // ---------------------------------------------------------------- decide
 
   /** Sets {@code call.decision}; a refusal unless allowed (and, for a model, within its budget). */
-  private Outcome decide(Call call) {
-    Decision d = access.decide(call.principal, call.resolved.action());
+  private Outcome decide(Call call, Decision d) {
     call.decision = d;
     Outcome.Refused refused = Outcome.Refused.of(d);
     if (refused != null || !(call.target instanceof Target.Model)) {
@@ -280,7 +290,11 @@ final class CallChain {
     RouteOptions options = RouteOptions.defaults().withAllowed(t -> access.visible(call.principal, new Action.Model(t)));
     Optional<PolicyEngine.Budget> budget = access.budget(call.principal, call.resolved.action());
     if (budget.isPresent()) {
-      BigDecimal spent = budgets.spent(call.principal);
+      if (call.spendUnknown != null) {
+        return new Outcome.Refused(Outcome.Why.RATE_LIMITED, "Budget cannot be checked: " + call.spendUnknown, Optional.of(d),
+            Optional.empty(), 1, Optional.empty());
+      }
+      BigDecimal spent = call.spentToday != null ? call.spentToday : budgets.spent(call.principal);
       if (spent.compareTo(budget.get().usdPerDay()) >= 0) {
         if (budget.get().fallbackModel().isEmpty()) {
           return new Outcome.Refused(Outcome.Why.BUDGET_EXCEEDED, "Budget exceeded: $" + spent.stripTrailingZeros().toPlainString()

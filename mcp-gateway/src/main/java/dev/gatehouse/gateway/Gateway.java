@@ -55,6 +55,8 @@ public final class Gateway implements AutoCloseable {
   private final AuditRecorder audit;
   private volatile Router router;
   private final Budgets budgets;
+  /** Rate limits and budgets in Redis when {@code limits.store} names one; null counts in this process. */
+  private final SharedLimits shared;
   private volatile boolean stopping;
   private final HttpConfiguration httpConfig;
   /** Work that blocks (audit queries, admin, probes, long-lived streams): a virtual thread each. */
@@ -76,9 +78,10 @@ public final class Gateway implements AutoCloseable {
     metrics.gauge("gatehouse.sessions", "Open MCP sessions", dispatcher::sessionCount);
     this.auth = new EdgeAuth(config.identity(), config.access(), config.server().publicBaseUrl(), metrics, () -> audit);
     this.router = Router.create(config.router());
-    this.budgets = new Budgets(java.time.Clock.systemUTC(), () -> audit.store());
+    this.shared = config.limits().store().isPresent() ? SharedLimits.connect(config.limits(), metrics) : null;
+    this.budgets = new Budgets(java.time.Clock.systemUTC(), () -> audit.store(), shared, blocking);
     // authenticate (EdgeAuth, at each door) → resolve → decide → execute → record (CallChain)
-    Access access = new Access(PolicyEngine.create(config.policies()), metrics);
+    Access access = new Access(PolicyEngine.create(config.policies()), metrics, shared);
     CallChain chain = new CallChain(registry, access, () -> router, () -> this.config, budgets, () -> audit, metrics, blocking);
     dispatcher.bind(registry, chain);
     McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet(), () -> auth,
@@ -234,6 +237,9 @@ public final class Gateway implements AutoCloseable {
         log.warn("config reload: audit.store / audit.enabled changes take effect after a restart");
       }
     }
+    if (!next.limits().equals(current.limits())) {
+      log.warn("config reload: limits changes take effect after a restart");
+    }
     if (!next.router().equals(current.router())) {
       Router old = router;
       router = Router.create(next.router());
@@ -375,6 +381,9 @@ public final class Gateway implements AutoCloseable {
     registry.close();
     router.close();
     audit.close(); // flushes every queued step before the process ends
+    if (shared != null) {
+      shared.close();
+    }
     auth.close();
     metrics.close();
     timers.shutdownNow();

@@ -190,6 +190,46 @@ final class DefaultPolicyEngine implements PolicyEngine {
    * each said, and only peeks at the buckets.
    */
   private Decision evaluate(Principal p, Action a, Map<CompiledRule, Trace> traces) {
+    return evaluate(p, a, traces, null);
+  }
+
+  /** The buckets a call needs from shared counters, and what a refusal of each means. */
+  private static final class Needs {
+    final List<RateCounters.Bucket> buckets = new ArrayList<>(2);
+    final List<CompiledRule> rules = new ArrayList<>(2);
+    final List<String> limits = new ArrayList<>(2);
+  }
+
+  @Override
+  public java.util.concurrent.CompletableFuture<Decision> decide(Principal p, Action a, RateCounters counters) {
+    if (compiled.isEmpty() || counters == null) {
+      return java.util.concurrent.CompletableFuture.completedFuture(decide(p, a));
+    }
+    Needs needs = new Needs();
+    Decision d = evaluate(p, a, null, needs);
+    if (!(d instanceof Decision.Allow) || needs.buckets.isEmpty()) {
+      return java.util.concurrent.CompletableFuture.completedFuture(d);
+    }
+    return counters.take(needs.buckets).thenApply(t -> {
+      if (t.local()) {
+        return decide(p, a);
+      }
+      if (t.unavailable().isPresent()) {
+        return new Decision.Limited(needs.rules.get(0).id, "rate limits of rule '" + needs.rules.get(0).id + "' cannot be counted: "
+            + t.unavailable().get(), Duration.ofSeconds(1));
+      }
+      return t.ok() ? d : limited(p, needs.rules.get(t.refused()), needs.limits.get(t.refused()), t.waitNanos());
+    });
+  }
+
+  private static void need(Needs needs, Principal p, CompiledRule r, RateLimiter limiter, String what, String description) {
+    needs.buckets.add(new RateCounters.Bucket(r.id + "\u0000" + what + "\u0000" + limiter.perMinute(), p.issuer(), p.subject(),
+        limiter.perMinute()));
+    needs.rules.add(r);
+    needs.limits.add(description);
+  }
+
+  private Decision evaluate(Principal p, Action a, Map<CompiledRule, Trace> traces, Needs needs) {
     boolean explain = traces != null;
     CelCondition.Vars vars = null;
     Decision decision = null;
@@ -288,7 +328,7 @@ final class DefaultPolicyEngine implements PolicyEngine {
         }
       }
     }
-    Decision limited = explain ? peekLimits(p, a, limiting, traces) : takeLimits(p, a, limiting);
+    Decision limited = explain ? peekLimits(p, a, limiting, traces) : needs != null ? needLimits(p, a, limiting, needs) : takeLimits(p, a, limiting);
     if (decision == null) {
       decision = limited;
     }
@@ -296,6 +336,24 @@ final class DefaultPolicyEngine implements PolicyEngine {
       decision = new Decision.Allow(allowedBy.id, "allowed by rule '" + allowedBy.id + "': " + allowHit.describe(a));
     }
     return decision;
+  }
+
+  private static Decision needLimits(Principal p, Action a, List<CompiledRule> limiting, Needs needs) {
+    if (limiting == null) {
+      return null;
+    }
+    for (CompiledRule r : limiting) {
+      if (r.requests != null) {
+        need(needs, p, r, r.requests, "requests", r.requests.perMinute() + " requests per minute");
+      }
+      for (ToolLimit tl : r.toolLimits) {
+        if (a instanceof Action.Tool tool && tl.tools().matches(tool.name())) {
+          need(needs, p, r, tl.limiter(), "tools:" + tl.tools().source(),
+              tl.limiter().perMinute() + " calls per minute to tools '" + tl.tools().source() + "'");
+        }
+      }
+    }
+    return null;
   }
 
   private Decision takeLimits(Principal p, Action a, List<CompiledRule> limiting) {

@@ -52,6 +52,15 @@ public interface PolicyEngine {
   Decision decide(Principal principal, Action action);
 
   /**
+   * {@link #decide}, with rate limits counted in {@code counters} (shared by replicas) instead of in
+   * this process. The future never fails; counters that cannot be reached and refuse give a
+   * {@link Decision.Limited} saying so.
+   */
+  default java.util.concurrent.CompletableFuture<Decision> decide(Principal principal, Action action, RateCounters counters) {
+    return java.util.concurrent.CompletableFuture.completedFuture(decide(principal, action));
+  }
+
+  /**
    * The tightest daily USD budget among the rules that apply to {@code principal} for {@code action}
    * (usually a {@link Action.Model}), with that rule's fallback model if it names one. The caller
    * counts the spend; this module only says what the cap is.
