@@ -1,0 +1,255 @@
+package dev.gatehouse.gateway;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import dev.gatehouse.audit.AuditSettings;
+import dev.gatehouse.audit.LocalServers;
+import dev.gatehouse.audit.PostgresAuditStore;
+import dev.gatehouse.audit.AuditVerifyResult;
+import dev.gatehouse.audit.PostgresUrl;
+import dev.gatehouse.identity.ApiKeys;
+import dev.gatehouse.samples.RunningServer;
+import dev.gatehouse.samples.Samples;
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.net.URI;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Two gateway processes sharing a real PostgreSQL (the audit chain) and a real Redis (rate limits),
+ * as two replicas behind a load balancer would.
+ */
+@Timeout(240)
+class ReplicasEndToEndTest {
+  static final String KEY = ApiKeys.generate();
+  static final String OTHER = ApiKeys.generate();
+  static final int PER_MINUTE = 6;
+  private static LocalServers.Postgres pg;
+  private static LocalServers.Redis redis;
+  private static RunningServer conformance;
+  @TempDir
+  Path dir;
+
+  @BeforeAll
+  static void servers() throws Exception {
+    pg = LocalServers.Postgres.start();
+    redis = LocalServers.Redis.start();
+    conformance = Samples.startConformance("127.0.0.1", 0);
+  }
+
+  @AfterAll
+  static void stopServers() throws Exception {
+    if (conformance != null) {
+      conformance.close();
+    }
+    if (redis != null) {
+      redis.close();
+    }
+    if (pg != null) {
+      pg.close();
+    }
+  }
+
+  private static int subjects;
+
+  private Path config(String name, String audit, String extra) throws Exception {
+    if (name.equals("a")) {
+      subjects++; // every test starts its limited principal with a full bucket in the shared Redis
+    }
+    String yaml = "server: { port: 0 }\n"
+        + "upstreams:\n  conf: { transport: streamable-http, url: \"" + conformance.url() + "\" }\n"
+        + "identity:\n  api_keys:\n"
+        + "    - { id: limited, hash: \"" + ApiKeys.hash(KEY) + "\", subject: agent-" + subjects + ", groups: [limited] }\n"
+        + "    - { id: free, hash: \"" + ApiKeys.hash(OTHER) + "\", subject: agent-2, groups: [free] }\n"
+        + "policies:\n"
+        + "  - { id: limited, when: { groups: [limited] }, allow: { servers: [conf] }, limits: { requests_per_minute: " + PER_MINUTE + " } }\n"
+        + "  - { id: free, when: { groups: [free] }, allow: { servers: [conf] } }\n"
+        + "audit: { store: \"" + audit + "\" }\n"
+        + "limits: { store: \"" + redis.url() + "\", timeout_ms: 500 }\n"
+        + "access: { public_probes: true }\n" + extra;
+    Path f = dir.resolve(name + ".yaml");
+    Files.writeString(f, yaml);
+    return f;
+  }
+
+  static HttpResponse<String> execute(URI base, String key, String chain) {
+    return TestUpstreams.send(HttpRequest.newBuilder(base.resolve(ExecuteHandler.PATH))
+        .header("Content-Type", "application/json").header("Authorization", "Bearer " + key).header("X-Chain-Id", chain)
+        .POST(HttpRequest.BodyPublishers.ofString(ExecuteTest.chatCall("call_1", "conf__test_simple_text", "{}"))).build());
+  }
+
+  private static long steps(String url, String chainPrefix) throws Exception {
+    PostgresUrl u = AuditSettings.postgres(url).orElseThrow();
+    try (Connection c = DriverManager.getConnection(u.jdbcUrl(), u.user().orElseThrow(), "");
+        PreparedStatement p = c.prepareStatement("SELECT count(*) FROM steps WHERE chain_id LIKE ?")) {
+      p.setString(1, chainPrefix + "%");
+      try (ResultSet r = p.executeQuery()) {
+        r.next();
+        return r.getLong(1);
+      }
+    }
+  }
+
+  private static Set<String> chains(String url, String chainPrefix) throws Exception {
+    PostgresUrl u = AuditSettings.postgres(url).orElseThrow();
+    Set<String> out = new java.util.HashSet<>();
+    try (Connection c = DriverManager.getConnection(u.jdbcUrl(), u.user().orElseThrow(), "");
+        PreparedStatement p = c.prepareStatement("SELECT chain_id FROM steps WHERE chain_id LIKE ?")) {
+      p.setString(1, chainPrefix + "%");
+      try (ResultSet r = p.executeQuery()) {
+        while (r.next()) {
+          out.add(r.getString(1));
+        }
+      }
+    }
+    return out;
+  }
+
+  private static int verifyCommand(String url, StringBuilder said) {
+    ByteArrayOutputStream out = new ByteArrayOutputStream();
+    ByteArrayOutputStream err = new ByteArrayOutputStream();
+    int rc = AuditCommand.run(List.of("verify", "--store", url), new PrintStream(out, true, StandardCharsets.UTF_8),
+        new PrintStream(err, true, StandardCharsets.UTF_8));
+    said.append(out.toString(StandardCharsets.UTF_8)).append(err.toString(StandardCharsets.UTF_8));
+    return rc;
+  }
+
+  @Test
+  void aRateLimitHoldsAcrossReplicasAndBothWriteOneVerifiableChain() throws Exception {
+    String audit = pg.database();
+    try (GatewayProcess a = GatewayProcess.start(config("a", audit, ""), List.of());
+        GatewayProcess b = GatewayProcess.start(config("b", audit, ""), List.of())) {
+      a.awaitReady();
+      b.awaitReady();
+      int accepted = 0;
+      int limited = 0;
+      for (int i = 0; i < 4 * PER_MINUTE; i++) {
+        HttpResponse<String> r = execute((i % 2 == 0 ? a : b).base, KEY, "rl-" + i);
+        if (r.statusCode() == 200) {
+          accepted++;
+        } else {
+          assertEquals(429, r.statusCode(), r.body());
+          assertTrue(r.body().contains("rate limit of rule 'limited'"), r.body());
+          assertTrue(r.headers().firstValue("Retry-After").isPresent());
+          limited++;
+        }
+      }
+      // The burst of PER_MINUTE, plus at most one refilled while the loop ran (one every 10 s).
+      assertTrue(accepted >= PER_MINUTE && accepted <= PER_MINUTE + 1, "accepted " + accepted + " of " + (4 * PER_MINUTE));
+      assertEquals(4 * PER_MINUTE, accepted + limited);
+      // Every call, accepted or refused, on either replica, is one step of one chain in PostgreSQL.
+      assertEquals(4 * PER_MINUTE, steps(audit, "rl-"));
+      StringBuilder said = new StringBuilder();
+      assertEquals(0, verifyCommand(audit, said), said.toString());
+      assertTrue(said.toString().startsWith("audit chain OK: " + 4 * PER_MINUTE + " steps"), said.toString());
+    }
+  }
+
+  @Test
+  void aReplicaKilledUnderLoadLosesNoAcknowledgedStep() throws Exception {
+    String audit = pg.database();
+    try (GatewayProcess a = GatewayProcess.start(config("a", audit, ""), List.of());
+        GatewayProcess b = GatewayProcess.start(config("b", audit, ""), List.of())) {
+      a.awaitReady();
+      b.awaitReady();
+      Set<String> acknowledged = ConcurrentHashMap.newKeySet();
+      AtomicBoolean stop = new AtomicBoolean();
+      java.util.concurrent.atomic.AtomicReference<String> other = new java.util.concurrent.atomic.AtomicReference<>();
+      List<Thread> load = new ArrayList<>();
+      for (int t = 0; t < 4; t++) {
+        int thread = t;
+        load.add(Thread.ofVirtual().start(() -> {
+          for (int i = 0; !stop.get(); i++) {
+            String chain = "kill-" + thread + "-" + i;
+            GatewayProcess to = i % 2 == 0 ? a : b;
+            try {
+              HttpResponse<String> r = execute(to.base, OTHER, chain);
+              if (r.statusCode() == 200) {
+                acknowledged.add(chain);
+              } else {
+                other.set(r.statusCode() + " " + r.body());
+              }
+            } catch (AssertionError | RuntimeException e) {
+              // the killed replica's connections fail: those calls were never acknowledged
+            }
+          }
+        }));
+      }
+      try {
+        awaitAcknowledged(acknowledged, 40, other);
+        a.kill();
+        awaitAcknowledged(acknowledged, acknowledged.size() + 20, other);
+      } finally {
+        stop.set(true);
+      }
+      for (Thread t : load) {
+        t.join();
+      }
+      Set<String> stored = chains(audit, "kill-");
+      Set<String> lost = new java.util.HashSet<>(acknowledged);
+      lost.removeAll(stored);
+      assertTrue(lost.isEmpty(), "acknowledged but not stored: " + lost);
+      AuditVerifyResult v = PostgresAuditStore.verify(AuditSettings.postgres(audit).orElseThrow());
+      assertTrue(v.ok(), v.message());
+    }
+  }
+
+  private static void awaitAcknowledged(Set<String> acknowledged, int n, java.util.concurrent.atomic.AtomicReference<String> other)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+    while (acknowledged.size() < n) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("only " + acknowledged.size() + " calls acknowledged; last other answer: " + other.get());
+      }
+      Thread.sleep(5);
+    }
+  }
+
+  @Test
+  void redisStoppedMidRunRefusesPreciselyAndRecovers() throws Exception {
+    String audit = pg.database();
+    try (GatewayProcess a = GatewayProcess.start(config("a", audit, ""), List.of())) {
+      a.awaitReady();
+      assertEquals(200, execute(a.base, KEY, "redis-0").statusCode());
+      redis.kill();
+      try {
+        long start = System.nanoTime();
+        HttpResponse<String> r = execute(a.base, KEY, "redis-1");
+        assertEquals(429, r.statusCode(), r.body());
+        assertTrue(r.body().contains("cannot be reached") && r.body().contains("fail_closed"), r.body());
+        assertTrue(java.util.concurrent.TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start) < 10);
+        // A principal without rate limits never needs Redis.
+        assertEquals(200, execute(a.base, OTHER, "redis-2").statusCode());
+        HttpResponse<String> metrics = TestUpstreams.get(a.base.resolve("/metrics"));
+        assertTrue(metrics.body().contains("gatehouse_limits_store_up 0.0"), metrics.body());
+      } finally {
+        redis.restart();
+      }
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+      int status;
+      do {
+        status = execute(a.base, KEY, "redis-3").statusCode();
+      } while (status != 200 && System.nanoTime() < deadline);
+      assertEquals(200, status);
+    }
+  }
+}
