@@ -284,8 +284,14 @@ final class BenchRun {
               deny: { tools: ["*__delete_*", "*__drop_*"] }
           """);
       y.append("audit:\n  enabled: true\n");
+      if (!o.auditStore().isEmpty()) {
+        y.append("  store: \"").append(o.auditStore()).append("\"\n");
+      }
       if (!o.auditDurability().isEmpty()) {
         y.append("  durability: ").append(o.auditDurability()).append("\n");
+      }
+      if (!o.limitsStore().isEmpty()) {
+        y.append("limits:\n  store: \"").append(o.limitsStore()).append("\"\n");
       }
     } else {
       y.append("audit:\n  enabled: false\n");
@@ -324,7 +330,8 @@ final class BenchRun {
   private Map<String, String> verifyAudit(Gateway g) throws Exception {
     Map<String, String> out = new LinkedHashMap<>();
     Path log = o.work().resolve("audit-verify.log");
-    Process p = new ProcessBuilder(javaBin.toString(), "-jar", gatewayJar.toString(), "audit", "verify", "--store", "sqlite:" + g.store().toAbsolutePath())
+    Process p = new ProcessBuilder(javaBin.toString(), "-jar", gatewayJar.toString(), "audit", "verify", "--store",
+        o.auditStore().isEmpty() ? "sqlite:" + g.store().toAbsolutePath() : o.auditStore())
         .redirectErrorStream(true).redirectOutput(log.toFile()).start();
     if (!p.waitFor(120, TimeUnit.SECONDS)) {
       p.destroyForcibly();
@@ -333,7 +340,7 @@ final class BenchRun {
     }
     String text = Files.readString(log).strip();
     String line = text.lines().filter(l -> l.contains("audit chain")).findFirst().orElse(text);
-    out.put("store", g.store().toString());
+    out.put("store", o.auditStore().isEmpty() ? g.store().toString() : o.auditStore());
     out.put("verify", line);
     out.put("exit_status", Integer.toString(p.exitValue()));
     System.out.println("audit: " + line);

@@ -33,6 +33,8 @@ record Options(
     boolean jfr,
     boolean asyncProfiler,
     String auditDurability,
+    String auditStore,
+    String limitsStore,
     boolean floor,
     boolean paced,
     int clients,
@@ -71,6 +73,8 @@ record Options(
         --stream-gap D         pause between streamed chunks at the mock (default 1ms; 0s = back to back)
         --tool-rounds N        tool calls the mock model asks for before answering (default 2: 5 operations)
         --audit-durability D   audit.durability of the governed gateway: queued or commit (default: the gateway's default, commit)
+        --audit-store URL      audit.store of the governed gateway, e.g. postgresql://user@127.0.0.1:5432/db (default: SQLite next to its config)
+        --limits-store URL     limits.store of the governed gateway, e.g. redis://127.0.0.1:6379 (default: memory)
         --async-profiler       profile each gateway's CPU (Java, JIT, GC and kernel frames) with async-profiler; summarise
                                <work>/<gateway>.collapsed with `java -jar bench/target/gatehouse-bench.jar profile-top FILE`
         --jfr                  record the gateway with Java Flight Recorder (profile settings) during the run
@@ -102,6 +106,8 @@ record Options(
     boolean jfr = false;
     boolean asyncProfiler = false;
     String durability = "";
+    String auditStore = "";
+    String limitsStore = "";
     boolean floor = true;
     boolean paced = true;
     int clients = 32;
@@ -149,6 +155,8 @@ record Options(
             case "--stream-chunks" -> chunks = (int) positive(a, Integer.parseInt(v));
             case "--stream-gap" -> gap = duration(a, v, true);
             case "--tool-rounds" -> toolRounds = (int) positive(a, Integer.parseInt(v));
+            case "--audit-store" -> auditStore = v;
+            case "--limits-store" -> limitsStore = v;
             case "--audit-durability" -> {
               if (!v.equals("queued") && !v.equals("commit")) {
                 throw new Usage("--audit-durability: '" + v + "' (expected: queued or commit)");
@@ -173,7 +181,7 @@ record Options(
       work = Path.of("bench/target/bench-work", stamp);
     }
     return new Options(rate, chainRate > 0 ? chainRate : rate / 10, streamRate > 0 ? streamRate : rate / 4, duration, warmup, rounds, saturation, concurrency, sessions, scenarios,
-        jmh, jmhArgs, jar, jvm, out, work, chunks, gap, toolRounds, jfr, asyncProfiler, durability, floor, paced, clients,
+        jmh, jmhArgs, jar, jvm, out, work, chunks, gap, toolRounds, jfr, asyncProfiler, durability, auditStore, limitsStore, floor, paced, clients,
         "bench run " + String.join(" ", args));
   }
 
