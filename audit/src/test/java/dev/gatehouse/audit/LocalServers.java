@@ -66,12 +66,7 @@ public final class LocalServers {
         if (process != null && !process.isAlive()) {
           throw new IllegalStateException("the server exited with " + process.exitValue() + ": " + tail(log));
         }
-        try {
-          Thread.sleep(25);
-        } catch (InterruptedException ie) {
-          Thread.currentThread().interrupt();
-          throw new IllegalStateException(ie);
-        }
+        sleepQuietly(25);
       }
     }
     throw new IllegalStateException("the server did not listen on " + port + " within " + START_TIMEOUT + ": " + tail(log));
@@ -188,12 +183,7 @@ public final class LocalServers {
           if (System.nanoTime() > deadline) {
             throw new IllegalStateException("PostgreSQL did not accept connections: " + e.getMessage() + " " + tail(log));
           }
-          try {
-            Thread.sleep(25);
-          } catch (InterruptedException ie) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(ie);
-          }
+          sleepQuietly(25);
         }
       }
     }

@@ -98,20 +98,13 @@ class ReplicasEndToEndTest {
   }
 
   private static long steps(String url, String chainPrefix) throws Exception {
-    PostgresUrl u = AuditSettings.postgres(url).orElseThrow();
-    try (Connection c = DriverManager.getConnection(u.jdbcUrl(), u.user().orElseThrow(), "");
-        PreparedStatement p = c.prepareStatement("SELECT count(*) FROM steps WHERE chain_id LIKE ?")) {
-      p.setString(1, chainPrefix + "%");
-      try (ResultSet r = p.executeQuery()) {
-        r.next();
-        return r.getLong(1);
-      }
-    }
+    return chains(url, chainPrefix).size();
   }
 
-  private static Set<String> chains(String url, String chainPrefix) throws Exception {
+  /** The chain id of every stored step whose chain id starts with {@code chainPrefix}. */
+  private static List<String> chains(String url, String chainPrefix) throws Exception {
     PostgresUrl u = AuditSettings.postgres(url).orElseThrow();
-    Set<String> out = new java.util.HashSet<>();
+    List<String> out = new ArrayList<>();
     try (Connection c = DriverManager.getConnection(u.jdbcUrl(), u.user().orElseThrow(), "");
         PreparedStatement p = c.prepareStatement("SELECT chain_id FROM steps WHERE chain_id LIKE ?")) {
       p.setString(1, chainPrefix + "%");
@@ -204,7 +197,7 @@ class ReplicasEndToEndTest {
       for (Thread t : load) {
         t.join();
       }
-      Set<String> stored = chains(audit, "kill-");
+      Set<String> stored = new java.util.HashSet<>(chains(audit, "kill-"));
       Set<String> lost = new java.util.HashSet<>(acknowledged);
       lost.removeAll(stored);
       assertTrue(lost.isEmpty(), "acknowledged but not stored: " + lost);
