@@ -190,10 +190,10 @@ class ConfigLoaderTest {
   @Test
   void topLevelThatIsNotAMapIsAnError() {
     assertEquals(
-        "config error at the top level (line 1, column 1): expected a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging, got a list",
+        "config error at the top level (line 1, column 1): expected a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging, limits, got a list",
         error(lines("- server", "- upstreams")).getMessage());
     assertEquals(
-        "config error at the top level (line 1, column 1): expected a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging, got a string",
+        "config error at the top level (line 1, column 1): expected a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging, limits, got a string",
         error("hello\n").getMessage());
   }
 
