@@ -155,28 +155,36 @@ public final class PostgresAuditStore extends BatchedAuditStore {
     return retrying("write " + steps.size() + " step(s)", (c, retry) -> write(c, steps, retry));
   }
 
+  /**
+   * One round trip to lock the head, one to find which of the batch's ids are stored already (under the
+   * head lock no other writer inserts meanwhile), one pipelined batch of inserts, then the head update
+   * and the commit.
+   */
   private List<String> write(Connection c, List<AuditStep> steps, boolean retry) throws SQLException {
     AuditChain.Link head = lockHead(c);
-    Set<String> stored = retry ? stored(c, steps) : Set.of();
+    Set<String> stored = stored(c, steps);
+    Set<String> batch = new HashSet<>();
     long seq = head.seq();
     String prev = head.hash();
     List<String> outcome = new ArrayList<>(steps.size());
-    try (PreparedStatement insert = c.prepareStatement(AuditChain.INSERT + " ON CONFLICT (step_id) DO NOTHING")) {
+    try (PreparedStatement insert = c.prepareStatement(AuditChain.INSERT)) {
       for (AuditStep step : steps) {
-        if (stored.contains(step.stepId())) {
-          outcome.add(null); // committed by the attempt whose answer was lost
+        if (stored.contains(step.stepId()) || !batch.add(step.stepId())) {
+          // On a retry, a stored id was committed by the attempt whose answer was lost; otherwise it is a duplicate.
+          outcome.add(retry && stored.contains(step.stepId()) ? null
+              : SqliteAuditStore.duplicate(step, new SQLException("duplicate key value violates unique constraint on step_id", UNIQUE_VIOLATION)));
           continue;
         }
         long next = seq + 1;
         String hash = AuditChain.hash(sha, prev, next, step);
         AuditChain.bind(insert, next, step, prev, hash);
-        if (insert.executeUpdate() == 0) {
-          outcome.add(SqliteAuditStore.duplicate(step, new SQLException("duplicate step_id", UNIQUE_VIOLATION)));
-          continue;
-        }
+        insert.addBatch();
         seq = next;
         prev = hash;
         outcome.add(null);
+      }
+      if (seq != head.seq()) {
+        insert.executeBatch();
       }
     }
     if (seq != head.seq()) {

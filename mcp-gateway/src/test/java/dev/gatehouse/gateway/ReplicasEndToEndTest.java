@@ -91,6 +91,18 @@ class ReplicasEndToEndTest {
     return f;
   }
 
+  /** A gateway process on the shared stores, ready to serve. */
+  private GatewayProcess replica(String name, String audit) throws Exception {
+    GatewayProcess g = GatewayProcess.start(config(name, audit, ""), List.of());
+    try {
+      g.awaitReady();
+      return g;
+    } catch (Exception | AssertionError e) {
+      g.close();
+      throw e;
+    }
+  }
+
   static HttpResponse<String> execute(URI base, String key, String chain) {
     return TestUpstreams.send(HttpRequest.newBuilder(base.resolve(ExecuteHandler.PATH))
         .header("Content-Type", "application/json").header("Authorization", "Bearer " + key).header("X-Chain-Id", chain)
@@ -129,10 +141,7 @@ class ReplicasEndToEndTest {
   @Test
   void aRateLimitHoldsAcrossReplicasAndBothWriteOneVerifiableChain() throws Exception {
     String audit = pg.database();
-    try (GatewayProcess a = GatewayProcess.start(config("a", audit, ""), List.of());
-        GatewayProcess b = GatewayProcess.start(config("b", audit, ""), List.of())) {
-      a.awaitReady();
-      b.awaitReady();
+    try (GatewayProcess a = replica("a", audit); GatewayProcess b = replica("b", audit)) {
       int accepted = 0;
       int limited = 0;
       for (int i = 0; i < 4 * PER_MINUTE; i++) {
@@ -160,11 +169,9 @@ class ReplicasEndToEndTest {
   @Test
   void aReplicaKilledUnderLoadLosesNoAcknowledgedStep() throws Exception {
     String audit = pg.database();
-    try (GatewayProcess a = GatewayProcess.start(config("a", audit, ""), List.of());
-        GatewayProcess b = GatewayProcess.start(config("b", audit, ""), List.of())) {
-      a.awaitReady();
-      b.awaitReady();
+    try (GatewayProcess a = replica("a", audit); GatewayProcess b = replica("b", audit)) {
       Set<String> acknowledged = ConcurrentHashMap.newKeySet();
+      java.util.concurrent.Semaphore answered = new java.util.concurrent.Semaphore(0);
       AtomicBoolean stop = new AtomicBoolean();
       java.util.concurrent.atomic.AtomicReference<String> other = new java.util.concurrent.atomic.AtomicReference<>();
       List<Thread> load = new ArrayList<>();
@@ -178,6 +185,7 @@ class ReplicasEndToEndTest {
               HttpResponse<String> r = execute(to.base, OTHER, chain);
               if (r.statusCode() == 200) {
                 acknowledged.add(chain);
+                answered.release();
               } else {
                 other.set(r.statusCode() + " " + r.body());
               }
@@ -188,9 +196,9 @@ class ReplicasEndToEndTest {
         }));
       }
       try {
-        awaitAcknowledged(acknowledged, 40, other);
+        awaitAnswers(answered, 40, other);
         a.kill();
-        awaitAcknowledged(acknowledged, acknowledged.size() + 20, other);
+        awaitAnswers(answered, 20, other);
       } finally {
         stop.set(true);
       }
@@ -206,22 +214,18 @@ class ReplicasEndToEndTest {
     }
   }
 
-  private static void awaitAcknowledged(Set<String> acknowledged, int n, java.util.concurrent.atomic.AtomicReference<String> other)
+  /** Waits for {@code n} more acknowledged calls. */
+  private static void awaitAnswers(java.util.concurrent.Semaphore answered, int n, java.util.concurrent.atomic.AtomicReference<String> other)
       throws InterruptedException {
-    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
-    while (acknowledged.size() < n) {
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("only " + acknowledged.size() + " calls acknowledged; last other answer: " + other.get());
-      }
-      Thread.sleep(5);
+    if (!answered.tryAcquire(n, 60, java.util.concurrent.TimeUnit.SECONDS)) {
+      throw new AssertionError("fewer than " + n + " more calls acknowledged within 60 s; last other answer: " + other.get());
     }
   }
 
   @Test
   void redisStoppedMidRunRefusesPreciselyAndRecovers() throws Exception {
     String audit = pg.database();
-    try (GatewayProcess a = GatewayProcess.start(config("a", audit, ""), List.of())) {
-      a.awaitReady();
+    try (GatewayProcess a = replica("a", audit)) {
       assertEquals(200, execute(a.base, KEY, "redis-0").statusCode());
       redis.kill();
       try {
