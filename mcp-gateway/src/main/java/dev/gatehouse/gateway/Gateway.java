@@ -57,6 +57,8 @@ public final class Gateway implements AutoCloseable {
   private final Budgets budgets;
   /** Rate limits and budgets in Redis when {@code limits.store} names one; null counts in this process. */
   private final SharedLimits shared;
+  /** 2025-11-25 sessions in Redis when {@code server.sessions.store} names one; null keeps them in this process. */
+  private final SharedSessions sharedSessions;
   private volatile boolean stopping;
   private final HttpConfiguration httpConfig;
   /** Work that blocks (audit queries, admin, probes, long-lived streams): a virtual thread each. */
@@ -86,6 +88,13 @@ public final class Gateway implements AutoCloseable {
     dispatcher.bind(registry, chain);
     McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet(), () -> auth,
         blocking, timers);
+    this.sharedSessions = config.server().sessions().store()
+        .map(u -> SharedSessions.connect(u, config.server().sessions().idleTimeout(),
+            id -> dispatcher.session(id).ifPresent(dispatcher::close))).orElse(null);
+    if (sharedSessions != null) {
+      mcp.shared(sharedSessions);
+      dispatcher.changed = sharedSessions::saveQuietly;
+    }
     AdminHandler admin = new AdminHandler(dispatcher, registry, () -> auth, () -> httpPolicy);
     ExecuteHandler execute = new ExecuteHandler(registry, chain, () -> auth, () -> httpPolicy);
     ChatHandler chat = new ChatHandler(() -> router, () -> this.config, chain, registry, execute, () -> auth, () -> httpPolicy,
@@ -383,6 +392,9 @@ public final class Gateway implements AutoCloseable {
     audit.close(); // flushes every queued step before the process ends
     if (shared != null) {
       shared.close();
+    }
+    if (sharedSessions != null) {
+      sharedSessions.close();
     }
     auth.close();
     metrics.close();

@@ -105,7 +105,48 @@ final class McpDispatcher implements ToolRegistry.Listener {
    * never used after initialize.
    */
   Optional<SessionRefusal> admit(McpSession s, SessionLimits limits) {
-    dev.gatehouse.policy.Decision d = access.admit(s.principal());
+    return admit(s, limits, true);
+  }
+
+  /**
+   * Registers a session another replica created, as stored in the shared store, and subscribes upstream
+   * to what it subscribed to. Empty when registered (or already here), else why not (session limits;
+   * a revived session takes no session-rate token: it is not a new session).
+   */
+  Optional<SessionRefusal> revive(String id, SharedSessions.Stored st, SessionLimits limits) {
+    if (sessions.containsKey(id)) {
+      return Optional.empty();
+    }
+    McpSession s = new McpSession(id, st.scope(), false, st.owner());
+    s.initialized(st.protocolVersion(), st.capabilities(), st.clientInfo());
+    s.logLevel(st.logLevel());
+    Optional<SessionRefusal> refused = admit(s, limits, false);
+    if (refused.isPresent()) {
+      return refused;
+    }
+    for (String key : st.subscriptions()) {
+      int zero = key.indexOf('\0');
+      if (zero < 0) {
+        continue;
+      }
+      s.subscriptions.add(key);
+      java.util.Set<String> subs = subscribers.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet());
+      boolean first = subs.isEmpty();
+      subs.add(id);
+      if (first) {
+        ObjectNode forward = Json.object();
+        forward.put("uri", key.substring(zero + 1));
+        registry.call(key.substring(0, zero), "resources/subscribe", forward, CallContext.none()).exceptionally(e -> null);
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** Told when a session's stored state changes after initialize (subscriptions, log level). */
+  volatile java.util.function.Consumer<McpSession> changed = s -> {};
+
+  private Optional<SessionRefusal> admit(McpSession s, SessionLimits limits, boolean rateLimited) {
+    dev.gatehouse.policy.Decision d = rateLimited ? access.admit(s.principal()) : null;
     if (d instanceof dev.gatehouse.policy.Decision.Limited l) {
       metrics.sessionRefused("rate_limited");
       return Optional.of(new SessionRefusal(429, RpcError.RATE_LIMITED, "Rate limited: " + l.reason(),
@@ -806,6 +847,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
         String key = call.resolved.server() + '\0' + call.resolved.name();
         s.subscriptions.add(key);
         subscribers.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).add(s.id());
+        changed.accept(s);
       }
       return encode(id, target, o);
     });
@@ -818,6 +860,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
       throw new RpcException(RpcError.RESOURCE_NOT_FOUND, "Resource not found: " + uri);
     }
     unsubscribe(s, t.server() + '\0' + t.name());
+    changed.accept(s);
     return answered(id, Json.object());
   }
 
@@ -846,6 +889,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
     McpSession.LogLevel parsed = McpSession.LogLevel.parse(level).orElseThrow(() -> new RpcException(
         RpcError.INVALID_PARAMS, "logging/setLevel: level '" + level + "' (expected one of debug, info, notice, warning, error, critical, alert, emergency)"));
     s.logLevel(parsed);
+    changed.accept(s);
     List<CompletableFuture<JsonNode>> forwarded = new ArrayList<>();
     for (UpstreamCatalog c : registry.catalog().servers().values()) {
       boolean inScope = s.scope() instanceof McpSession.Federated

@@ -66,6 +66,44 @@ final class McpHttpHandler {
     this.timers = timers;
   }
 
+  /** Sessions kept in Redis for every replica ({@code server.sessions.store}); null keeps them here only. */
+  private volatile SharedSessions shared;
+
+  void shared(SharedSessions sessions) {
+    this.shared = sessions;
+  }
+
+  /**
+   * A request for a session this replica does not hold: with a shared store, loads it (another replica
+   * created it), registers it here and runs {@code then}, which finds it; otherwise, or when it is not
+   * stored, answers 404 as the spec prescribes (503 when the store cannot be reached).
+   */
+  private void revive(String sid, McpSession.Scope scope, Request request, Response response, Callback callback, String path,
+      HttpPolicy p, ThrowingRunnable then) {
+    SharedSessions store = shared;
+    if (store == null) {
+      reject(response, callback, 404, RpcError.SESSION_NOT_FOUND, "Session not found: it expired or was closed; initialize a new one");
+      return;
+    }
+    store.load(sid).whenComplete((stored, e) -> {
+      if (e != null) {
+        reject(response, callback, 503, RpcError.INTERNAL_ERROR, "Session store unavailable: " + store.location()
+            + " cannot be reached; retry shortly");
+      } else if (stored.isEmpty() || !stored.get().scope().equals(scope)) {
+        reject(response, callback, 404, RpcError.SESSION_NOT_FOUND, "Session not found: it expired or was closed; initialize a new one");
+      } else {
+        Optional<McpDispatcher.SessionRefusal> refused = dispatcher.revive(sid, stored.get(), p.sessions());
+        if (refused.isPresent()) {
+          McpDispatcher.SessionRefusal r = refused.get();
+          response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(r.retryAfterSeconds()));
+          reject(response, callback, r.status(), r.code(), r.message());
+        } else {
+          streams.execute(() -> guarded(request, response, callback, path, then));
+        }
+      }
+    });
+  }
+
   /** Refusals from authentication, as JSON-RPC errors. */
   private static void authError(Response response, Callback callback, int status, String type, String message) {
     int code = switch (status) {
@@ -228,12 +266,21 @@ final class McpHttpHandler {
       return;
     }
     McpSession s = dispatcher.session(sid).orElse(null);
-    if (s == null || !s.scope().equals(scope) || s.legacySse()) {
+    if (s == null) {
+      revive(sid, scope, request, response, callback, request.getHttpURI().getPath(), p,
+          () -> posted(request, response, callback, scope, p, caller, body, acceptsSse));
+      return;
+    }
+    if (!s.scope().equals(scope) || s.legacySse()) {
       reject(response, callback, 404, RpcError.SESSION_NOT_FOUND, "Session not found: it expired or was closed; initialize a new one");
       return;
     }
     if (!owner(s, caller, response, callback)) {
       return;
+    }
+    SharedSessions store = shared;
+    if (store != null) {
+      store.touch(s);
     }
     if (body instanceof ArrayNode batch) {
       batch(response, callback, s, batch, p);
@@ -409,7 +456,21 @@ final class McpHttpHandler {
     }
     ObjectNode params = msg.get("params") instanceof ObjectNode o ? o : Json.object();
     ObjectNode answer = dispatcher.request(s, msg.get("id"), "initialize", params, m -> false, Optional.empty()).join(); // answered at once
-    writeJson(response, callback, 200, answer, s.id());
+    SharedSessions store = shared;
+    if (store == null || !answer.has("result")) {
+      writeJson(response, callback, 200, answer, s.id());
+      return;
+    }
+    // Stored before the client hears of it: its next request may reach another replica.
+    store.save(s).whenComplete((v, e) -> {
+      if (e == null) {
+        writeJson(response, callback, 200, answer, s.id());
+      } else {
+        dispatcher.close(s);
+        writeJson(response, callback, 503, JsonRpc.error(msg.get("id"), RpcError.of(RpcError.INTERNAL_ERROR,
+            "Session store unavailable: " + store.location() + " cannot be reached; retry shortly")), null);
+      }
+    });
   }
 
   /** JSON-RPC batches exist only in protocol 2025-03-26; answers come back as one JSON array. */
@@ -472,7 +533,13 @@ final class McpHttpHandler {
       reject(response, callback, 400, RpcError.INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required");
       return;
     }
-    McpSession s = dispatcher.session(sid).filter(x -> x.scope().equals(scope) && !x.legacySse()).orElse(null);
+    Optional<McpSession> found = dispatcher.session(sid);
+    if (found.isEmpty()) {
+      revive(sid, scope, request, response, callback, request.getHttpURI().getPath(), policy.get(),
+          () -> get(request, response, callback, scope, caller));
+      return;
+    }
+    McpSession s = found.filter(x -> x.scope().equals(scope) && !x.legacySse()).orElse(null);
     if (s == null) {
       reject(response, callback, 404, RpcError.SESSION_NOT_FOUND, "Session not found: it expired or was closed; initialize a new one");
       return;
@@ -524,7 +591,13 @@ final class McpHttpHandler {
       reject(response, callback, 400, RpcError.INVALID_REQUEST, "Bad Request: Mcp-Session-Id header is required");
       return;
     }
-    McpSession s = dispatcher.session(sid).filter(x -> x.scope().equals(scope)).orElse(null);
+    Optional<McpSession> found = dispatcher.session(sid);
+    if (found.isEmpty()) {
+      revive(sid, scope, request, response, callback, request.getHttpURI().getPath(), policy.get(),
+          () -> delete(request, response, callback, scope, caller));
+      return;
+    }
+    McpSession s = found.filter(x -> x.scope().equals(scope)).orElse(null);
     if (s == null) {
       reject(response, callback, 404, RpcError.SESSION_NOT_FOUND, "Session not found");
       return;
@@ -533,6 +606,10 @@ final class McpHttpHandler {
       return;
     }
     dispatcher.close(s);
+    SharedSessions store = shared;
+    if (store != null) {
+      store.delete(sid);
+    }
     response.setStatus(204);
     callback.succeeded();
   }

@@ -148,6 +148,15 @@ final class McpSession {
     return legacySse;
   }
 
+  /** The capabilities the client declared at initialize (empty before). */
+  ObjectNode clientCapabilities() {
+    ObjectNode c = clientCapabilities;
+    return c == null ? Json.object() : c;
+  }
+
+  /** When a shared store last extended this session's life (System.nanoTime), for {@link SharedSessions#touch}. */
+  volatile long sharedTouched = System.nanoTime();
+
   String protocolVersion() {
     return protocolVersion;
   }

@@ -16,14 +16,21 @@ import java.time.Duration;
  * @param perPrincipal sessions of one caller (issuer, subject and tenant)
  * @param idleTimeout a session with no request, no open stream and nothing in flight for this long is closed
  * @param unusedTimeout a session that made no request after {@code initialize} is closed after this long
+ * @param store {@code memory} (default: sessions live in the process that created them) or a
+ *     {@code redis://} URL: sessions are kept there too, so any replica serves any request of a session
  */
-public record SessionLimits(int max, int perPrincipal, Duration idleTimeout, Duration unusedTimeout) {
+public record SessionLimits(int max, int perPrincipal, Duration idleTimeout, Duration unusedTimeout, java.util.Optional<java.net.URI> store) {
   static final int DEFAULT_MAX = 10_000;
   static final int DEFAULT_PER_PRINCIPAL = 100;
   static final Duration DEFAULT_IDLE = Duration.ofMinutes(30);
   static final Duration DEFAULT_UNUSED = Duration.ofMinutes(2);
 
+  public SessionLimits(int max, int perPrincipal, Duration idleTimeout, Duration unusedTimeout) {
+    this(max, perPrincipal, idleTimeout, unusedTimeout, java.util.Optional.empty());
+  }
+
   public SessionLimits {
+    store = store == null ? java.util.Optional.empty() : store;
     if (max < 1 || max > 1_000_000) {
       throw new IllegalArgumentException("max: " + max + " (expected: 1..1000000)");
     }
@@ -45,10 +52,11 @@ public record SessionLimits(int max, int perPrincipal, Duration idleTimeout, Dur
 
   @JsonCreator
   static SessionLimits fromConfig(@JsonProperty("max") Integer max, @JsonProperty("per_principal") Integer perPrincipal,
-      @JsonProperty("idle_timeout") Duration idleTimeout, @JsonProperty("unused_timeout") Duration unusedTimeout) {
+      @JsonProperty("idle_timeout") Duration idleTimeout, @JsonProperty("unused_timeout") Duration unusedTimeout,
+      @JsonProperty("store") String store) {
     return new SessionLimits(max == null ? DEFAULT_MAX : max, perPrincipal == null ? Math.min(DEFAULT_PER_PRINCIPAL, max == null
         ? DEFAULT_MAX : max) : perPrincipal, idleTimeout == null ? DEFAULT_IDLE : idleTimeout,
         unusedTimeout == null ? (idleTimeout != null && idleTimeout.compareTo(DEFAULT_UNUSED) < 0 ? idleTimeout : DEFAULT_UNUSED)
-            : unusedTimeout);
+            : unusedTimeout, LimitsSettings.parseStore(store));
   }
 }

@@ -2,13 +2,8 @@ package dev.gatehouse.gateway;
 
 import dev.gatehouse.identity.Principal;
 import dev.gatehouse.policy.RateCounters;
-import io.lettuce.core.ClientOptions;
-import io.lettuce.core.RedisClient;
-import io.lettuce.core.RedisURI;
 import io.lettuce.core.ScriptOutputType;
 import io.lettuce.core.SetArgs;
-import io.lettuce.core.SocketOptions;
-import io.lettuce.core.TimeoutOptions;
 import io.lettuce.core.api.StatefulRedisConnection;
 import io.lettuce.core.api.async.RedisAsyncCommands;
 import java.math.BigDecimal;
@@ -90,7 +85,7 @@ final class SharedLimits implements RateCounters, AutoCloseable {
 
   private final LimitsSettings settings;
   private final String location;
-  private final RedisClient client;
+  private final RedisClients.Connected redisConnection;
   private final StatefulRedisConnection<String, String> connection;
   private final RedisAsyncCommands<String, String> redis;
   private final String gcraSha;
@@ -100,24 +95,14 @@ final class SharedLimits implements RateCounters, AutoCloseable {
   private SharedLimits(LimitsSettings settings, GatewayMetrics metrics) {
     this.settings = settings;
     this.location = settings.location();
-    RedisURI uri = RedisURI.create(settings.store().orElseThrow());
-    uri.setTimeout(settings.timeout());
-    client = RedisClient.create(uri);
-    client.setOptions(ClientOptions.builder()
-        .autoReconnect(true)
-        // While disconnected, fail at once rather than queue: a call never waits for Redis to come back.
-        .disconnectedBehavior(ClientOptions.DisconnectedBehavior.REJECT_COMMANDS)
-        .socketOptions(SocketOptions.builder().connectTimeout(Duration.ofSeconds(2)).build())
-        .timeoutOptions(TimeoutOptions.enabled(settings.timeout()))
-        .build());
+    redisConnection = RedisClients.connect(settings.store().orElseThrow(), settings.timeout(), "limits.store");
+    connection = redisConnection.connection();
+    redis = connection.async();
     try {
-      connection = client.connect();
-      redis = connection.async();
       gcraSha = connection.sync().scriptLoad(GCRA);
     } catch (RuntimeException e) {
-      client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
-      throw new IllegalStateException("limits.store: cannot reach " + location + ": " + e.getMessage()
-          + " (expected: a reachable Redis, or limits.store: memory)");
+      redisConnection.close();
+      throw new IllegalStateException("limits.store: " + location + " refused the rate-limit script: " + e.getMessage());
     }
     if (metrics != null) {
       metrics.gauge("gatehouse.limits.store.up", "1 while the shared limits store (Redis) answers, 0 during an outage",
@@ -275,7 +260,6 @@ final class SharedLimits implements RateCounters, AutoCloseable {
 
   @Override
   public void close() {
-    connection.close();
-    client.shutdown(Duration.ZERO, Duration.ofSeconds(2));
+    redisConnection.close();
   }
 }

@@ -75,7 +75,7 @@ class ReplicasEndToEndTest {
     if (name.equals("a")) {
       subjects++; // every test starts its limited principal with a full bucket in the shared Redis
     }
-    String yaml = "server: { port: 0 }\n"
+    String yaml = "server: { port: 0, sessions: { store: \"" + redis.url() + "\" } }\n"
         + "upstreams:\n  conf: { transport: streamable-http, url: \"" + conformance.url() + "\" }\n"
         + "identity:\n  api_keys:\n"
         + "    - { id: limited, hash: \"" + ApiKeys.hash(KEY) + "\", subject: agent-" + subjects + ", groups: [limited] }\n"
@@ -219,6 +219,51 @@ class ReplicasEndToEndTest {
       throws InterruptedException {
     if (!answered.tryAcquire(n, 60, java.util.concurrent.TimeUnit.SECONDS)) {
       throw new AssertionError("fewer than " + n + " more calls acknowledged within 60 s; last other answer: " + other.get());
+    }
+  }
+
+  @Test
+  void aSessionStartedOnOneReplicaContinuesOnTheOther() throws Exception {
+    String audit = pg.database();
+    try (GatewayProcess a = replica("a", audit); GatewayProcess b = replica("b", audit)) {
+      URI onA = a.base.resolve("/mcp");
+      URI onB = b.base.resolve("/mcp");
+      String[] auth = McpHttp.bearer(OTHER);
+      String sid = McpHttp.session(onA, auth);
+      assertEquals(202, McpHttp.post(onB, sid, "{\"jsonrpc\":\"2.0\",\"method\":\"notifications/initialized\"}", auth).statusCode());
+      HttpResponse<String> list = McpHttp.post(onB, sid, "{\"jsonrpc\":\"2.0\",\"id\":2,\"method\":\"tools/list\"}", auth);
+      assertEquals(200, list.statusCode(), list.body());
+      assertTrue(list.body().contains("conf__test_simple_text"), list.body());
+      for (URI at : List.of(onB, onA)) {
+        HttpResponse<String> call = McpHttp.post(at, sid, "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/call\",\"params\":"
+            + "{\"name\":\"conf__test_simple_text\",\"arguments\":{}}}", auth);
+        assertEquals(200, call.statusCode(), call.body());
+        assertTrue(call.body().contains("\"result\""), call.body());
+      }
+      // The negotiated revision travels with the session: B answers in it (2025-06-18 allows no batches).
+      HttpResponse<String> batch = McpHttp.post(onB, sid, "[{\"jsonrpc\":\"2.0\",\"id\":4,\"method\":\"ping\"}]", auth);
+      assertEquals(400, batch.statusCode(), batch.body());
+      assertTrue(batch.body().contains("2025-06-18"), batch.body());
+      // The server-to-client stream opens on B as well.
+      HttpResponse<java.io.InputStream> stream = TestUpstreams.HTTP.send(HttpRequest.newBuilder(onB).header("Accept", "text/event-stream")
+          .header("Mcp-Session-Id", sid).header(auth[0], auth[1]).GET().build(), HttpResponse.BodyHandlers.ofInputStream());
+      assertEquals(200, stream.statusCode());
+      assertTrue(stream.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream"));
+      stream.body().close();
+      // Bound to its owner on every replica.
+      HttpResponse<String> stranger = McpHttp.post(onB, sid, "{\"jsonrpc\":\"2.0\",\"id\":5,\"method\":\"tools/list\"}",
+          McpHttp.bearer(KEY));
+      assertEquals(403, stranger.statusCode(), stranger.body());
+      // Deleted on B, gone on A too.
+      HttpResponse<String> delete = TestUpstreams.send(HttpRequest.newBuilder(onB).header("Mcp-Session-Id", sid)
+          .header(auth[0], auth[1]).DELETE().build());
+      assertEquals(204, delete.statusCode(), delete.body());
+      long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+      int status;
+      do {
+        status = McpHttp.post(onA, sid, "{\"jsonrpc\":\"2.0\",\"id\":6,\"method\":\"tools/list\"}", auth).statusCode();
+      } while (status != 404 && System.nanoTime() < deadline);
+      assertEquals(404, status);
     }
   }
 
