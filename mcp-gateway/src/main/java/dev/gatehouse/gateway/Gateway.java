@@ -224,6 +224,9 @@ public final class Gateway implements AutoCloseable {
       log.warn("config reload: server.host/server.port changes take effect after a restart");
       next = next.withServer(s.withHost(current.server().host()).withPort(current.server().port()));
     }
+    if (!s.sessions().store().equals(current.server().sessions().store())) {
+      log.warn("config reload: server.sessions.store changes take effect after a restart");
+    }
     config = next;
     if (!next.logging().equals(current.logging())) {
       LogProvider.apply(next.logging());

@@ -190,9 +190,12 @@ final class SharedLimits implements RateCounters, AutoCloseable {
         });
   }
 
-  /** Adds a finished call's cost to the day's shared spend; failures are counted and logged, not thrown. */
-  void add(Principal p, LocalDate day, BigDecimal usd) {
-    bounded(redis.<Long>eval(ADD_SPEND, ScriptOutputType.INTEGER, new String[] {spendKey(p, day)}, nanos(usd).toString())
+  /**
+   * Adds a finished call's cost to the day's shared spend (nothing before a replica seeded the day: the
+   * audit store has the call then). Completes when Redis has it; failures are counted, never thrown.
+   */
+  CompletableFuture<Void> add(Principal p, LocalDate day, BigDecimal usd) {
+    return bounded(redis.<Long>eval(ADD_SPEND, ScriptOutputType.INTEGER, new String[] {spendKey(p, day)}, nanos(usd).toString())
         .toCompletableFuture())
         .whenComplete((v, e) -> {
           if (e != null) {
@@ -200,7 +203,7 @@ final class SharedLimits implements RateCounters, AutoCloseable {
           } else {
             recovered();
           }
-        });
+        }).handle((v, e) -> null);
   }
 
   private static BigDecimal nanos(BigDecimal usd) {

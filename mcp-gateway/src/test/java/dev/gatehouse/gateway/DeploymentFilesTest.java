@@ -75,6 +75,7 @@ class DeploymentFilesTest {
     assertEquals("jdbc:postgresql://postgres:5432/gatehouse", c.audit().postgres().orElseThrow().jdbcUrl());
     assertEquals("redis://:***@redis:6379/0", c.limits().location());
     assertEquals(LimitsSettings.FailMode.FAIL_CLOSED, c.limits().onUnavailable());
+    assertEquals("redis", c.server().sessions().store().orElseThrow().getScheme(), "sessions are served by any replica");
   }
 
   private static JsonNode kind(List<JsonNode> docs, String kind) {

@@ -95,12 +95,11 @@ class SharedLimitsTest {
     LocalDate day = LocalDate.of(2026, 12, 7);
     try (SharedLimits a = connect(LimitsSettings.FailMode.FAIL_CLOSED); SharedLimits b = connect(LimitsSettings.FailMode.FAIL_CLOSED)) {
       assertTrue(a.spent(p, day).join().isEmpty());
-      b.add(p, day, new BigDecimal("0.5")); // not seeded yet: the audit store will have it
+      b.add(p, day, new BigDecimal("0.5")).join(); // not seeded yet: the audit store will have it
       assertEquals(new BigDecimal("1.25"), a.seed(p, day, new BigDecimal("1.25")).join().stripTrailingZeros());
       assertEquals(new BigDecimal("1.25"), b.seed(p, day, new BigDecimal("9")).join().stripTrailingZeros(), "the first seed wins");
-      a.add(p, day, new BigDecimal("0.000001"));
-      b.add(p, day, new BigDecimal("0.75"));
-      // Adds are asynchronous; a read after them on the same connection sees them (Redis keeps order).
+      a.add(p, day, new BigDecimal("0.000001")).join();
+      b.add(p, day, new BigDecimal("0.75")).join();
       assertEquals(new BigDecimal("2.000001"), b.spent(p, day).join().orElseThrow().stripTrailingZeros());
       assertEquals(new BigDecimal("2.000001"), a.spent(p, day).join().orElseThrow().stripTrailingZeros());
     }
