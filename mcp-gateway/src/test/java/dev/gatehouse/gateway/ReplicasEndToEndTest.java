@@ -42,10 +42,12 @@ import org.junit.jupiter.api.io.TempDir;
 class ReplicasEndToEndTest {
   static final String KEY = ApiKeys.generate();
   static final String OTHER = ApiKeys.generate();
+  static final String SPENDER = ApiKeys.generate();
   static final int PER_MINUTE = 6;
   private static LocalServers.Postgres pg;
   private static LocalServers.Redis redis;
   private static RunningServer conformance;
+  private static RunningServer model;
   @TempDir
   Path dir;
 
@@ -54,12 +56,16 @@ class ReplicasEndToEndTest {
     pg = LocalServers.Postgres.start();
     redis = LocalServers.Redis.start();
     conformance = Samples.startConformance("127.0.0.1", 0);
+    model = Samples.startScriptedModel("127.0.0.1", 0);
   }
 
   @AfterAll
   static void stopServers() throws Exception {
     if (conformance != null) {
       conformance.close();
+    }
+    if (model != null) {
+      model.close();
     }
     if (redis != null) {
       redis.close();
@@ -80,9 +86,14 @@ class ReplicasEndToEndTest {
         + "identity:\n  api_keys:\n"
         + "    - { id: limited, hash: \"" + ApiKeys.hash(KEY) + "\", subject: agent-" + subjects + ", groups: [limited] }\n"
         + "    - { id: free, hash: \"" + ApiKeys.hash(OTHER) + "\", subject: agent-2, groups: [free] }\n"
+        + "    - { id: spender, hash: \"" + ApiKeys.hash(SPENDER) + "\", subject: spender-" + subjects + ", groups: [spenders] }\n"
         + "policies:\n"
         + "  - { id: limited, when: { groups: [limited] }, allow: { servers: [conf] }, limits: { requests_per_minute: " + PER_MINUTE + " } }\n"
         + "  - { id: free, when: { groups: [free] }, allow: { servers: [conf] } }\n"
+        + "  - { id: spenders, when: { groups: [spenders] }, allow: { models: [\"scripted/*\"] }, limits: { budget_usd_per_day: 1 } }\n"
+        + "providers:\n  scripted:\n    kind: openai-compatible\n    base_url: \"" + model.url() + "\"\n"
+        + "    keys: [{ id: k1, value: sk-scripted }]\n    retry: { max_attempts: 1 }\n"
+        + "prices: { \"scripted/scripted-1\": { input_per_mtok: 150000, output_per_mtok: 150000 } }\n"
         + "audit: { store: \"" + audit + "\" }\n"
         + "limits: { store: \"" + redis.url() + "\", timeout_ms: 500 }\n"
         + "access: { public_probes: true }\n" + extra;
@@ -265,6 +276,29 @@ class ReplicasEndToEndTest {
       } while (status != 404 && System.nanoTime() < deadline);
       assertEquals(404, status);
     }
+  }
+
+  @Test
+  void aDailyBudgetHoldsAcrossReplicas() throws Exception {
+    String audit = pg.database();
+    try (GatewayProcess a = replica("a", audit); GatewayProcess b = replica("b", audit)) {
+      // $0.15 per token, 4 tokens a call ("hello" → "You said: hello"): $0.60 a call, against $1 a day.
+      HttpResponse<String> first = chat(a.base, "budget-1", "hello");
+      assertEquals(200, first.statusCode(), first.body());
+      HttpResponse<String> second = chat(b.base, "budget-2", "hello");
+      assertEquals(200, second.statusCode(), "$0.60 spent of $1: " + second.body());
+      // $1.20 spent in all, half on each replica: A, which spent only $0.60 itself, refuses too.
+      HttpResponse<String> third = chat(a.base, "budget-3", "hello");
+      assertEquals(402, third.statusCode(), third.body());
+      assertTrue(third.body().contains("Budget exceeded: $1.2 spent today of $1") && third.body().contains("rule 'spenders'"),
+          third.body());
+    }
+  }
+
+  static HttpResponse<String> chat(URI base, String chain, String text) {
+    return TestUpstreams.send(HttpRequest.newBuilder(base.resolve(ChatHandler.COMPLETIONS))
+        .header("Content-Type", "application/json").header("Authorization", "Bearer " + SPENDER).header("X-Chain-Id", chain)
+        .POST(HttpRequest.BodyPublishers.ofString(ChatEndToEndTest.user("scripted/scripted-1", text, ""))).build());
   }
 
   @Test
