@@ -302,6 +302,35 @@ class ReplicasEndToEndTest {
   }
 
   @Test
+  void aPostgresRestartHoldsCallsBackAndLosesNone() throws Exception {
+    String audit = pg.database();
+    try (GatewayProcess a = replica("a", audit); GatewayProcess b = replica("b", audit)) {
+      assertEquals(200, execute(a.base, OTHER, "pg-0").statusCode());
+      List<java.util.concurrent.CompletableFuture<HttpResponse<String>>> waiting = new ArrayList<>();
+      pg.kill();
+      try {
+        for (int i = 1; i <= 6; i++) {
+          URI base = (i % 2 == 0 ? a : b).base;
+          waiting.add(TestUpstreams.HTTP.sendAsync(HttpRequest.newBuilder(base.resolve(ExecuteHandler.PATH))
+              .header("Content-Type", "application/json").header("Authorization", "Bearer " + OTHER).header("X-Chain-Id", "pg-" + i)
+              .POST(HttpRequest.BodyPublishers.ofString(ExecuteTest.chatCall("call_1", "conf__test_simple_text", "{}"))).build(),
+              HttpResponse.BodyHandlers.ofString()));
+        }
+      } finally {
+        pg.restart();
+      }
+      // Answered once their steps are committed: back-pressure while PostgreSQL was away, then every one.
+      for (var f : waiting) {
+        HttpResponse<String> r = f.get(60, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(200, r.statusCode(), r.body());
+      }
+      assertEquals(7, steps(audit, "pg-"));
+      AuditVerifyResult v = PostgresAuditStore.verify(AuditSettings.postgres(audit).orElseThrow());
+      assertTrue(v.ok(), v.message());
+    }
+  }
+
+  @Test
   void redisStoppedMidRunRefusesPreciselyAndRecovers() throws Exception {
     String audit = pg.database();
     try (GatewayProcess a = replica("a", audit)) {
