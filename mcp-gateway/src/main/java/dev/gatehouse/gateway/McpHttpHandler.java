@@ -551,7 +551,12 @@ final class McpHttpHandler {
     long generation = s.attachStream();
     try {
       startStream(response);
-      pump(response, s, generation);
+      SharedSessions store = shared;
+      if (store != null) {
+        pumpResumable(request, response, s, generation, store);
+      } else {
+        pump(response, s, generation);
+      }
       callback.succeeded();
     } catch (IOException | InterruptedException e) {
       callback.failed(e);
@@ -569,9 +574,19 @@ final class McpHttpHandler {
     Content.Sink.write(response, true, ByteBuffer.allocate(0));
   }
 
+  /** How a stream writes one message. */
+  private interface EventWriter {
+    void write(Response response, ObjectNode message) throws IOException;
+  }
+
   /** The same, each message as {@code shape} makes it (null: not for this stream); the stream is left open. */
   private static void pump(Response response, McpSession s, long generation, java.util.function.UnaryOperator<ObjectNode> shape)
       throws IOException, InterruptedException {
+    pump(response, s, generation, shape, (r, m) -> writeEvent(r, m, false));
+  }
+
+  private static void pump(Response response, McpSession s, long generation, java.util.function.UnaryOperator<ObjectNode> shape,
+      EventWriter writer) throws IOException, InterruptedException {
     while (s.streamCurrent(generation)) {
       ObjectNode m = s.poll(KEEPALIVE_NANOS, generation);
       if (m == null) {
@@ -580,9 +595,26 @@ final class McpHttpHandler {
         }
         Content.Sink.write(response, false, ByteBuffer.wrap(KEEPALIVE));
       } else if ((m = shape.apply(m)) != null) {
-        writeEvent(response, m, false);
+        writer.write(response, m);
       }
     }
+  }
+
+  /**
+   * A shared session's GET stream: first what the client missed after {@code Last-Event-ID} (kept in
+   * Redis by whichever replica wrote it), then the live messages, each recorded there before it is
+   * written with its id, so a client whose stream breaks resumes on any replica.
+   */
+  private static void pumpResumable(Request request, Response response, McpSession s, long generation, SharedSessions store)
+      throws IOException, InterruptedException {
+    String last = request.getHeaders().get("Last-Event-ID");
+    if (last != null) {
+      for (SharedSessions.Event e : store.after(s.id(), last)) {
+        Content.Sink.write(response, false, event(e.id(), e.message()));
+      }
+    }
+    pump(response, s, generation, m -> m, (r, m) -> Content.Sink.write(r, false, event(store.record(s.id(), m), m)));
+    Content.Sink.write(response, true, ByteBuffer.allocate(0));
   }
 
   private void delete(Request request, Response response, Callback callback, McpSession.Scope scope, Principal caller) {
@@ -746,6 +778,18 @@ final class McpHttpHandler {
 
   private static void writeEvent(Response response, ObjectNode message, boolean last) throws IOException {
     Content.Sink.write(response, last, event(message));
+  }
+
+  /** One message as an SSE event with an id (none when {@code id} is null). */
+  static ByteBuffer event(String id, ObjectNode message) {
+    if (id == null) {
+      return event(message);
+    }
+    byte[] json = Json.bytes(message);
+    byte[] head = ("id: " + id + "\nevent: message\ndata: ").getBytes(StandardCharsets.US_ASCII);
+    ByteBuffer buf = ByteBuffer.allocate(head.length + json.length + 2);
+    buf.put(head).put(json).put((byte) '\n').put((byte) '\n').flip();
+    return buf;
   }
 
   /** One message as an SSE event. */

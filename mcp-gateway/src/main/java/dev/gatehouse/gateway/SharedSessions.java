@@ -149,9 +149,70 @@ final class SharedSessions implements AutoCloseable {
     });
   }
 
+  /** A message written to a session's GET stream, with the id the client can resume after. */
+  record Event(String id, ObjectNode message) {}
+
+  /** How many of a session's stream messages are kept, and for how long after the last. */
+  static final long EVENTS_KEPT = 1000;
+  static final Duration EVENTS_TTL = Duration.ofMinutes(5);
+  private static final java.util.regex.Pattern EVENT_ID = java.util.regex.Pattern.compile("\\d{1,20}-\\d{1,20}");
+
+  private static String eventsKey(String id) {
+    return "gatehouse:events:" + id;
+  }
+
+  /**
+   * Records a message about to be written to a session's GET stream; its id, or null when Redis cannot
+   * be reached (the message is written without one then: it cannot be replayed). Blocks up to the
+   * store's timeout: called on the stream's own (virtual) thread.
+   */
+  String record(String sessionId, ObjectNode message) {
+    String key = eventsKey(sessionId);
+    try {
+      String id = redis.xadd(key, io.lettuce.core.XAddArgs.Builder.maxlen(EVENTS_KEPT).approximateTrimming(),
+          java.util.Map.of("m", message.toString())).toCompletableFuture().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      redis.pexpire(key, EVENTS_TTL.toMillis());
+      return id;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+      log.debug("sessions: stream message of {} not recorded: {}", sessionId, e.toString());
+      return null;
+    }
+  }
+
+  /**
+   * The recorded messages after {@code lastEventId} (at most {@value #EVENTS_KEPT}), oldest first;
+   * none for an id that is not one of ours or when Redis cannot be reached.
+   */
+  List<Event> after(String sessionId, String lastEventId) {
+    if (!EVENT_ID.matcher(lastEventId.strip()).matches()) {
+      return List.of();
+    }
+    try {
+      var entries = redis.xrange(eventsKey(sessionId),
+          io.lettuce.core.Range.from(io.lettuce.core.Range.Boundary.excluding(lastEventId.strip()), io.lettuce.core.Range.Boundary.unbounded()),
+          io.lettuce.core.Limit.from(EVENTS_KEPT)).toCompletableFuture().get(TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+      List<Event> out = new ArrayList<>(entries.size());
+      for (var e : entries) {
+        if (Json.MAPPER.readTree(e.getBody().get("m")) instanceof ObjectNode m) {
+          out.add(new Event(e.getId(), m));
+        }
+      }
+      return out;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return List.of();
+    } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException | java.io.IOException e) {
+      log.warn("sessions: cannot replay the stream of {} after {}: {}", sessionId, lastEventId, e.toString());
+      return List.of();
+    }
+  }
+
   /** Removes a session everywhere (the client's DELETE): from the store, and from every replica holding it. */
   void delete(String id) {
-    bounded(redis.del(key(id)).toCompletableFuture().thenCompose(n -> redis.publish(CLOSED_CHANNEL, id).toCompletableFuture()))
+    bounded(redis.del(key(id), eventsKey(id)).toCompletableFuture().thenCompose(n -> redis.publish(CLOSED_CHANNEL, id).toCompletableFuture()))
         .whenComplete((n, e) -> {
       if (e != null) {
         log.warn("sessions: session {} could not be removed from {}: {}", id, location, e.getMessage());

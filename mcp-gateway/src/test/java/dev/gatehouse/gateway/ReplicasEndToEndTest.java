@@ -278,6 +278,66 @@ class ReplicasEndToEndTest {
     }
   }
 
+  /** One SSE event: its id and data. */
+  record Sse(String id, String data) {}
+
+  private static Sse nextEvent(java.io.BufferedReader in) throws java.io.IOException {
+    String id = null;
+    String line;
+    while ((line = in.readLine()) != null) {
+      if (line.startsWith("id: ")) {
+        id = line.substring(4);
+      } else if (line.startsWith("data: ")) {
+        return new Sse(id, line.substring(6));
+      }
+    }
+    throw new AssertionError("the stream ended");
+  }
+
+  private static java.io.BufferedReader stream(URI endpoint, String sid, String[] auth, String lastEventId) {
+    HttpRequest.Builder b = HttpRequest.newBuilder(endpoint).header("Accept", "text/event-stream").header("Mcp-Session-Id", sid)
+        .header(auth[0], auth[1]).GET();
+    if (lastEventId != null) {
+      b.header("Last-Event-ID", lastEventId);
+    }
+    try {
+      HttpResponse<java.io.InputStream> r = TestUpstreams.HTTP.send(b.build(), HttpResponse.BodyHandlers.ofInputStream());
+      assertEquals(200, r.statusCode());
+      return new java.io.BufferedReader(new java.io.InputStreamReader(r.body(), StandardCharsets.UTF_8));
+    } catch (java.io.IOException | InterruptedException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  @Test
+  void aBrokenStreamResumesOnTheOtherReplicaWithLastEventId() throws Exception {
+    String audit = pg.database();
+    try (GatewayProcess a = replica("a", audit); GatewayProcess b = replica("b", audit)) {
+      URI onA = a.base.resolve("/mcp");
+      String[] auth = McpHttp.bearer(OTHER);
+      String sid = McpHttp.session(onA, auth);
+      Path config = dir.resolve("a.yaml");
+      String allowed = Files.readString(config);
+      String denied = allowed.replace("allow: { servers: [conf] } }", "allow: { servers: [conf] }, deny: { tools: [conf__test_simple_text] } }");
+      Sse first;
+      Sse second;
+      try (java.io.BufferedReader onAStream = stream(onA, sid, auth, null)) {
+        // A policy edit on A changes what the session sees: A sends tools/list_changed on the stream, twice.
+        Files.writeString(config, denied);
+        first = nextEvent(onAStream);
+        Files.writeString(config, allowed);
+        second = nextEvent(onAStream);
+      }
+      assertTrue(first.data().contains("notifications/tools/list_changed"), first.data());
+      assertTrue(first.id() != null && second.id() != null, first + " " + second);
+      // The client got the first and lost the second with the connection: B replays it.
+      try (java.io.BufferedReader onBStream = stream(b.base.resolve("/mcp"), sid, auth, first.id())) {
+        Sse replayed = nextEvent(onBStream);
+        assertEquals(second, replayed);
+      }
+    }
+  }
+
   @Test
   void aDailyBudgetHoldsAcrossReplicas() throws Exception {
     String audit = pg.database();

@@ -151,6 +151,9 @@ final class ScriptedModel extends Handler.Abstract {
             route(request, response, callback);
         } catch (ModelApiException e) {
             // Nothing has been written yet: every ModelApiException is thrown before the response commits.
+            // A refusal may leave the request body unread, and then Jetty closes the connection after the
+            // answer: say so, so a client does not send its next request on a connection about to close.
+            response.getHeaders().put(HttpHeader.CONNECTION, "close");
             send(response, callback, e.status(), ChatWire.error(e));
         } catch (IOException e) {
             callback.failed(e); // the client went away mid-stream; Jetty drops the connection
