@@ -27,6 +27,17 @@ final class Bodies {
     return failure instanceof TooLarge t ? t : failure != null && failure.getCause() instanceof TooLarge t ? t : null;
   }
 
+  /**
+   * Before a refusal: drops what has arrived of a body the refusal leaves unread. If more is still to
+   * come, Jetty closes the connection after the response; the response then says {@code Connection:
+   * close}, so that no client sends its next request on a connection that is about to end.
+   */
+  static void dropUnread(org.eclipse.jetty.server.Response response) {
+    if (!response.isCommitted() && !response.getRequest().consumeAvailable()) {
+      response.getHeaders().put(org.eclipse.jetty.http.HttpHeader.CONNECTION, org.eclipse.jetty.http.HttpHeaderValue.CLOSE.asString());
+    }
+  }
+
   /** What a door does with a body once it is in ({@code failure} set if it could not be read). */
   interface Then {
     void accept(byte[] bytes, Throwable failure);

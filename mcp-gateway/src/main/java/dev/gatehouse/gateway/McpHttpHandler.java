@@ -801,6 +801,9 @@ final class McpHttpHandler {
   }
 
   static void writeJson(Response response, Callback callback, int status, JsonNode body, String sessionId) {
+    if (status >= 400) {
+      Bodies.dropUnread(response);
+    }
     response.setStatus(status);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
     if (sessionId != null) {

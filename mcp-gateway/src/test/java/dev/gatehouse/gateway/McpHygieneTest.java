@@ -82,6 +82,8 @@ class McpHygieneTest {
     HttpResponse<String> r = TestUpstreams.send(post(big).build());
     assertEquals(413, r.statusCode());
     assertTrue(errorOf(r).path("message").asText().contains("4096"), r.body());
+    // the body was left unread: the connection cannot carry another request, and the client is told so
+    assertEquals(Optional.of("close"), r.headers().firstValue("Connection"));
   }
 
   @Test
