@@ -3,9 +3,9 @@
 // round-trip (input_required with the key "user_name"), a tool that changes the tool list, one that
 // reports progress, a slow tool that notices cancellation, a resource and a prompt.
 // Usage: node ts-sdk-v2-upstream.mjs   -> prints "listening on http://127.0.0.1:<port>/mcp", serves until killed.
-import http from "node:http";
 import { McpServer, createMcpHandler, inputRequired, acceptedContent } from "@modelcontextprotocol/server";
 import { z } from "zod";
+import { serve } from "./v2-http.mjs";
 
 // Whether the tool "extra" is offered: toggle_extra flips it and tells subscriptions/listen streams.
 let extra = false;
@@ -68,38 +68,4 @@ function build() {
 }
 
 const handler = createMcpHandler(() => build());
-const srv = http.createServer(async (req, res) => {
-  try {
-    const chunks = [];
-    for await (const c of req) chunks.push(c);
-    const body = Buffer.concat(chunks);
-    const url = `http://${req.headers.host}${req.url}`;
-    const headers = new Headers();
-    for (const [k, v] of Object.entries(req.headers)) {
-      if (Array.isArray(v)) v.forEach((x) => headers.append(k, x));
-      else if (v !== undefined) headers.set(k, v);
-    }
-    // The client closing the exchange before its answer is how a 2026-07-28 call is cancelled.
-    const closed = new AbortController();
-    res.on("close", () => { if (!res.writableEnded) closed.abort(); });
-    const response = await handler.fetch(new Request(url, {
-      method: req.method, headers, body: req.method === "GET" || req.method === "HEAD" ? undefined : body,
-      signal: closed.signal,
-    }));
-    res.writeHead(response.status, Object.fromEntries(response.headers));
-    if (response.body) {
-      const reader = response.body.getReader();
-      req.on("close", () => reader.cancel().catch(() => {}));
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) break;
-        res.write(value);
-      }
-    }
-    res.end();
-  } catch (e) {
-    if (!res.headersSent) res.writeHead(500, { "content-type": "text/plain" });
-    res.end(String(e?.message ?? e));
-  }
-});
-srv.listen(0, "127.0.0.1", () => console.log(`listening on http://127.0.0.1:${srv.address().port}/mcp`));
+serve(handler);

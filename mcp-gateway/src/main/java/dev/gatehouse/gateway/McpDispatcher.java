@@ -996,6 +996,11 @@ final class McpDispatcher implements ToolRegistry.Listener {
     }
 
     @Override
+    public Optional<ObjectNode> clientCapabilities() {
+      return Optional.of(session.clientCapabilities());
+    }
+
+    @Override
     public void notify(String method, ObjectNode params) {
       if (method.equals("notifications/message")) {
         McpSession.LogLevel level = McpSession.LogLevel.parse(params.path("level").asText()).orElse(McpSession.LogLevel.INFO);

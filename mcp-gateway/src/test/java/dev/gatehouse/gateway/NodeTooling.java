@@ -51,6 +51,33 @@ final class NodeTooling {
         new UpstreamConfig.Timeouts(Duration.ofSeconds(60), Duration.ofSeconds(30), Duration.ZERO));
   }
 
+  /** A Node server of {@code node-tests/} that is listening, and where. */
+  record Listening(Process process, java.net.URI url) implements AutoCloseable {
+    @Override
+    public void close() {
+      process.descendants().forEach(ProcessHandle::destroyForcibly);
+      process.destroyForcibly();
+    }
+  }
+
+  /**
+   * Starts {@code node-tests/<script>} and waits for its first line, {@code listening on <url>}; the
+   * rest of its output is drained (and discarded).
+   */
+  static Listening listening(String script) throws IOException {
+    ProcessBuilder pb = new ProcessBuilder(NODE.toString(), script).directory(ROOT.resolve("node-tests").toFile())
+        .redirectErrorStream(true);
+    Process p = pb.start();
+    java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+    String line = out.readLine();
+    if (line == null || !line.startsWith("listening on ")) {
+      p.destroyForcibly();
+      throw new AssertionError(script + " did not start: " + line);
+    }
+    Thread.ofVirtual().start(() -> out.lines().forEach(l -> { }));
+    return new Listening(p, java.net.URI.create(line.substring("listening on ".length()).strip()));
+  }
+
   /** Output of one finished command. */
   record Run(int exit, String stdout, String stderr) {}
 

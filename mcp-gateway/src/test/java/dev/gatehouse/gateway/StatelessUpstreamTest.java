@@ -9,12 +9,9 @@ import dev.gatehouse.registry.Json;
 import dev.gatehouse.registry.UpstreamConfig;
 import dev.gatehouse.registry.UpstreamStatus;
 import dev.gatehouse.samples.Samples;
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
 import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Iterator;
 import java.util.List;
@@ -34,20 +31,14 @@ import org.junit.jupiter.api.Timeout;
  */
 @Timeout(120)
 class StatelessUpstreamTest {
-  static Process upstream;
+  static NodeTooling.Listening upstream;
   static Gateway gateway;
 
   @BeforeAll
   static void start() throws Exception {
     NodeTooling.require();
-    ProcessBuilder pb = new ProcessBuilder(NodeTooling.NODE.toString(), "ts-sdk-v2-upstream.mjs")
-        .directory(NodeTooling.ROOT.resolve("node-tests").toFile()).redirectErrorStream(true);
-    upstream = pb.start();
-    BufferedReader out = new BufferedReader(new InputStreamReader(upstream.getInputStream(), StandardCharsets.UTF_8));
-    String line = out.readLine();
-    assertTrue(line != null && line.startsWith("listening on "), String.valueOf(line));
-    URI url = URI.create(line.substring("listening on ".length()).strip());
-    Thread.ofVirtual().start(() -> out.lines().forEach(l -> { })); // keep its output drained
+    upstream = NodeTooling.listening("ts-sdk-v2-upstream.mjs");
+    URI url = upstream.url();
     UpstreamConfig v2 = new UpstreamConfig.StreamableHttp(url, Map.of(), true, UpstreamConfig.Timeouts.defaults(), null,
         UpstreamConfig.StreamableHttp.STATELESS);
     web = Samples.startHttpTools("127.0.0.1", 0);
@@ -67,7 +58,7 @@ class StatelessUpstreamTest {
 
   @AfterAll
   static void stop() throws Exception {
-    TestUpstreams.closeAll(gateway, web, upstream == null ? null : upstream::destroyForcibly);
+    TestUpstreams.closeAll(gateway, web, upstream);
   }
 
   @Test

@@ -51,6 +51,15 @@ public interface CallContext {
     return false;
   }
 
+  /**
+   * The capabilities the downstream client declared (per request in MCP 2026-07-28, at initialize
+   * before), if a client stands behind this call. A 2026-07-28 upstream is told only those of them the
+   * gateway can relay, so that it asks this client nothing it cannot answer.
+   */
+  default Optional<ObjectNode> clientCapabilities() {
+    return Optional.empty();
+  }
+
   /** Whether this context can take relayed requests and notifications. */
   default boolean relays() {
     return true;

@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -121,6 +122,33 @@ final class Connection implements Transport.Listener {
     caps.putObject("roots");
   }
 
+  /**
+   * What the gateway can relay to the client behind a call, as a 2026-07-28 upstream is told it: the
+   * relayable capabilities the client declared (all of them for the gateway's own requests).
+   */
+  static void relayable(ObjectNode caps, Optional<ObjectNode> client) {
+    if (client.isEmpty()) {
+      relayable(caps);
+      return;
+    }
+    ObjectNode declared = client.get();
+    if (declared.has("sampling")) {
+      caps.putObject("sampling");
+    }
+    if (declared.get("elicitation") instanceof ObjectNode e) {
+      ObjectNode elicitation = caps.putObject("elicitation");
+      if (e.has("form") || !e.has("url")) { // an empty elicitation object means form mode
+        elicitation.putObject("form");
+      }
+      if (e.has("url")) {
+        elicitation.putObject("url");
+      }
+    }
+    if (declared.has("roots")) {
+      caps.putObject("roots");
+    }
+  }
+
   private volatile String clientVersion = "";
 
   /**
@@ -182,7 +210,7 @@ final class Connection implements Transport.Listener {
     // A 2026-07-28 upstream: every request says who we are and what we can pass on.
     ObjectNode meta = params.get("_meta") instanceof ObjectNode m ? m : params.putObject("_meta");
     meta.put("io.modelcontextprotocol/protocolVersion", STATELESS);
-    relayable(meta.putObject("io.modelcontextprotocol/clientCapabilities"));
+    relayable(meta.putObject("io.modelcontextprotocol/clientCapabilities"), context.clientCapabilities());
     ObjectNode info = meta.putObject("io.modelcontextprotocol/clientInfo");
     info.put("name", "gatehouse");
     info.put("version", clientVersion);
