@@ -5,8 +5,13 @@
 // resultType "input_required" under the input keys the scenarios name, their requestState sealed with
 // an HMAC (so a tampered one is refused). The gateway's tests run the suite against this fixture
 // directly and through /mcp/<server>, and compare.
+// The tasks extension (io.modelcontextprotocol/tasks, SEP-2663), which the SDK does not implement, is
+// served by a small layer in front of the SDK's handler: its tools (greet is plain; slow_compute,
+// failing_job, protocol_error_job, confirm_delete, multi_input and test_tool_with_task create tasks for
+// a request that declares the extension), tasks/get, tasks/update and tasks/cancel, and the extension
+// in server/discover.
 // Usage: node conformance-2026-fixture.mjs   -> prints "listening on http://127.0.0.1:<port>/mcp".
-import { randomBytes } from "node:crypto";
+import { randomBytes, randomUUID } from "node:crypto";
 import zlib from "node:zlib";
 import {
   McpServer, ResourceTemplate, createMcpHandler, inputRequired, acceptedContent, completable, fromJsonSchema,
@@ -136,10 +141,15 @@ function build(handler) {
       "x-mcp-header": "Region" } }, required: ["region"] }),
   }, async ({ region }) => text(`region=${region}`));
   server.registerTool("json_schema_2020_12_tool", {
-    description: "Declares JSON Schema 2020-12 keywords that must reach clients intact (SEP-1613).",
+    description: "Declares JSON Schema 2020-12 keywords that must reach clients intact (SEP-1613, SEP-2106).",
     inputSchema: fromJsonSchema({ $schema: "https://json-schema.org/draft/2020-12/schema", type: "object",
-      $defs: { address: { type: "object", properties: { street: { type: "string" }, city: { type: "string" } } } },
-      properties: { name: { type: "string" }, address: { $ref: "#/$defs/address" } }, additionalProperties: false }),
+      $defs: { address: { $anchor: "addressDef", type: "object", properties: { street: { type: "string" }, city: { type: "string" } } } },
+      properties: { name: { type: "string" }, address: { $ref: "#/$defs/address" },
+        contactMethod: { type: "string", enum: ["phone", "email"] }, phone: { type: "string" }, email: { type: "string" } },
+      allOf: [{ anyOf: [{ required: ["phone"] }, { required: ["email"] }] }],
+      if: { properties: { contactMethod: { const: "phone" } }, required: ["contactMethod"] },
+      then: { required: ["phone"] }, else: { required: ["email"] },
+      additionalProperties: false }),
   }, async () => text("ok"));
   // Asks the client's model; the SDK answers -32021 (HTTP 400) for a request that did not declare sampling.
   server.registerTool("test_missing_capability", { description: "Needs the client's sampling capability.", inputSchema: NO_ARGS },
@@ -173,6 +183,33 @@ function build(handler) {
   if (dynamicPrompt) {
     server.registerPrompt("test_dynamic_prompt", { description: "Added by test_trigger_prompt_change" },
       async () => ({ messages: [{ role: "user", content: { type: "text", text: "A dynamic prompt." } }] }));
+  }
+
+  // ---- tools of the tasks extension: listed here, run as tasks by the layer below ---------------------
+  server.registerTool("greet", { description: "Greets by name (never a task).", inputSchema: z.object({ name: z.string() }) },
+    async ({ name }) => text(`Hello, ${name}!`));
+  server.registerTool("slow_compute", {
+    description: "Sleeps `seconds`, then answers; a task when the request declares the tasks extension.",
+    inputSchema: z.object({ seconds: z.number().min(0).max(120), label: z.string().optional() }),
+    execution: { taskSupport: "optional" },
+  }, async ({ seconds, label }, ctx) => {
+    await sleep(seconds * 1000, ctx.mcpReq.signal);
+    return text(`computed ${label ?? ""} after ${seconds}s`.replace("  ", " "));
+  });
+  // Without the extension, confirm_delete asks as a multi round-trip and answers at once.
+  server.registerTool("confirm_delete", {
+    description: "Asks to confirm deleting `filename`, then answers; a task when the request declares the tasks extension.",
+    inputSchema: z.object({ filename: z.string() }),
+    execution: { taskSupport: "optional" },
+  }, async ({ filename }, ctx) => {
+    const reply = acceptedContent(ctx.mcpReq.inputResponses, "confirm");
+    return reply ? text(reply.confirm !== false ? `deleted ${filename}` : `kept ${filename}`)
+      : inputRequired({ inputRequests: { confirm: elicit(`Delete ${filename}?`, {
+        type: "object", properties: { confirm: { type: "boolean" } }, required: ["confirm"] }) } });
+  });
+  for (const [name, description] of Object.entries(TASK_ONLY)) {
+    server.registerTool(name, { description, inputSchema: fromJsonSchema({ type: "object", properties: {
+      filename: { type: "string" } } }), execution: { taskSupport: "required" } }, async () => text("runs as a task only"));
   }
 
   // ---- multi round-trip tools (SEP-2322) -------------------------------------------------------
@@ -308,5 +345,165 @@ function build(handler) {
   return server;
 }
 
-const handler = createMcpHandler(() => build(handler), { legacy: "reject" });
+// ---- the tasks extension ---------------------------------------------------------------------------
+
+const TASKS = "io.modelcontextprotocol/tasks";
+const TASK_TTL_MS = 300_000;
+const POLL_MS = 200;
+const MAX_TASKS = 1000;
+/** Tools that only run as tasks (taskSupport "required"), with their descriptions. */
+const TASK_ONLY = {
+  failing_job: "Fails after about a second (an isError result).",
+  protocol_error_job: "Ends in a protocol error.",
+  multi_input: "Asks two questions at once, then answers.",
+  test_tool_with_task: "Asks the user's name (multi round-trip), then finishes as a task that greets them.",
+};
+const tasks = new Map();
+
+function sleep(ms, signal) {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal?.addEventListener("abort", () => { clearTimeout(timer); resolve(); });
+  });
+}
+
+/** A task's state as tasks/get (and CreateTaskResult) show it. */
+function view(t) {
+  const v = { taskId: t.taskId, status: t.status, createdAt: t.createdAt, lastUpdatedAt: t.lastUpdatedAt, ttlMs: TASK_TTL_MS,
+    pollIntervalMs: POLL_MS };
+  if (t.status === "input_required") v.inputRequests = { ...t.pending };
+  if (t.status === "completed") v.result = t.result;
+  if (t.status === "failed") v.error = t.error;
+  return v;
+}
+
+function settle(t, status, fields) {
+  if (["completed", "failed", "cancelled"].includes(t.status)) return;
+  Object.assign(t, fields, { status, lastUpdatedAt: new Date().toISOString() });
+}
+
+/** Starts a task running {@code work(task)}, a promise of the tool result (or a throw: a protocol error). */
+function startTask(work) {
+  for (const [id, t] of tasks) {
+    if (tasks.size < MAX_TASKS && Date.now() - Date.parse(t.createdAt) < TASK_TTL_MS) break;
+    tasks.delete(id);
+  }
+  const now = new Date().toISOString();
+  const t = { taskId: randomUUID(), status: "working", createdAt: now, lastUpdatedAt: now, pending: {}, answers: {},
+    abort: new AbortController(), waiting: undefined };
+  /** Parks the task on input: resolves with every answer once all of {@code requests} are answered. */
+  t.ask = (requests) => new Promise((resolve) => {
+    t.pending = { ...requests };
+    t.waiting = () => {
+      if (Object.keys(t.pending).length === 0) {
+        t.waiting = undefined;
+        settle(t, "working", {});
+        resolve(t.answers);
+      }
+    };
+    settle(t, "input_required", {});
+  });
+  tasks.set(t.taskId, t);
+  work(t).then((result) => settle(t, "completed", { result: { ...result, resultType: "complete" } }),
+    (e) => settle(t, "failed", { error: { code: -32603, message: String(e?.message ?? e) } }));
+  return { resultType: "task", ...view(t) };
+}
+
+const TASK_WORK = {
+  slow_compute: async ({ seconds = 0, label }, t) => {
+    await sleep(Number(seconds) * 1000, t.abort.signal);
+    return text(`computed ${label ?? ""} after ${seconds}s`.replace("  ", " "));
+  },
+  failing_job: async (_args, t) => {
+    await sleep(1000, t.abort.signal);
+    return { isError: true, content: [{ type: "text", text: "the job failed" }] };
+  },
+  protocol_error_job: async () => {
+    await sleep(100);
+    throw new Error("the job crashed");
+  },
+  confirm_delete: async ({ filename }, t) => {
+    const a = await t.ask({ [`confirm-${randomUUID()}`]: elicit(`Delete ${filename}?`, {
+      type: "object", properties: { confirm: { type: "boolean" } }, required: ["confirm"] }) });
+    const reply = Object.values(a)[0];
+    return text(reply?.action === "accept" && reply.content?.confirm !== false ? `deleted ${filename}` : `kept ${filename}`);
+  },
+  multi_input: async (_args, t) => {
+    const a = await t.ask({ [`first-${randomUUID()}`]: elicit("First question: your name?", nameSchema("name")),
+      [`second-${randomUUID()}`]: elicit("Second question: your colour?", nameSchema("name")) });
+    return text(`answers: ${Object.values(a).map((r) => r?.content?.name).join(", ")}`);
+  },
+};
+
+const json = (status, body) => new Response(JSON.stringify(body), { status, headers: { "content-type": "application/json" } });
+const rpcError = (id, status, code, message, data) => json(status, { jsonrpc: "2.0", id, error: { code, message, ...(data ? { data } : {}) } });
+const rpcResult = (id, result) => json(200, { jsonrpc: "2.0", id, result });
+
+/** The layer in front of the SDK's handler that serves the tasks extension. */
+async function tasksLayer(request, next) {
+  if (request.method !== "POST") return next(request);
+  let msg;
+  try {
+    msg = await request.clone().json();
+  } catch {
+    return next(request);
+  }
+  const method = msg?.method;
+  const params = msg?.params ?? {};
+  const isTaskMethod = ["tasks/get", "tasks/update", "tasks/cancel"].includes(method);
+  const isTaskTool = method === "tools/call" && (TASK_WORK[params.name] || TASK_ONLY[params.name]);
+  if (method === "server/discover") {
+    const response = await next(request);
+    const body = await response.json();
+    if (body.result) body.result.capabilities = { ...body.result.capabilities, extensions: { [TASKS]: {} } };
+    return json(response.status, body);
+  }
+  if (!isTaskMethod && !isTaskTool) return next(request);
+  const meta = params._meta ?? {};
+  const version = meta["io.modelcontextprotocol/protocolVersion"];
+  const caps = meta[CLIENT_CAPABILITIES_META_KEY];
+  if (version !== "2026-07-28" || caps === undefined) return next(request); // the SDK answers envelope errors
+  const nameField = isTaskMethod ? "taskId" : "name";
+  if (request.headers.get("mcp-protocol-version") !== version || request.headers.get("mcp-method") !== method
+      || request.headers.get("mcp-name") !== String(params[nameField])) {
+    return rpcError(msg.id, 400, -32020, `Header mismatch: MCP-Protocol-Version, Mcp-Method and Mcp-Name must mirror the body`);
+  }
+  const declared = caps?.extensions?.[TASKS] !== undefined;
+  if (!declared && (isTaskMethod || TASK_ONLY[params.name])) {
+    return rpcError(msg.id, 400, -32021, `Missing required client capability: extensions.${TASKS}`,
+      { requiredCapabilities: { extensions: { [TASKS]: {} } } });
+  }
+  if (isTaskTool) {
+    if (!declared) return next(request); // slow_compute and confirm_delete run synchronously
+    const args = params.arguments ?? {};
+    if (params.name === "test_tool_with_task") {
+      const reply = acceptedContent(params.inputResponses, "user_name");
+      if (typeof reply?.name !== "string") {
+        return rpcResult(msg.id, { resultType: "input_required",
+          inputRequests: { user_name: elicit("What is your name?", nameSchema("name")) } });
+      }
+      return rpcResult(msg.id, startTask(async () => text(`Hello, ${reply.name}! (finished as a task)`)));
+    }
+    return rpcResult(msg.id, startTask((t) => TASK_WORK[params.name](args, t)));
+  }
+  const t = typeof params.taskId === "string" ? tasks.get(params.taskId) : undefined;
+  if (!t) return rpcError(msg.id, 200, -32602, "Failed to retrieve task: Task not found");
+  if (method === "tasks/get") return rpcResult(msg.id, { resultType: "complete", ...view(t) });
+  if (method === "tasks/update") {
+    for (const [k, v] of Object.entries(params.inputResponses ?? {})) {
+      if (k in t.pending) {
+        delete t.pending[k];
+        t.answers[k] = v;
+      }
+    }
+    t.waiting?.();
+    return rpcResult(msg.id, { resultType: "complete" });
+  }
+  t.abort.abort();
+  settle(t, "cancelled", {});
+  return rpcResult(msg.id, { resultType: "complete" });
+}
+
+const sdk = createMcpHandler(() => build(handler), { legacy: "reject" });
+const handler = { fetch: (request) => tasksLayer(request, sdk.fetch), notify: sdk.notify };
 serve(handler, { localhostOnly: true });

@@ -15,6 +15,11 @@ public enum AuditKind {
   PROMPT,
   /** An MCP {@code completion/complete} (argument completion, not a model call). */
   COMPLETION,
+  /**
+   * {@code tasks/get}, {@code tasks/update} or {@code tasks/cancel} of a task a tool call created (MCP
+   * 2026-07-28, tasks extension); the step names the tool.
+   */
+  TASK,
   /** A model call through {@code /v1/chat/completions}. */
   LLM,
   /** A request refused before it named a target: missing, invalid or expired credentials. */

@@ -145,6 +145,7 @@ final class AuditRecorder implements AutoCloseable {
       AuditStep.Builder b = common(call, outcome, micros, stepId, decision);
       b.kind(switch (call.target) {
         case Target.Tool t -> AuditKind.TOOL;
+        case Target.Task k -> AuditKind.TASK;
         case Target.Prompt p -> AuditKind.PROMPT;
         case Target.Completion c -> AuditKind.COMPLETION;
         default -> AuditKind.RESOURCE;

@@ -48,10 +48,13 @@ final class CallChain {
   private final GatewayMetrics metrics;
   /** Where a principal's spend is first read from the audit store (a query, so never on the caller's thread). */
   private final java.util.concurrent.Executor blocking;
+  /** Opens the task ids given to 2026-07-28 clients (the tasks extension). */
+  private final TaskHandles tasks;
 
   CallChain(ToolRegistry registry, Access access, Supplier<Router> router, Supplier<GatewayConfig> config, Budgets budgets,
-      Supplier<AuditRecorder> audit, GatewayMetrics metrics, java.util.concurrent.Executor blocking) {
+      Supplier<AuditRecorder> audit, GatewayMetrics metrics, java.util.concurrent.Executor blocking, TaskHandles tasks) {
     this.blocking = blocking;
+    this.tasks = tasks;
     this.registry = registry;
     this.access = access;
     this.router = router;
@@ -63,6 +66,10 @@ final class CallChain {
 
   Access access() {
     return access;
+  }
+
+  TaskHandles tasks() {
+    return tasks;
   }
 
   /** Runs {@code call} through the chain; the future never fails, its value says how the call ended. */
@@ -89,6 +96,14 @@ final class CallChain {
 
   /** Decide (unless {@code early} ended the call), prepare, execute, record. */
   private CompletableFuture<Outcome> decided(Call call, Outcome early) {
+    if (early == null && call.target instanceof Target.Task) {
+      // The call that created the task was decided in full; its handle is the owner's alone. What is
+      // decided again is whether the tool is still the caller's to use (a rule removed since says no).
+      return proceed(call, null, access.visible(call.principal, call.resolved.action())
+          ? new Decision.Allow("none", "the caller's own task of a tool it may use")
+          : new Decision.Deny("none", "the tool '" + call.resolved.name()
+              + "' that created this task is no longer allowed for you", Optional.empty()));
+    }
     if (early == null && access.counted()) {
       // Rate limits counted in Redis: the decision comes back asynchronously.
       return access.decideShared(call.principal, call.resolved.action()).thenCompose(d -> proceed(call, null, d));
@@ -143,6 +158,17 @@ final class CallChain {
         if (bad.isPresent()) {
           return Outcome.Refused.of(Outcome.Why.INVALID, bad.get());
         }
+      }
+      case Target.Task k -> {
+        Optional<TaskHandles.Handle> h = tasks.open(McpSession.ownerKey(call.principal), k.handle());
+        if (h.isEmpty() || (call.scope instanceof McpSession.Single one && !one.server().equals(h.get().server()))) {
+          return Outcome.Refused.of(Outcome.Why.UNKNOWN, "Unknown task: not one this gateway created for you (or it was altered)");
+        }
+        ObjectNode forward = forward(k.params());
+        forward.put("taskId", h.get().upstreamId());
+        Named n = new Named(h.get().server(), h.get().tool());
+        call.resolved = new Call.Resolved(n.server(), n.name(),
+            new Action.Tool(n.server(), federated(cat, n), com.fasterxml.jackson.databind.node.MissingNode.getInstance()), k.method(), forward);
       }
       case Target.Prompt p -> {
         Named n = name(call.scope, cat, p.name(), true);

@@ -84,7 +84,8 @@ public final class Gateway implements AutoCloseable {
     this.budgets = new Budgets(java.time.Clock.systemUTC(), () -> audit.store(), shared, blocking);
     // authenticate (EdgeAuth, at each door) → resolve → decide → execute → record (CallChain)
     Access access = new Access(PolicyEngine.create(config.policies()), metrics, shared);
-    CallChain chain = new CallChain(registry, access, () -> router, () -> this.config, budgets, () -> audit, metrics, blocking);
+    TaskHandles tasks = TaskHandles.random();
+    CallChain chain = new CallChain(registry, access, () -> router, () -> this.config, budgets, () -> audit, metrics, blocking, tasks);
     dispatcher.bind(registry, chain);
     McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet(), () -> auth,
         blocking, timers);
@@ -92,6 +93,7 @@ public final class Gateway implements AutoCloseable {
         .map(u -> SharedSessions.connect(u, config.server().sessions().idleTimeout(),
             id -> dispatcher.session(id).ifPresent(dispatcher::close))).orElse(null);
     if (sharedSessions != null) {
+      tasks.use(sharedSessions.secret("task-handles")); // a task created through one replica is polled through any
       mcp.shared(sharedSessions);
       dispatcher.changed = sharedSessions::saveQuietly;
     }

@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.gatehouse.registry.CallContext;
 import dev.gatehouse.registry.FederatedCatalog;
 import dev.gatehouse.registry.McpException;
+import dev.gatehouse.registry.McpHeaders;
 import dev.gatehouse.registry.ToolNames;
 import dev.gatehouse.policy.Action;
 import dev.gatehouse.policy.PolicyEngine;
@@ -330,7 +331,9 @@ final class McpDispatcher implements ToolRegistry.Listener {
       }
     }
     CompletableFuture<ObjectNode> f;
-    if (field.isPresent()) {
+    if (TASK_METHODS.contains(method)) {
+      f = task(s, id, method, params, related, chainId);
+    } else if (field.isPresent()) {
       f = roundTrip(s, id, method, field.get(), params, related, chainId);
     } else if (ModernMcp.removed(method) || method.equals("initialize") || method.equals("subscriptions/listen")) {
       f = CompletableFuture.completedFuture(JsonRpc.error(id, RpcError.METHOD_NOT_FOUND, "Method not found: " + method
@@ -385,6 +388,37 @@ final class McpDispatcher implements ToolRegistry.Listener {
     }
     JsonNode responses = params.get("inputResponses");
     return r.resume(id, responses instanceof ObjectNode o ? o : Json.object());
+  }
+
+  /** The methods of the tasks extension (2026-07-28); {@code tasks/list} and {@code tasks/result} are gone from it. */
+  static final List<String> TASK_METHODS = List.of("tasks/get", "tasks/update", "tasks/cancel");
+
+  /**
+   * {@code tasks/get}, {@code tasks/update} or {@code tasks/cancel} of a 2026-07-28 client that declared
+   * the tasks extension: routed by the task handle to the upstream that runs the task, through the
+   * chain (headers checked, the tool still allowed, the step recorded); the upstream's id never reaches
+   * the client, a result inside is rewritten as the tool's result would be.
+   */
+  private CompletableFuture<ObjectNode> task(McpSession s, JsonNode id, String method, ObjectNode params, Outbound related,
+      Optional<String> chainId) {
+    if (!s.clientCapabilities().path("extensions").has(McpHeaders.TASKS_EXTENSION)) {
+      ObjectNode data = Json.object();
+      data.putObject("requiredCapabilities").putObject("extensions").putObject(McpHeaders.TASKS_EXTENSION);
+      return CompletableFuture.completedFuture(JsonRpc.error(id, new RpcError(RpcError.MISSING_CLIENT_CAPABILITY,
+          "Missing required client capability: " + method + " needs extensions[\"" + McpHeaders.TASKS_EXTENSION
+              + "\"] in _meta[\"" + ModernMcp.CAPABILITIES_KEY + "\"]", Optional.of(data))));
+    }
+    String handle = params.path("taskId").isTextual() ? params.get("taskId").asText() : "";
+    DownstreamCall ctx = new DownstreamCall(s, related, null, chainId.orElse(s.id()));
+    return run(s, id, ctx, new Target.Task(method, handle, params), (server, r) -> {
+      if (r instanceof ObjectNode o && o.has("taskId")) {
+        o.put("taskId", handle);
+      }
+      if (r.get("result") instanceof ObjectNode inner) {
+        rewriteContent(s, server, inner, "content");
+      }
+      return r;
+    });
   }
 
   /** At most this many resources per {@code subscriptions/listen}. */
@@ -483,6 +517,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
   private static String method(Target target) {
     return switch (target) {
       case Target.Tool t -> "tools/call";
+      case Target.Task k -> k.method();
       case Target.Prompt p -> "prompts/get";
       case Target.Resource r -> "resources/read";
       case Target.Completion c -> "completion/complete";
@@ -630,6 +665,19 @@ final class McpDispatcher implements ToolRegistry.Listener {
         }
       }
     }
+    if (s.modern()) {
+      ObjectNode ext = Json.object();
+      for (String e : McpHeaders.RELAYED_EXTENSIONS) {
+        java.util.stream.Stream<UpstreamCatalog> offering = s.scope() instanceof McpSession.Single one
+            ? registry.catalog().server(one.server()).stream() : registry.catalog().servers().values().stream();
+        if (offering.anyMatch(c -> c.capabilities().path("extensions").has(e))) {
+          ext.putObject(e);
+        }
+      }
+      if (!ext.isEmpty()) {
+        caps.set("extensions", ext);
+      }
+    }
     return caps;
   }
 
@@ -762,9 +810,16 @@ final class McpDispatcher implements ToolRegistry.Listener {
   }
 
   private CompletableFuture<ObjectNode> callTool(McpSession s, JsonNode id, ObjectNode params, DownstreamCall ctx) {
-    return run(s, id, ctx, new Target.Tool(requireText(params, "name"), params), (server, r) -> {
+    String name = requireText(params, "name");
+    return run(s, id, ctx, new Target.Tool(name, params), (server, r) -> {
       if (r.path("task").path("taskId").isTextual()) {
         tasks.put(r.path("task").path("taskId").asText(), new TaskRef(server, s.ownerKey(), s.id()));
+      }
+      if (s.modern() && "task".equals(r.path("resultType").asText()) && r.path("taskId").isTextual() && r instanceof ObjectNode o) {
+        // The tasks extension: the client polls the gateway with a handle only it can use.
+        CallChain.Named n = CallChain.name(s.scope(), registry.catalog(), name, false);
+        o.put("taskId", chain.tasks().seal(s.ownerKey(), server, n != null ? n.name() : name, r.get("taskId").asText()));
+        o.remove("requestState");
       }
       return rewriteContent(s, server, r, "content");
     });

@@ -264,7 +264,11 @@ final class McpSession {
 
   /** Who owns the session, as one key: issuer, subject and tenant. */
   String ownerKey() {
-    Principal p = principal;
+    return ownerKey(principal);
+  }
+
+  /** Who a principal is, as sessions, multi round-trips and task handles are bound to it. */
+  static String ownerKey(Principal p) {
     return p.issuer() + '\0' + p.subject() + '\0' + p.tenant().orElse("");
   }
 

@@ -78,6 +78,19 @@ final class SharedSessions implements AutoCloseable {
     return location;
   }
 
+  /**
+   * A random secret every replica shares (made by the first that asks, kept without expiry), e.g. the
+   * key of task handles; read once at start, blocking.
+   */
+  byte[] secret(String name) {
+    String key = "gatehouse:secret:" + name;
+    byte[] fresh = new byte[32];
+    new java.security.SecureRandom().nextBytes(fresh);
+    var sync = connected.connection().sync();
+    sync.set(key, java.util.Base64.getEncoder().encodeToString(fresh), SetArgs.Builder.nx());
+    return java.util.Base64.getDecoder().decode(sync.get(key));
+  }
+
   private static String key(String id) {
     return "gatehouse:session:" + id;
   }

@@ -66,6 +66,22 @@ sealed interface Target {
     }
   }
 
+  /**
+   * {@code tasks/get}, {@code tasks/update} or {@code tasks/cancel} (MCP 2026-07-28, tasks extension) of
+   * a task a tool call created upstream: {@code handle} is the task id the gateway gave the client.
+   */
+  record Task(String method, String handle, ObjectNode params) implements Target {
+    @Override
+    public String requested() {
+      return handle;
+    }
+
+    @Override
+    public String kind() {
+      return "task";
+    }
+  }
+
   /** {@code completion/complete} of a prompt argument or a resource template. */
   record Completion(boolean prompt, String ref, ObjectNode params) implements Target {
     @Override

@@ -43,11 +43,16 @@ class ModernMcpSchemaTest {
   static JsonNode schema;
   static final SchemaRegistry REGISTRY = SchemaRegistry.withDefaultDialect(SpecificationVersion.DRAFT_2020_12);
 
+  /** A vendored schema from {@code src/test/resources/mcp-schema}. */
+  static JsonNode vendored(String path) throws java.io.IOException {
+    try (InputStream in = ModernMcpSchemaTest.class.getResourceAsStream("/mcp-schema/" + path)) {
+      return Json.MAPPER.readTree(in);
+    }
+  }
+
   @BeforeAll
   static void start() throws Exception {
-    try (InputStream in = ModernMcpSchemaTest.class.getResourceAsStream("/mcp-schema/2026-07-28/schema.json")) {
-      schema = Json.MAPPER.readTree(in);
-    }
+    schema = vendored("2026-07-28/schema.json");
     conformance = Samples.startConformance("127.0.0.1", 0);
     Path file = dir.resolve("g.yaml");
     Files.writeString(file, "server: { port: 0 }\nupstreams:\n" + samplesYaml("tools", "stdio-tools")
@@ -63,6 +68,11 @@ class ModernMcpSchemaTest {
 
   /** Fails with every violation unless {@code message} is a valid {@code definition} of the schema. */
   static void assertValid(String definition, JsonNode message) {
+    assertValid(schema, definition, message);
+  }
+
+  /** The same against another vendored schema, e.g. an extension's. */
+  static void assertValid(JsonNode schema, String definition, JsonNode message) {
     assertTrue(schema.path("$defs").has(definition), "no such definition: " + definition);
     ObjectNode root = schema.deepCopy();
     root.put("$ref", "#/$defs/" + definition);

@@ -147,6 +147,13 @@ final class Connection implements Transport.Listener {
     if (declared.has("roots")) {
       caps.putObject("roots");
     }
+    // Extensions whose messages cross the gateway unchanged: a task result and its tasks/* requests
+    // (routed back by the task handle), MCP Apps' UI resources and tool metadata.
+    for (String ext : McpHeaders.RELAYED_EXTENSIONS) {
+      if (declared.path("extensions").get(ext) instanceof ObjectNode settings) {
+        ((ObjectNode) (caps.get("extensions") instanceof ObjectNode e ? e : caps.putObject("extensions"))).set(ext, settings.deepCopy());
+      }
+    }
   }
 
   private volatile String clientVersion = "";

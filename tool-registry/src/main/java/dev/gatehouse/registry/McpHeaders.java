@@ -18,6 +18,13 @@ import java.util.TreeMap;
  * them on what clients send, and sends them to upstreams of that revision.
  */
 public final class McpHeaders {
+  /** The tasks extension of 2026-07-28 (SEP-2663): task-creating tool calls, {@code tasks/get|update|cancel}. */
+  public static final String TASKS_EXTENSION = "io.modelcontextprotocol/tasks";
+  /** MCP Apps (interactive UI resources): passed through as resources and tool {@code _meta}. */
+  public static final String UI_EXTENSION = "io.modelcontextprotocol/ui";
+  /** The extensions a 2026-07-28 client may have passed on to upstreams through the gateway. */
+  public static final java.util.List<String> RELAYED_EXTENSIONS = java.util.List.of(TASKS_EXTENSION, UI_EXTENSION);
+
   public static final String METHOD = "Mcp-Method";
   public static final String NAME = "Mcp-Name";
   public static final String PARAM = "Mcp-Param-";
@@ -29,6 +36,7 @@ public final class McpHeaders {
     return switch (method) {
       case "tools/call", "prompts/get" -> Optional.of("name");
       case "resources/read" -> Optional.of("uri");
+      case "tasks/get", "tasks/update", "tasks/cancel" -> Optional.of("taskId"); // the tasks extension (SEP-2663)
       default -> Optional.empty();
     };
   }
