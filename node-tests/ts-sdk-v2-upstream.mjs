@@ -2,7 +2,9 @@
 // for tests of the gateway's client side: a plain tool, a tool that asks the user's name as a multi
 // round-trip (input_required with the key "user_name"), a tool that changes the tool list, one that
 // reports progress, a slow tool that notices cancellation, a resource and a prompt.
-// Usage: node ts-sdk-v2-upstream.mjs   -> prints "listening on http://127.0.0.1:<port>/mcp", serves until killed.
+// Usage: node ts-sdk-v2-upstream.mjs   -> prints "listening on http://127.0.0.1:<port>/mcp", serves until killed;
+//        node ts-sdk-v2-upstream.mjs --stdio   -> serves one client on stdin/stdout (either revision, chosen by
+//        its first message), until stdin closes.
 import { McpServer, createMcpHandler, inputRequired, acceptedContent } from "@modelcontextprotocol/server";
 import { z } from "zod";
 import { serve } from "./v2-http.mjs";
@@ -17,7 +19,17 @@ function build() {
   server.registerTool("toggle_extra", { description: "Adds the tool 'extra', or removes it.", inputSchema: z.object({}) },
     async () => {
       extra = !extra;
-      handler.notify.toolsChanged();
+      if (stdio) {
+        // One server for the whole connection: the tool is added to it (or removed), which announces the change.
+        if (extra) {
+          extraTool = server.registerTool("extra", { description: "Here while toggled on.", inputSchema: z.object({}) },
+            async () => ({ content: [{ type: "text", text: "extra" }] }));
+        } else {
+          extraTool?.remove();
+        }
+      } else {
+        handler.notify.toolsChanged();
+      }
       return { content: [{ type: "text", text: extra ? "extra added" : "extra removed" }] };
     });
   server.registerTool("count", { description: "Reports progress 1, 2, 3 of 3, then answers.", inputSchema: z.object({}) },
@@ -67,5 +79,13 @@ function build() {
   return server;
 }
 
-const handler = createMcpHandler(() => build());
-serve(handler);
+const stdio = process.argv.includes("--stdio");
+let extraTool;
+let handler;
+if (stdio) {
+  const { serveStdio } = await import("@modelcontextprotocol/server/stdio");
+  serveStdio(() => build());
+} else {
+  handler = createMcpHandler(() => build());
+  serve(handler);
+}

@@ -78,6 +78,15 @@ final class NodeTooling {
     return new Listening(p, java.net.URI.create(line.substring("listening on ".length()).strip()));
   }
 
+  /** A stdio upstream running {@code node-tests/<script>} with Node 22. */
+  static UpstreamConfig.Stdio script(String script, String... args) {
+    List<String> a = new ArrayList<>();
+    a.add(ROOT.resolve("node-tests").resolve(script).toString());
+    a.addAll(List.of(args));
+    return new UpstreamConfig.Stdio(NODE.toString(), a, Map.of("PATH", NODE.getParent() + ":" + System.getenv().getOrDefault("PATH", "/usr/bin:/bin")),
+        ROOT.resolve("node-tests").toString(), true, new UpstreamConfig.Timeouts(Duration.ofSeconds(60), Duration.ofSeconds(30), Duration.ZERO));
+  }
+
   /** Output of one finished command. */
   record Run(int exit, String stdout, String stderr) {}
 

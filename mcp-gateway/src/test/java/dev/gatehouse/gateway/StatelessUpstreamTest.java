@@ -36,11 +36,16 @@ class StatelessUpstreamTest {
 
   @BeforeAll
   static void start() throws Exception {
+    startWith(url -> new UpstreamConfig.StreamableHttp(url, Map.of(), true, UpstreamConfig.Timeouts.defaults(), null,
+        UpstreamConfig.StreamableHttp.STATELESS));
+  }
+
+  /** Starts the gateway with {@code v2} (given the HTTP upstream's URL) as the upstream the tests call. */
+  static void startWith(java.util.function.Function<URI, UpstreamConfig> v2Config) throws Exception {
     NodeTooling.require();
     upstream = NodeTooling.listening("ts-sdk-v2-upstream.mjs");
     URI url = upstream.url();
-    UpstreamConfig v2 = new UpstreamConfig.StreamableHttp(url, Map.of(), true, UpstreamConfig.Timeouts.defaults(), null,
-        UpstreamConfig.StreamableHttp.STATELESS);
+    UpstreamConfig v2 = v2Config.apply(url);
     web = Samples.startHttpTools("127.0.0.1", 0);
     Map<String, UpstreamConfig> ups = new java.util.LinkedHashMap<>();
     ups.put("v2", v2);

@@ -90,6 +90,31 @@ final class StdioTransport implements Transport {
   }
 
   @Override
+  public boolean stateless() {
+    return config.stateless();
+  }
+
+  /** A 2026-07-28 server: list changes come on a {@code subscriptions/listen} kept open on the pipe. */
+  @Override
+  public void initialized(String protocolVersion) {
+    if (config.stateless()) {
+      send(StreamableHttpTransport.listenRequest());
+    }
+  }
+
+  /** In 2026-07-28 over stdio, a client cancels its request with {@code notifications/cancelled}. */
+  @Override
+  public void abort(com.fasterxml.jackson.databind.JsonNode id) {
+    ObjectNode cancel = Json.object();
+    cancel.put("jsonrpc", "2.0");
+    cancel.put("method", "notifications/cancelled");
+    ObjectNode params = cancel.putObject("params");
+    params.set("requestId", id);
+    params.put("reason", "cancelled by the client");
+    send(cancel);
+  }
+
+  @Override
   public java.util.concurrent.CompletableFuture<Void> send(ObjectNode message, long deadlineNanos) {
     if (closed.get() || process == null) {
       return java.util.concurrent.CompletableFuture.failedFuture(new IOException("upstream '" + name + "' is not running"));

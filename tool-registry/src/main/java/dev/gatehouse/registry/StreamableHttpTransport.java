@@ -458,18 +458,7 @@ final class StreamableHttpTransport implements Transport {
    * stream stays open, asking for every list change; reopened with backoff while the transport lives.
    */
   private void runListenStream() {
-    ObjectNode listen = Json.object();
-    listen.put("jsonrpc", "2.0");
-    listen.put("id", "gatehouse-listen");
-    listen.put("method", "subscriptions/listen");
-    ObjectNode params = listen.putObject("params");
-    ObjectNode meta = params.putObject("_meta");
-    meta.put("io.modelcontextprotocol/protocolVersion", UpstreamConfig.StreamableHttp.STATELESS);
-    meta.putObject("io.modelcontextprotocol/clientCapabilities");
-    ObjectNode want = params.putObject("notifications");
-    want.put("toolsListChanged", true);
-    want.put("promptsListChanged", true);
-    want.put("resourcesListChanged", true);
+    ObjectNode listen = listenRequest();
     byte[] body = Json.bytes(listen);
     keepOpen("listen", () -> {
       Request req = request(HttpMethod.POST, Map.of(McpHeaders.METHOD, "subscriptions/listen"))
@@ -485,6 +474,26 @@ final class StreamableHttpTransport implements Transport {
       readEvents(getBody, null, true);
       return Next.OPENED;
     });
+  }
+
+  /**
+   * The {@code subscriptions/listen} request of a 2026-07-28 upstream connection: every list change,
+   * under an id no call uses. Its notifications arrive as any others do.
+   */
+  static ObjectNode listenRequest() {
+    ObjectNode listen = Json.object();
+    listen.put("jsonrpc", "2.0");
+    listen.put("id", "gatehouse-listen");
+    listen.put("method", "subscriptions/listen");
+    ObjectNode params = listen.putObject("params");
+    ObjectNode meta = params.putObject("_meta");
+    meta.put("io.modelcontextprotocol/protocolVersion", UpstreamConfig.StreamableHttp.STATELESS);
+    meta.putObject("io.modelcontextprotocol/clientCapabilities");
+    ObjectNode want = params.putObject("notifications");
+    want.put("toolsListChanged", true);
+    want.put("promptsListChanged", true);
+    want.put("resourcesListChanged", true);
+    return listen;
   }
 
   /** What opening a long-lived stream came to: stop for good, it was open (and ended), or it failed. */

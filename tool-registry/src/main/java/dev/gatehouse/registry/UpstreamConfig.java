@@ -78,10 +78,15 @@ public sealed interface UpstreamConfig {
       @JsonProperty("cwd") String cwd,
       @JsonProperty("enabled") Boolean enabledFlag,
       @JsonProperty("timeouts") Timeouts timeouts,
-      @JsonProperty("max_message_bytes") Integer maxMessageBytesOrNull)
+      @JsonProperty("max_message_bytes") Integer maxMessageBytesOrNull,
+      @JsonProperty("protocol_version") String protocolVersion)
       implements UpstreamConfig {
     public Stdio {
       maxMessageBytesOrNull = checkMaxMessageBytes(maxMessageBytesOrNull);
+      if (protocolVersion != null && !protocolVersion.equals(StreamableHttp.STATELESS) && !protocolVersion.equals(StreamableHttp.SESSION)) {
+        throw new IllegalArgumentException("protocol_version: '" + protocolVersion + "' (expected: " + StreamableHttp.STATELESS
+            + " for a server of that revision, or " + StreamableHttp.SESSION + ", the default for stdio)");
+      }
       if (command == null || command.isBlank()) {
         throw new IllegalArgumentException("command: must name the program to start (expected: e.g. \"npx\")");
       }
@@ -96,12 +101,25 @@ public sealed interface UpstreamConfig {
     }
 
     public Stdio(String command, List<String> args, Map<String, String> env, String cwd, Boolean enabled, Timeouts timeouts) {
-      this(command, args, env, cwd, enabled, timeouts, null);
+      this(command, args, env, cwd, enabled, timeouts, null, null);
     }
 
     /** This upstream with another {@code max_message_bytes}. */
     public Stdio withMaxMessageBytes(int bytes) {
-      return new Stdio(command, args, env, cwd, enabledFlag, timeouts, bytes);
+      return new Stdio(command, args, env, cwd, enabledFlag, timeouts, bytes, protocolVersion);
+    }
+
+    /** This upstream spoken to in {@code version} ({@code 2026-07-28}: statelessly, no initialize). */
+    public Stdio withProtocolVersion(String version) {
+      return new Stdio(command, args, env, cwd, enabledFlag, timeouts, maxMessageBytesOrNull, version);
+    }
+
+    /**
+     * Whether the server is spoken to in the stateless revision. Only when configured: a 2025 server
+     * over stdio is not asked {@code server/discover} before {@code initialize}, which it does not expect.
+     */
+    public boolean stateless() {
+      return StreamableHttp.STATELESS.equals(protocolVersion);
     }
 
     @Override
