@@ -1,7 +1,7 @@
 // An MCP server of the stateless revision 2026-07-28, built with the TypeScript SDK v2 server package,
 // for tests of the gateway's client side: a plain tool, a tool that asks the user's name as a multi
 // round-trip (input_required with the key "user_name"), a tool that changes the tool list, one that
-// reports progress, a slow tool that notices cancellation, a resource and a prompt.
+// reports progress, a slow tool that notices cancellation, a resource (and a tool that changes it), a prompt.
 // Usage: node ts-sdk-v2-upstream.mjs   -> prints "listening on http://127.0.0.1:<port>/mcp", serves until killed;
 //        node ts-sdk-v2-upstream.mjs --stdio   -> serves one client on stdin/stdout (either revision, chosen by
 //        its first message), until stdin closes.
@@ -11,11 +11,15 @@ import { serve } from "./v2-http.mjs";
 
 // Whether the tool "extra" is offered: toggle_extra flips it and tells subscriptions/listen streams.
 let extra = false;
+// Today's note (note://today) and how often touch_note changed it.
+let note = "buy milk";
+let noteRevision = 0;
 // How the last call of "slow" went: none, running, cancelled (its request was closed) or finished.
 let lastSlow = "none";
 
 function build() {
-  const server = new McpServer({ name: "gatehouse-v2-upstream", version: "1.0.0" });
+  const server = new McpServer({ name: "gatehouse-v2-upstream", version: "1.0.0" },
+    { capabilities: { resources: { subscribe: true, listChanged: true } } });
   server.registerTool("toggle_extra", { description: "Adds the tool 'extra', or removes it.", inputSchema: z.object({}) },
     async () => {
       extra = !extra;
@@ -73,7 +77,17 @@ function build() {
       return { content: [{ type: "text", text: `Hello, ${answer.name}!` }] };
     });
   server.registerResource("notes", "note://today", { description: "Today's note", mimeType: "text/plain" },
-    async (uri) => ({ contents: [{ uri: uri.href, mimeType: "text/plain", text: "buy milk" }] }));
+    async (uri) => ({ contents: [{ uri: uri.href, mimeType: "text/plain", text: note }] }));
+  server.registerTool("touch_note", { description: "Changes note://today and tells its subscribers.", inputSchema: z.object({}) },
+    async () => {
+      note = `buy milk (revision ${++noteRevision})`;
+      if (stdio) {
+        await server.server.sendResourceUpdated({ uri: "note://today" });
+      } else {
+        handler.notify.resourceUpdated("note://today");
+      }
+      return { content: [{ type: "text", text: note }] };
+    });
   server.registerPrompt("review", { description: "Review some code" },
     async () => ({ messages: [{ role: "user", content: { type: "text", text: "Please review this." } }] }));
   return server;

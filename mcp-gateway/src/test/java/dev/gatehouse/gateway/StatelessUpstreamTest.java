@@ -197,6 +197,35 @@ class StatelessUpstreamTest {
     assertTrue(slow.get(10, java.util.concurrent.TimeUnit.SECONDS).body().contains("-32012"), "the client hears its call was cancelled");
   }
 
+  @Test
+  @Timeout(30)
+  void aSessionClientsResourceSubscriptionBecomesAListenUpstream() throws Exception {
+    URI endpoint = gateway.baseUri().resolve("/mcp");
+    String session = McpHttp.session(endpoint);
+    HttpRequest get = HttpRequest.newBuilder(endpoint).header("Accept", "text/event-stream").header("Mcp-Session-Id", session).GET().build();
+    HttpResponse<Stream<String>> events = TestUpstreams.HTTP.send(get, HttpResponse.BodyHandlers.ofLines());
+    assertEquals(200, events.statusCode());
+    HttpResponse<String> sub = McpHttp.post(endpoint, session,
+        "{\"jsonrpc\":\"2.0\",\"id\":11,\"method\":\"resources/subscribe\",\"params\":{\"uri\":\"v2+note://today\"}}");
+    assertTrue(Json.MAPPER.readTree(sub.body()).has("result"), "2026-07-28 has no resources/subscribe; the gateway listens instead: " + sub.body());
+    HttpResponse<String> touched = McpHttp.post(endpoint, session,
+        "{\"jsonrpc\":\"2.0\",\"id\":12,\"method\":\"tools/call\",\"params\":{\"name\":\"v2__touch_note\",\"arguments\":{}}}");
+    assertTrue(touched.body().contains("revision"), touched.body());
+    try (Stream<String> lines = events.body()) {
+      Iterator<String> it = lines.iterator();
+      while (it.hasNext()) {
+        String line = it.next();
+        if (line.startsWith("data: ") && line.contains("notifications/resources/updated")) {
+          assertEquals("v2+note://today", Json.MAPPER.readTree(line.substring(6)).path("params").path("uri").asText(), line);
+          break;
+        }
+      }
+    }
+    HttpResponse<String> unsub = McpHttp.post(endpoint, session,
+        "{\"jsonrpc\":\"2.0\",\"id\":13,\"method\":\"resources/unsubscribe\",\"params\":{\"uri\":\"v2+note://today\"}}");
+    assertTrue(Json.MAPPER.readTree(unsub.body()).has("result"), unsub.body());
+  }
+
   static String call(java.util.concurrent.Callable<String> c) {
     try {
       return c.call();

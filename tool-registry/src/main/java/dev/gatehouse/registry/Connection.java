@@ -214,6 +214,20 @@ final class Connection implements Transport.Listener {
     if (!transport.stateless()) {
       return send(method, params, context, timeout);
     }
+    if (method.equals("resources/subscribe") || method.equals("resources/unsubscribe")) {
+      // 2026-07-28 removed both: a resource's updates come on a subscriptions/listen the transport keeps.
+      String uri = params.path("uri").asText("");
+      if (method.equals("resources/unsubscribe")) {
+        transport.unsubscribe(uri);
+        return CompletableFuture.completedFuture(Json.object());
+      }
+      Handshake h = handshake;
+      if (h == null || !h.capabilities().path("resources").path("subscribe").asBoolean(false)) {
+        return CompletableFuture.failedFuture(new McpException(McpException.METHOD_NOT_FOUND,
+            "upstream '" + name + "' does not offer resource subscriptions (capabilities.resources.subscribe)"));
+      }
+      return transport.subscribe(uri).thenApply(v -> (JsonNode) Json.object());
+    }
     // A 2026-07-28 upstream: every request says who we are and what we can pass on.
     ObjectNode meta = params.get("_meta") instanceof ObjectNode m ? m : params.putObject("_meta");
     meta.put("io.modelcontextprotocol/protocolVersion", STATELESS);

@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.TimeUnit;
@@ -99,6 +100,34 @@ final class StdioTransport implements Transport {
   public void initialized(String protocolVersion) {
     if (config.stateless()) {
       send(StreamableHttpTransport.listenRequest());
+    }
+  }
+
+  /** The listen request (its id) standing for each subscribed resource of a 2026-07-28 server. */
+  private final Map<String, String> resourceListens = new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong resourceListenIds = new java.util.concurrent.atomic.AtomicLong();
+
+  @Override
+  public java.util.concurrent.CompletableFuture<Void> subscribe(String uri) {
+    if (!config.stateless()) {
+      return Transport.super.subscribe(uri);
+    }
+    if (resourceListens.size() >= MAX_RESOURCE_SUBSCRIPTIONS && !resourceListens.containsKey(uri)) {
+      return java.util.concurrent.CompletableFuture.failedFuture(new McpException(McpException.INVALID_PARAMS,
+          "upstream '" + name + "': " + MAX_RESOURCE_SUBSCRIPTIONS + " resources are subscribed already"));
+    }
+    String id = "gatehouse-resource-" + resourceListenIds.incrementAndGet();
+    if (resourceListens.putIfAbsent(uri, id) != null) {
+      return DONE;
+    }
+    return send(StreamableHttpTransport.listenRequest(id, uri));
+  }
+
+  @Override
+  public void unsubscribe(String uri) {
+    String id = resourceListens.remove(uri);
+    if (id != null) {
+      abort(com.fasterxml.jackson.databind.node.TextNode.valueOf(id)); // ends that listen
     }
   }
 

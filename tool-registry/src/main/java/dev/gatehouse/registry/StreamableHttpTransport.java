@@ -12,6 +12,7 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
 import org.eclipse.jetty.client.BytesRequestContent;
 import org.eclipse.jetty.client.Request;
 import org.eclipse.jetty.http.HttpHeader;
@@ -481,9 +482,27 @@ final class StreamableHttpTransport implements Transport {
    * under an id no call uses. Its notifications arrive as any others do.
    */
   static ObjectNode listenRequest() {
+    return listenRequest("gatehouse-listen");
+  }
+
+  /** A {@code subscriptions/listen} for the updates of one resource, under request id {@code id}. */
+  static ObjectNode listenRequest(String id, String uri) {
     ObjectNode listen = Json.object();
     listen.put("jsonrpc", "2.0");
-    listen.put("id", "gatehouse-listen");
+    listen.put("id", id);
+    listen.put("method", "subscriptions/listen");
+    ObjectNode params = listen.putObject("params");
+    ObjectNode meta = params.putObject("_meta");
+    meta.put("io.modelcontextprotocol/protocolVersion", UpstreamConfig.StreamableHttp.STATELESS);
+    meta.putObject("io.modelcontextprotocol/clientCapabilities");
+    params.putObject("notifications").putArray("resourceSubscriptions").add(uri);
+    return listen;
+  }
+
+  private static ObjectNode listenRequest(String id) {
+    ObjectNode listen = Json.object();
+    listen.put("jsonrpc", "2.0");
+    listen.put("id", id);
     listen.put("method", "subscriptions/listen");
     ObjectNode params = listen.putObject("params");
     ObjectNode meta = params.putObject("_meta");
@@ -496,6 +515,89 @@ final class StreamableHttpTransport implements Transport {
     return listen;
   }
 
+  /** One resource's listen stream: stopped by {@link #unsubscribe} or when the transport closes. */
+  private static final class ResourceStream {
+    final java.util.concurrent.atomic.AtomicBoolean stopped = new java.util.concurrent.atomic.AtomicBoolean();
+    volatile InputStream body;
+
+    void stop() {
+      stopped.set(true);
+      InputStream b = body;
+      if (b != null) {
+        try {
+          b.close();
+        } catch (IOException ignored) {
+          // closing anyway
+        }
+      }
+    }
+  }
+
+  private final Map<String, ResourceStream> resourceStreams = new java.util.concurrent.ConcurrentHashMap<>();
+  private final AtomicLong resourceStreamIds = new AtomicLong();
+
+  @Override
+  public java.util.concurrent.CompletableFuture<Void> subscribe(String uri) {
+    if (!stateless) {
+      return Transport.super.subscribe(uri);
+    }
+    if (resourceStreams.size() >= MAX_RESOURCE_SUBSCRIPTIONS && !resourceStreams.containsKey(uri)) {
+      return java.util.concurrent.CompletableFuture.failedFuture(new McpException(McpException.INVALID_PARAMS,
+          "upstream '" + name + "': " + MAX_RESOURCE_SUBSCRIPTIONS + " resources are subscribed already"));
+    }
+    ResourceStream stream = new ResourceStream();
+    if (resourceStreams.putIfAbsent(uri, stream) != null) {
+      return java.util.concurrent.CompletableFuture.completedFuture(null);
+    }
+    // Subscribed once the upstream answers the listen with its stream; refused if it does not.
+    java.util.concurrent.CompletableFuture<Void> opened = new java.util.concurrent.CompletableFuture<>();
+    byte[] body = Json.bytes(listenRequest("gatehouse-resource-" + resourceStreamIds.incrementAndGet(), uri));
+    Thread.ofVirtual().name("mcp-listen-" + name + "-resource").start(() -> keepOpen("resource listen",
+        () -> stream.stopped.get(), () -> {
+          Request req = request(HttpMethod.POST, Map.of(McpHeaders.METHOD, "subscriptions/listen"))
+              .idleTimeout(GET_IDLE.toMillis(), TimeUnit.MILLISECONDS)
+              .headers(h -> h.put(HttpHeader.ACCEPT, "application/json, text/event-stream"))
+              .body(new BytesRequestContent("application/json", body));
+          UpstreamHttp.Exchange resp;
+          try {
+            resp = UpstreamHttp.exchange(req, OPEN_TIMEOUT, ERROR_BODY_BYTES, "the server's listen stream");
+          } catch (IOException e) {
+            if (opened.completeExceptionally(new McpException(McpException.UPSTREAM_UNAVAILABLE,
+                "upstream '" + name + "': subscribing " + uri + " failed: " + e.getMessage()))) {
+              resourceStreams.remove(uri, stream);
+              return Next.STOP;
+            }
+            throw e;
+          }
+          if (resp.status() / 100 != 2 || resp.body() == null || !resp.contentType().startsWith("text/event-stream")) {
+            resp.discard();
+            if (opened.completeExceptionally(new McpException(McpException.INVALID_PARAMS,
+                "upstream '" + name + "' refused to listen to " + uri + " (HTTP " + resp.status() + ")"))) {
+              resourceStreams.remove(uri, stream);
+              return Next.STOP;
+            }
+            return resp.status() == 404 ? Next.STOP : Next.FAILED;
+          }
+          stream.body = resp.body();
+          opened.complete(null);
+          if (stream.stopped.get()) {
+            stream.stop();
+            return Next.STOP;
+          }
+          readEvents(stream.body, null, true);
+          return Next.OPENED;
+        }));
+    return opened;
+  }
+
+  @Override
+  public void unsubscribe(String uri) {
+    ResourceStream stream = resourceStreams.remove(uri);
+    if (stream != null) {
+      stream.stop();
+    }
+  }
+
   /** What opening a long-lived stream came to: stop for good, it was open (and ended), or it failed. */
   private enum Next { STOP, OPENED, FAILED }
 
@@ -505,8 +607,13 @@ final class StreamableHttpTransport implements Transport {
 
   /** Keeps a long-lived stream open while the transport lives, reopening it with backoff. */
   private void keepOpen(String what, Opening opening) {
+    keepOpen(what, () -> false, opening);
+  }
+
+  /** The same, until {@code stopped} says otherwise. */
+  private void keepOpen(String what, java.util.function.BooleanSupplier stopped, Opening opening) {
     long backoffMs = 500;
-    while (!closed.get()) {
+    while (!closed.get() && !stopped.getAsBoolean()) {
       try {
         Next next = opening.open();
         if (next == Next.STOP) {
@@ -520,7 +627,7 @@ final class StreamableHttpTransport implements Transport {
       } catch (IOException e) {
         log.debug("upstream '{}': {} stream failed: {}", name, what, e.toString());
       }
-      if (closed.get()) {
+      if (closed.get() || stopped.getAsBoolean()) {
         return;
       }
       try {
@@ -541,6 +648,8 @@ final class StreamableHttpTransport implements Transport {
     if (t != null) {
       t.interrupt();
     }
+    resourceStreams.values().forEach(ResourceStream::stop);
+    resourceStreams.clear();
     InputStream body = getBody;
     if (body != null) {
       try {

@@ -69,6 +69,22 @@ interface Transport extends AutoCloseable {
    */
   default void abort(com.fasterxml.jackson.databind.JsonNode id) {}
 
+  /**
+   * A stateless (2026-07-28) transport's stand-in for {@code resources/subscribe}, which that revision
+   * removed: a {@code subscriptions/listen} for the resource, kept open until {@link #unsubscribe}. Its
+   * {@code notifications/resources/updated} arrive through the listener like any others.
+   */
+  default java.util.concurrent.CompletableFuture<Void> subscribe(String uri) {
+    return java.util.concurrent.CompletableFuture.failedFuture(new McpException(McpException.METHOD_NOT_FOUND,
+        "resource subscriptions need a subscriptions/listen stream, which this transport does not keep"));
+  }
+
+  /** Ends what {@link #subscribe} opened for {@code uri}, if anything. */
+  default void unsubscribe(String uri) {}
+
+  /** At most this many resources subscribed through one stateless upstream connection. */
+  int MAX_RESOURCE_SUBSCRIPTIONS = 1000;
+
   /** Whether {@link #fallBack} would succeed. */
   default boolean fallBackAllowed() {
     return false;
