@@ -133,6 +133,31 @@ final class InputRounds {
     private JsonNode clientId;
     private long idleSince = clock.getAsLong();
 
+    /** The response stream of the client request now waiting (the first, then each retry) and its progress token. */
+    private volatile Outbound relay = m -> false;
+    private volatile JsonNode progressToken;
+
+    /** From now on the call's progress and log messages go to {@code to}, progress under {@code token}. */
+    void relay(Outbound to, JsonNode token) {
+      this.relay = to;
+      this.progressToken = token;
+    }
+
+    /**
+     * Sends a message of the upstream call to the client request now waiting: progress under that
+     * request's own token (none: the progress is not sent), log messages as they are.
+     */
+    boolean send(ObjectNode message) {
+      if ("notifications/progress".equals(message.path("method").asText()) && message.get("params") instanceof ObjectNode p) {
+        JsonNode token = progressToken;
+        if (token == null) {
+          return true; // the request now waiting asked for no progress
+        }
+        p.set("progressToken", token);
+      }
+      return relay.send(message);
+    }
+
     private Round(McpSession session, String method, String name) {
       this.session = session;
       this.method = method;

@@ -369,7 +369,8 @@ final class McpDispatcher implements ToolRegistry.Listener {
       // requestState): through the chain, with the retry's answers and state passed on.
       InputRounds.Round round = rounds.open(s, method, name);
       s.round(round);
-      return round.first(id, dispatch(s, id, method, params, related, chainId));
+      round.relay(related, progressToken(params));
+      return round.first(id, dispatch(s, id, method, params, round::send, chainId));
     }
     RpcError broken = s.mirror().check(method, params);
     if (broken != null) {
@@ -387,6 +388,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
           "Invalid params: requestState belongs to another request (" + r.method + ")"));
     }
     JsonNode responses = params.get("inputResponses");
+    r.relay(related, progressToken(params)); // what the upstream sends from now on belongs to this retry
     return r.resume(id, responses instanceof ObjectNode o ? o : Json.object());
   }
 

@@ -180,6 +180,50 @@ class ModernMcpEndToEndTest {
     assertEquals("agents", r.path("error").path("data").path("rule").asText());
   }
 
+  /** A tools/call of a 2026-07-28 client that can be asked for input, with a progress token and what else {@code more} adds. */
+  static HttpResponse<Stream<String>> callStreaming(String tool, String token, String more) throws Exception {
+    String body = "{\"jsonrpc\":\"2.0\",\"id\":21,\"method\":\"tools/call\",\"params\":{\"name\":\"" + tool
+        + "\",\"arguments\":{}" + more + ",\"_meta\":{\"progressToken\":\"" + token + "\",\"io.modelcontextprotocol/protocolVersion\":\"" + V
+        + "\",\"io.modelcontextprotocol/clientCapabilities\":{\"elicitation\":{}}}}}";
+    HttpRequest r = HttpRequest.newBuilder(gateway.baseUri().resolve("/mcp")).header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream").header("Authorization", "Bearer " + AGENT)
+        .header("MCP-Protocol-Version", V).header("Mcp-Method", "tools/call").header("Mcp-Name", tool)
+        .POST(HttpRequest.BodyPublishers.ofString(body)).build();
+    return TestUpstreams.HTTP.send(r, HttpResponse.BodyHandlers.ofLines());
+  }
+
+  /** The JSON-RPC messages of a response, whether it came as JSON or as an event stream. */
+  static List<JsonNode> messages(HttpResponse<Stream<String>> r) throws Exception {
+    List<JsonNode> out = new ArrayList<>();
+    boolean sse = r.headers().firstValue("Content-Type").orElse("").startsWith("text/event-stream");
+    try (Stream<String> lines = r.body()) {
+      for (String line : (Iterable<String>) lines::iterator) {
+        if (sse && line.startsWith("data: ")) {
+          out.add(json(line.substring(6)));
+        } else if (!sse && !line.isBlank()) {
+          out.add(json(line));
+        }
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void progressAfterAnInputRoundReachesTheRetryUnderItsOwnToken() throws Exception {
+    List<JsonNode> first = messages(callStreaming("conf__test_elicitation_then_progress", "first", ""));
+    JsonNode asked = first.get(first.size() - 1).path("result");
+    assertEquals("input_required", asked.path("resultType").asText(), first.toString());
+    String key = asked.path("inputRequests").fieldNames().next();
+    String retry = ",\"inputResponses\":{\"" + key + "\":{\"action\":\"accept\",\"content\":{\"name\":\"Ann\"}}},\"requestState\":\""
+        + asked.path("requestState").asText() + "\"";
+    List<JsonNode> second = messages(callStreaming("conf__test_elicitation_then_progress", "second", retry));
+    List<String> progress = new ArrayList<>();
+    second.stream().filter(m -> "notifications/progress".equals(m.path("method").asText()))
+        .forEach(m -> progress.add(m.path("params").path("progressToken").asText() + ":" + m.path("params").path("progress").asInt()));
+    assertEquals(List.of("second:1", "second:2", "second:3"), progress, second.toString());
+    assertEquals("Thanks, Ann", second.get(second.size() - 1).path("result").path("content").path(0).path("text").asText(), second.toString());
+  }
+
   @Test
   void headersThatDisagreeWithTheBodyAreRefusedRecordedAndNeverForwarded() throws Exception {
     HttpResponse<String> name = post("/mcp", "tools/call", "tools__now", "\"name\":\"tools__base64\",\"arguments\":{\"text\":\"hi\"}",

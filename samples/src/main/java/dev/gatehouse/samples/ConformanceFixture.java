@@ -181,6 +181,9 @@ final class ConformanceFixture {
                 fixtureTool("test_streaming_elicitation", "Asks the user (elicitation/create) for a name while it runs.",
                         NO_ARGS, (exchange, args) -> elicit(exchange, "What is your name?", "User response: ",
                                 obj("name", prop("string", "Your name")))),
+                fixtureTool("test_elicitation_then_progress",
+                        "Asks the user (elicitation/create) for a name, then reports progress 1, 2, 3 of 3 and answers.",
+                        NO_ARGS, ConformanceFixture::elicitThenProgress),
                 fixtureTool("test_custom_headers", "Echoes its region, which 2026-07-28 clients mirror into Mcp-Param-Region.",
                         objectSchema(obj("region", obj("type", "string", "description", "A region name",
                                 "x-mcp-header", "Region")), "region"),
@@ -250,6 +253,25 @@ final class ConformanceFixture {
             }
         }
         return text(token != null ? "Tool execution completed with progress" : "Tool execution completed without progress");
+    }
+
+    private static CallToolResult elicitThenProgress(McpSyncServerExchange exchange, ToolKit.Args args) {
+        ElicitResult answer;
+        try {
+            answer = exchange.createElicitation(ElicitFormRequest.builder("What is your name?",
+                    objectSchema(obj("name", prop("string", "Your name")), "name")).build());
+        } catch (IllegalStateException | McpError e) {
+            return error("elicitation failed: " + e.getMessage());
+        }
+        Object token = args.progressToken();
+        for (int i = 1; i <= 3; i++) {
+            if (token != null) {
+                exchange.progressNotification(ProgressNotification.builder(token, i).total(3.0).build());
+            }
+            pause();
+        }
+        Object name = answer.content() == null ? null : answer.content().get("name");
+        return text("Thanks, " + name);
     }
 
     private static void pause() {
