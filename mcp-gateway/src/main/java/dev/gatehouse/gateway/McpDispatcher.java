@@ -637,7 +637,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
         caps.putObject("prompts").put("listChanged", true);
         caps.putObject("logging");
         caps.putObject("completions");
-        if (!s.modern() && registry.catalog().servers().values().stream().anyMatch(c -> c.has("tasks"))) {
+        if (!s.modern() && registry.catalog().servers().values().stream().anyMatch(McpDispatcher::runsTasks)) {
           ObjectNode tasks = caps.putObject("tasks");
           tasks.putObject("list");
           tasks.putObject("cancel");
@@ -660,6 +660,13 @@ final class McpDispatcher implements ToolRegistry.Listener {
               caps.set(k, upstreamCaps.get(k).deepCopy());
             }
           }
+          if (!s.modern() && !caps.has("tasks") && runsTasks(cat.get())) {
+            // A 2026-07-28 upstream's tasks extension, offered to a session-based client as its revision's tasks.
+            ObjectNode tasks = caps.putObject("tasks");
+            tasks.putObject("list");
+            tasks.putObject("cancel");
+            tasks.putObject("requests").putObject("tools").putObject("call");
+          }
         } else {
           caps.putObject("tools").put("listChanged", true);
           caps.putObject("prompts").put("listChanged", true);
@@ -681,6 +688,11 @@ final class McpDispatcher implements ToolRegistry.Listener {
       }
     }
     return caps;
+  }
+
+  /** Whether an upstream runs tasks: 2025-11-25 {@code tasks}, or the tasks extension of 2026-07-28. */
+  private static boolean runsTasks(UpstreamCatalog c) {
+    return c.capabilities().has("tasks") || c.capabilities().path("extensions").has(McpHeaders.TASKS_EXTENSION);
   }
 
   /** Who answers in the session's scope: the gateway on {@code /mcp}, the upstream's own identity on {@code /mcp/<server>}. */
@@ -861,7 +873,7 @@ final class McpDispatcher implements ToolRegistry.Listener {
     }
     List<CompletableFuture<JsonNode>> lists = new ArrayList<>();
     for (String server : servers) {
-      lists.add(registry.call(server, "tasks/list", Json.object(), ctx).exceptionally(e -> Json.object()));
+      lists.add(registry.call(server, "tasks/list", Json.object(), ctx).exceptionallyCompose(e -> knownTasks(s, server, ctx)));
     }
     return CompletableFuture.allOf(lists.toArray(CompletableFuture[]::new)).thenApply(v -> {
       ObjectNode result = Json.object();
@@ -877,6 +889,36 @@ final class McpDispatcher implements ToolRegistry.Listener {
       return result;
     });
   }
+
+  /**
+   * The caller's tasks on an upstream without {@code tasks/list} (a 2026-07-28 one): each task created
+   * through the gateway asked for with {@code tasks/get}, the most recent {@value #MAX_LISTED} of them.
+   */
+  private CompletableFuture<JsonNode> knownTasks(McpSession s, String server, DownstreamCall ctx) {
+    List<String> ids = new ArrayList<>();
+    synchronized (tasks) {
+      tasks.forEach((id, r) -> {
+        if (r.server().equals(server) && r.owner().equals(s.ownerKey())) {
+          ids.add(id);
+        }
+      });
+    }
+    List<CompletableFuture<JsonNode>> got = new ArrayList<>();
+    for (String id : ids.subList(Math.max(0, ids.size() - MAX_LISTED), ids.size())) {
+      ObjectNode p = Json.object();
+      p.put("taskId", id);
+      got.add(registry.call(server, "tasks/get", p, ctx).exceptionally(e -> null));
+    }
+    return CompletableFuture.allOf(got.toArray(CompletableFuture[]::new)).thenApply(v -> {
+      ObjectNode result = Json.object();
+      ArrayNode out = result.putArray("tasks");
+      got.stream().map(CompletableFuture::join).filter(t -> t != null && t.has("taskId")).forEach(out::add);
+      return result;
+    });
+  }
+
+  /** At most this many of a caller's tasks on one upstream are asked for by {@link #knownTasks}. */
+  private static final int MAX_LISTED = 100;
 
   private CompletableFuture<ObjectNode> complete(McpSession s, JsonNode id, ObjectNode params, DownstreamCall ctx) {
     if (!(params.get("ref") instanceof ObjectNode r)) {

@@ -8,6 +8,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.gatehouse.identity.ApiKeys;
 import dev.gatehouse.registry.Json;
+import java.net.URI;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
@@ -116,6 +117,87 @@ class TasksExtensionTest {
       }
     });
     return last[0];
+  }
+
+  /** A session-based (2025-11-25) client of ALICE's that runs tasks and answers elicitation. */
+  static String sessionClient() {
+    HttpResponse<String> init = McpHttp.post(gateway.baseUri().resolve("/mcp"), null, "{\"jsonrpc\":\"2.0\",\"id\":1,"
+        + "\"method\":\"initialize\",\"params\":{\"protocolVersion\":\"2025-11-25\",\"capabilities\":{\"elicitation\":{},"
+        + "\"tasks\":{\"list\":{},\"cancel\":{}}},\"clientInfo\":{\"name\":\"t\",\"version\":\"1\"}}}", "Authorization", "Bearer " + ALICE);
+    assertEquals(200, init.statusCode(), init.body());
+    assertTrue(init.body().contains("\"tasks\""), "a 2026 upstream's tasks extension is offered as 2025 tasks: " + init.body());
+    return init.headers().firstValue("Mcp-Session-Id").orElseThrow();
+  }
+
+  /** A request in {@code session}; its answer (the event stream's last message when it streams). */
+  static JsonNode inSession(String session, String method, String params) throws Exception {
+    HttpResponse<String> r = McpHttp.post(gateway.baseUri().resolve("/mcp"), session, "{\"jsonrpc\":\"2.0\",\"id\":9,\"method\":\""
+        + method + "\",\"params\":" + params + "}", "Authorization", "Bearer " + ALICE);
+    assertEquals(200, r.statusCode(), r.body());
+    String body = r.body();
+    if (body.startsWith("event:") || body.startsWith("data:") || body.startsWith("id:")) {
+      String[] data = body.lines().filter(l -> l.startsWith("data: ")).toArray(String[]::new);
+      body = data[data.length - 1].substring(6);
+    }
+    return Json.MAPPER.readTree(body);
+  }
+
+  @Test
+  void aSessionClientsTaskRunsOnTheStatelessUpstreamInItsOwnRevision() throws Exception {
+    String session = sessionClient();
+    JsonNode created = inSession(session, "tools/call",
+        "{\"name\":\"jobs__slow_compute\",\"arguments\":{\"seconds\":1,\"label\":\"old\"},\"task\":{\"ttl\":60000}}");
+    JsonNode task = created.path("result").path("task");
+    assertTrue(task.path("taskId").isTextual() && task.has("ttl") && !task.has("ttlMs"), "a 2025-11-25 CreateTaskResult: " + created);
+    String taskId = task.path("taskId").asText();
+    JsonNode got = inSession(session, "tasks/get", "{\"taskId\":\"" + taskId + "\"}").path("result");
+    assertEquals(taskId, got.path("taskId").asText(), got.toString());
+    assertFalse(got.has("result") || got.has("resultType"), "2025-11-25 tasks/get carries the task only: " + got);
+    JsonNode listed = inSession(session, "tasks/list", "{}").path("result");
+    assertTrue(listed.path("tasks").toString().contains(taskId), listed.toString());
+    JsonNode result = inSession(session, "tasks/result", "{\"taskId\":\"" + taskId + "\"}").path("result");
+    assertEquals("computed old after 1s", result.path("content").path(0).path("text").asText(), result.toString());
+    assertEquals(taskId, result.path("_meta").path("io.modelcontextprotocol/related-task").path("taskId").asText(), result.toString());
+
+    String slow = inSession(session, "tools/call", "{\"name\":\"jobs__slow_compute\",\"arguments\":{\"seconds\":60},\"task\":{}}")
+        .path("result").path("task").path("taskId").asText();
+    assertEquals("cancelled", inSession(session, "tasks/cancel", "{\"taskId\":\"" + slow + "\"}").path("result").path("status").asText());
+  }
+
+  @Test
+  @Timeout(30)
+  void whatASessionClientsTaskWaitsForIsAskedOnItsTasksResultStream() throws Exception {
+    String session = sessionClient();
+    String taskId = inSession(session, "tools/call",
+        "{\"name\":\"jobs__confirm_delete\",\"arguments\":{\"filename\":\"a.txt\"},\"task\":{}}").path("result").path("task")
+        .path("taskId").asText();
+    URI endpoint = gateway.baseUri().resolve("/mcp");
+    HttpRequest result = HttpRequest.newBuilder(endpoint).header("Content-Type", "application/json")
+        .header("Accept", "application/json, text/event-stream").header("Mcp-Session-Id", session).header("Authorization", "Bearer " + ALICE)
+        .POST(HttpRequest.BodyPublishers.ofString("{\"jsonrpc\":\"2.0\",\"id\":31,\"method\":\"tasks/result\",\"params\":{\"taskId\":\""
+            + taskId + "\"}}")).build();
+    HttpResponse<java.util.stream.Stream<String>> stream = TestUpstreams.HTTP.send(result, HttpResponse.BodyHandlers.ofLines());
+    boolean asked = false;
+    try (java.util.stream.Stream<String> lines = stream.body()) {
+      for (String line : (Iterable<String>) lines::iterator) {
+        if (!line.startsWith("data: ")) {
+          continue;
+        }
+        JsonNode m = Json.MAPPER.readTree(line.substring(6));
+        if ("elicitation/create".equals(m.path("method").asText())) {
+          asked = true;
+          assertEquals("Delete a.txt?", m.path("params").path("message").asText(), m.toString());
+          HttpResponse<String> answered = McpHttp.post(endpoint, session, "{\"jsonrpc\":\"2.0\",\"id\":" + m.get("id")
+              + ",\"result\":{\"action\":\"accept\",\"content\":{\"confirm\":true}}}", "Authorization", "Bearer " + ALICE);
+          assertEquals(202, answered.statusCode(), answered.body());
+        } else if (m.path("id").asInt() == 31) {
+          assertTrue(asked, "the task's question came first");
+          assertEquals("deleted a.txt", m.path("result").path("content").path(0).path("text").asText(), m.toString());
+          return;
+        }
+      }
+    }
+    throw new AssertionError("tasks/result ended without its answer");
   }
 
   @Test

@@ -228,16 +228,115 @@ final class Connection implements Transport.Listener {
       }
       return transport.subscribe(uri).thenApply(v -> (JsonNode) Json.object());
     }
-    // A 2026-07-28 upstream: every request says who we are and what we can pass on.
+    boolean taskForSessionClient = false;
+    if (!context.takesInputRequired() && context.relays()) {
+      // A session-based client's tasks (2025-11-25) over the tasks extension of 2026-07-28.
+      switch (method) {
+        case "tools/call" -> taskForSessionClient = params.remove("task") != null;
+        case "tasks/get", "tasks/cancel", "tasks/result" -> {
+          return sessionTask(method, params.path("taskId").asText(""), context, timeout);
+        }
+        case "tasks/list" -> {
+          return CompletableFuture.failedFuture(new McpException(McpException.METHOD_NOT_FOUND,
+              "upstream '" + name + "' speaks " + STATELESS + ", whose tasks extension has no tasks/list"));
+        }
+        default -> { }
+      }
+    }
+    stamp(params, context, taskForSessionClient);
+    ObjectNode sent = params.deepCopy();
+    CompletableFuture<JsonNode> first = send(method, params, context, timeout);
+    CompletableFuture<JsonNode> done = McpHeaders.nameField(method).isEmpty() ? first
+        : first.thenCompose(r -> rounds(method, sent, r, context, timeout, 1));
+    return taskForSessionClient ? done.thenApply(r -> "task".equals(r.path("resultType").asText()) ? TaskBridge.created(r) : r) : done;
+  }
+
+  /** What a request to a 2026-07-28 upstream carries in {@code _meta}: who we are and what we can pass on. */
+  private void stamp(ObjectNode params, CallContext context, boolean tasks) {
     ObjectNode meta = params.get("_meta") instanceof ObjectNode m ? m : params.putObject("_meta");
     meta.put("io.modelcontextprotocol/protocolVersion", STATELESS);
-    relayable(meta.putObject("io.modelcontextprotocol/clientCapabilities"), context.clientCapabilities());
+    ObjectNode caps = meta.putObject("io.modelcontextprotocol/clientCapabilities");
+    relayable(caps, context.clientCapabilities());
+    if (tasks) {
+      (caps.get("extensions") instanceof ObjectNode e ? e : caps.putObject("extensions")).putObject(McpHeaders.TASKS_EXTENSION);
+    }
     ObjectNode info = meta.putObject("io.modelcontextprotocol/clientInfo");
     info.put("name", "gatehouse");
     info.put("version", clientVersion);
-    ObjectNode sent = params.deepCopy();
-    CompletableFuture<JsonNode> first = send(method, params, context, timeout);
-    return McpHeaders.nameField(method).isEmpty() ? first : first.thenCompose(r -> rounds(method, sent, r, context, timeout, 1));
+  }
+
+  /** A 2026-07-28 tasks request for a task of a session-based client: what a 2026 upstream is asked. */
+  private CompletableFuture<JsonNode> taskRequest(String method, String taskId, ObjectNode extra, CallContext context, Duration timeout) {
+    ObjectNode p = extra == null ? Json.object() : extra;
+    p.put("taskId", taskId);
+    stamp(p, context, true);
+    return send(method, p, context, timeout);
+  }
+
+  /**
+   * {@code tasks/get}, {@code tasks/cancel} and {@code tasks/result} of a session-based client, for a
+   * task a 2026-07-28 upstream runs: the first two answered in the 2025-11-25 shape; the last waits for
+   * the task to end (polling as the upstream suggests), asks the client what the task waits for as
+   * requests of its revision and hands the answers over with {@code tasks/update}, then answers with the
+   * task's result (or its error).
+   */
+  private CompletableFuture<JsonNode> sessionTask(String method, String taskId, CallContext context, Duration timeout) {
+    return switch (method) {
+      case "tasks/get" -> taskRequest("tasks/get", taskId, null, context, timeout).thenApply(TaskBridge::task);
+      case "tasks/cancel" -> taskRequest("tasks/cancel", taskId, null, context, timeout)
+          .thenCompose(ack -> taskRequest("tasks/get", taskId, null, context, timeout)).thenApply(TaskBridge::task);
+      default -> awaitTask(taskId, context, timeout, System.nanoTime() + timeout.toNanos(), 0);
+    };
+  }
+
+  private CompletableFuture<JsonNode> awaitTask(String taskId, CallContext context, Duration timeout, long deadline, int rounds) {
+    return taskRequest("tasks/get", taskId, null, context, timeout).thenCompose(t -> {
+      switch (t.path("status").asText()) {
+        case "completed" -> {
+          return CompletableFuture.completedFuture(TaskBridge.result(taskId, t));
+        }
+        case "failed", "cancelled" -> {
+          return CompletableFuture.failedFuture(TaskBridge.error(t));
+        }
+        case "input_required" -> {
+          if (rounds >= MAX_ROUNDS) {
+            return CompletableFuture.failedFuture(new McpException(McpException.INTERNAL_ERROR,
+                "upstream '" + name + "' asked for input more than " + MAX_ROUNDS + " times in one task"));
+          }
+          List<String> keys = new java.util.ArrayList<>();
+          List<CompletableFuture<JsonNode>> answers = new java.util.ArrayList<>();
+          t.path("inputRequests").properties().forEach(e -> {
+            keys.add(e.getKey());
+            answers.add(context.request(e.getValue().path("method").asText(),
+                e.getValue().get("params") instanceof ObjectNode p ? p.deepCopy() : Json.object()));
+          });
+          return CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).thenCompose(v -> {
+            ObjectNode update = Json.object();
+            ObjectNode responses = update.putObject("inputResponses");
+            for (int i = 0; i < keys.size(); i++) {
+              responses.set(keys.get(i), answers.get(i).join());
+            }
+            return taskRequest("tasks/update", taskId, update, context, timeout);
+          }).thenCompose(ack -> awaitTask(taskId, context, timeout, deadline, rounds + 1));
+        }
+        default -> {
+          if (System.nanoTime() - deadline > 0) {
+            return CompletableFuture.failedFuture(new McpException(McpException.UPSTREAM_TIMEOUT,
+                "upstream '" + name + "': task " + taskId + " did not end within " + human(timeout)));
+          }
+          long wait = Math.clamp(t.path("pollIntervalMs").asLong(500), 50, 5_000);
+          CompletableFuture<JsonNode> next = new CompletableFuture<>();
+          timers.schedule(() -> awaitTask(taskId, context, timeout, deadline, rounds).whenComplete((r, e) -> {
+            if (e != null) {
+              next.completeExceptionally(e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e);
+            } else {
+              next.complete(r);
+            }
+          }), wait, TimeUnit.MILLISECONDS);
+          return next;
+        }
+      }
+    });
   }
 
   /** At most this many input rounds for one call the gateway answers for a client that cannot. */
