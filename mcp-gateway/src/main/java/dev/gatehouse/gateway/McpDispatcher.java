@@ -679,7 +679,9 @@ final class McpDispatcher implements ToolRegistry.Listener {
       for (String e : McpHeaders.RELAYED_EXTENSIONS) {
         java.util.stream.Stream<UpstreamCatalog> offering = s.scope() instanceof McpSession.Single one
             ? registry.catalog().server(one.server()).stream() : registry.catalog().servers().values().stream();
-        if (offering.anyMatch(c -> c.capabilities().path("extensions").has(e))) {
+        if (offering.anyMatch(c -> c.capabilities().path("extensions").has(e)
+            || (e.equals(McpHeaders.TASKS_EXTENSION) && c.capabilities().path("tasks").path("requests").path("tools").has("call")))) {
+          // The tasks of a 2025-11-25 upstream are offered as the extension (the registry bridges them).
           ext.putObject(e);
         }
       }

@@ -212,6 +212,21 @@ final class Connection implements Transport.Listener {
    */
   CompletableFuture<JsonNode> request(String method, ObjectNode params, CallContext context, Duration timeout) {
     if (!transport.stateless()) {
+      if (context.takesInputRequired() && context.clientCapabilities().map(c -> c.path("extensions").has(McpHeaders.TASKS_EXTENSION)).orElse(false)) {
+        // A 2026-07-28 client's tasks (the extension) over the tasks of 2025-11-25.
+        switch (method) {
+          case "tools/call" -> {
+            if (requiredTaskTools.contains(params.path("name").asText())) {
+              params.putObject("task"); // such a tool runs as a task only; the upstream decides its ttl
+              return send(method, params, context, timeout).thenApply(r -> r.get("task") instanceof ObjectNode t ? TaskBridge.modernCreated(t) : r);
+            }
+          }
+          case "tasks/get", "tasks/update", "tasks/cancel" -> {
+            return modernTask(method, params, context, timeout);
+          }
+          default -> { }
+        }
+      }
       return send(method, params, context, timeout);
     }
     if (method.equals("resources/subscribe") || method.equals("resources/unsubscribe")) {
@@ -338,6 +353,99 @@ final class Connection implements Transport.Listener {
       }
     });
   }
+
+  /** Tools the upstream runs as tasks only ({@code execution.taskSupport: required}), as it last listed them. */
+  private final java.util.Set<String> requiredTaskTools = ConcurrentHashMap.newKeySet();
+
+  /** What a 2025-11-25 upstream's tasks wait for, asked on 2026-07-28 clients' behalf; by upstream task id. */
+  private final Map<String, TaskBridge.Inputs> taskInputs = new ConcurrentHashMap<>();
+
+  /**
+   * {@code tasks/get}, {@code tasks/update} and {@code tasks/cancel} of a 2026-07-28 client for a task a
+   * 2025-11-25 upstream runs. {@code tasks/get} inlines the result or error of an ended task (from
+   * {@code tasks/result}), and for a task that waits for input, keeps a {@code tasks/result} open
+   * upstream on which the upstream's questions arrive: they are the task's {@code inputRequests}, and
+   * {@code tasks/update} answers them.
+   */
+  private CompletableFuture<JsonNode> modernTask(String method, ObjectNode params, CallContext context, Duration timeout) {
+    String taskId = params.path("taskId").asText("");
+    ObjectNode ask = Json.object();
+    ask.put("taskId", taskId);
+    switch (method) {
+      case "tasks/update" -> {
+        TaskBridge.Inputs inputs = taskInputs.get(taskId);
+        if (inputs != null && params.get("inputResponses") instanceof ObjectNode answers) {
+          inputs.answer(answers);
+        }
+        return send("tasks/get", ask, CallContext.none(), timeout).thenApply(t -> (JsonNode) Json.object()); // unknown task: -32602
+      }
+      case "tasks/cancel" -> {
+        TaskBridge.Inputs inputs = taskInputs.remove(taskId);
+        if (inputs != null) {
+          inputs.cancel();
+        }
+        return send("tasks/cancel", ask, CallContext.none(), timeout).thenApply(t -> (JsonNode) Json.object());
+      }
+      default -> {
+        return send("tasks/get", ask, CallContext.none(), timeout).thenCompose(t -> {
+          ObjectNode out = TaskBridge.modern(t);
+          switch (t.path("status").asText()) {
+            case "completed", "failed" -> {
+              taskInputs.remove(taskId);
+              return send("tasks/result", ask.deepCopy(), CallContext.none(), timeout).handle((r, e) -> {
+                Throwable cause = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+                if (cause == null) {
+                  ObjectNode result = r instanceof ObjectNode o ? o.deepCopy() : Json.object();
+                  if (result.get("_meta") instanceof ObjectNode m) {
+                    m.remove("io.modelcontextprotocol/related-task");
+                  }
+                  result.put("resultType", "complete");
+                  out.set("result", result);
+                } else {
+                  out.set("error", TaskBridge.error(cause));
+                }
+                return (JsonNode) out;
+              });
+            }
+            case "input_required" -> {
+              TaskBridge.Inputs inputs = taskInputs.computeIfAbsent(taskId, k -> startInputs(k, context, timeout));
+              return inputs.asked(Duration.ofSeconds(5)).thenApply(requests -> {
+                if (requests.isEmpty()) {
+                  out.put("status", "working"); // its questions have not arrived yet: ask again
+                } else {
+                  out.set("inputRequests", requests);
+                }
+                return (JsonNode) out;
+              });
+            }
+            default -> {
+              return CompletableFuture.completedFuture((JsonNode) out);
+            }
+          }
+        });
+      }
+    }
+  }
+
+  /** Opens the {@code tasks/result} on which a 2025-11-25 upstream asks what its task {@code taskId} waits for. */
+  private TaskBridge.Inputs startInputs(String taskId, CallContext context, Duration timeout) {
+    if (taskInputs.size() >= MAX_TASK_INPUTS) {
+      taskInputs.keySet().stream().findFirst().map(taskInputs::remove).ifPresent(TaskBridge.Inputs::cancel);
+    }
+    TaskBridge.Inputs inputs = new TaskBridge.Inputs(context.owner());
+    ObjectNode ask = Json.object();
+    ask.put("taskId", taskId);
+    CompletableFuture<JsonNode> result = send("tasks/result", ask, inputs, Duration.ofMinutes(10));
+    inputs.onCancel(() -> result.cancel(false));
+    result.whenComplete((r, e) -> {
+      taskInputs.remove(taskId, inputs);
+      inputs.ended();
+    });
+    return inputs;
+  }
+
+  /** At most this many tasks of 2025-11-25 upstreams wait for a 2026-07-28 client's input at once, per upstream. */
+  static final int MAX_TASK_INPUTS = 1000;
 
   /** At most this many input rounds for one call the gateway answers for a client that cannot. */
   static final int MAX_ROUNDS = 8;
@@ -480,6 +588,15 @@ final class Connection implements Transport.Listener {
         for (JsonNode t : result.path("tools")) {
           if (t.path("name").isTextual() && t.get("inputSchema") != null) {
             toolSchemas.put(t.path("name").asText(), t.get("inputSchema"));
+          }
+        }
+      }
+      if (p.method().equals("tools/list") && result != null) {
+        for (JsonNode t : result.path("tools")) {
+          if ("required".equals(t.path("execution").path("taskSupport").asText())) {
+            requiredTaskTools.add(t.path("name").asText());
+          } else {
+            requiredTaskTools.remove(t.path("name").asText());
           }
         }
       }
