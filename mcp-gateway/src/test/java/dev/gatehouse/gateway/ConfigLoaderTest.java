@@ -265,7 +265,7 @@ class ConfigLoaderTest {
 
     assertEquals(
         "config error at upstreams.files (line 7, column 5): unknown key 'comand' "
-            + "(expected one of: command, args, env, cwd, enabled, timeouts, max_message_bytes, transport)",
+            + "(expected one of: command, args, env, cwd, enabled, timeouts, max_message_bytes, protocol_version, transport)",
         e.getMessage());
     assertEquals(Optional.of("upstreams.files"), e.path());
     assertEquals(OptionalInt.of(7), e.line());
@@ -277,7 +277,7 @@ class ConfigLoaderTest {
 
     assertEquals(
         "config error at upstreams.files (line 3, column 5): unknown key 'comand' "
-            + "(expected one of: command, args, env, cwd, enabled, timeouts, max_message_bytes, transport)",
+            + "(expected one of: command, args, env, cwd, enabled, timeouts, max_message_bytes, protocol_version, transport)",
         e.getMessage());
   }
 

@@ -71,12 +71,11 @@ class ConformanceSuiteTest {
   }
 
   /**
-   * The scored scenarios of {@code --requirements 2026-07-28} (conformance 0.2.0-alpha, pinned as
-   * {@code conformance-next}) that pass through {@code /mcp/<server>}: the client speaks 2026-07-28 to
-   * the gateway, the gateway 2025-11-25 to the fixture: 27 of the 37 scored, and the pending custom-header
-   * scenario. Not yet: ten {@code input-required-result-*} scenarios, which call tools of a 2026-07-28
-   * fixture that name their own input keys (the gateway bridges a 2025 upstream's requests under keys
-   * of its own).
+   * The scenarios of {@code --requirements 2026-07-28} (conformance 0.2.0-alpha, pinned as
+   * {@code conformance-next}) that pass through {@code /mcp/<server>} when the client speaks 2026-07-28
+   * to the gateway and the gateway 2025-11-25 to this fixture: 27 of the 37 scored and two pending ones.
+   * The others call tools of a 2026-07-28 fixture (multi round-trip tools naming their own input keys,
+   * task tools): {@link StatelessConformanceTest} runs every scenario against such a fixture.
    */
   static final List<String> STATELESS_PASSING = List.of("server-stateless", "http-custom-header-server-validation", "completion-complete", "tools-list", "tools-call-simple-text",
       "tools-call-image", "tools-call-audio", "tools-call-embedded-resource", "tools-call-mixed-content", "tools-call-error",
