@@ -482,24 +482,20 @@ final class StreamableHttpTransport implements Transport {
    * under an id no call uses. Its notifications arrive as any others do.
    */
   static ObjectNode listenRequest() {
-    return listenRequest("gatehouse-listen");
+    ObjectNode listen = listenRequest("gatehouse-listen", (ObjectNode want) -> {
+      want.put("toolsListChanged", true);
+      want.put("promptsListChanged", true);
+      want.put("resourcesListChanged", true);
+    });
+    return listen;
   }
 
   /** A {@code subscriptions/listen} for the updates of one resource, under request id {@code id}. */
   static ObjectNode listenRequest(String id, String uri) {
-    ObjectNode listen = Json.object();
-    listen.put("jsonrpc", "2.0");
-    listen.put("id", id);
-    listen.put("method", "subscriptions/listen");
-    ObjectNode params = listen.putObject("params");
-    ObjectNode meta = params.putObject("_meta");
-    meta.put("io.modelcontextprotocol/protocolVersion", UpstreamConfig.StreamableHttp.STATELESS);
-    meta.putObject("io.modelcontextprotocol/clientCapabilities");
-    params.putObject("notifications").putArray("resourceSubscriptions").add(uri);
-    return listen;
+    return listenRequest(id, (ObjectNode want) -> want.putArray("resourceSubscriptions").add(uri));
   }
 
-  private static ObjectNode listenRequest(String id) {
+  private static ObjectNode listenRequest(String id, java.util.function.Consumer<ObjectNode> notifications) {
     ObjectNode listen = Json.object();
     listen.put("jsonrpc", "2.0");
     listen.put("id", id);
@@ -508,10 +504,7 @@ final class StreamableHttpTransport implements Transport {
     ObjectNode meta = params.putObject("_meta");
     meta.put("io.modelcontextprotocol/protocolVersion", UpstreamConfig.StreamableHttp.STATELESS);
     meta.putObject("io.modelcontextprotocol/clientCapabilities");
-    ObjectNode want = params.putObject("notifications");
-    want.put("toolsListChanged", true);
-    want.put("promptsListChanged", true);
-    want.put("resourcesListChanged", true);
+    notifications.accept(params.putObject("notifications"));
     return listen;
   }
 
