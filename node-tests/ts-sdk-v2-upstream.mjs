@@ -1,7 +1,8 @@
 // An MCP server of the stateless revision 2026-07-28, built with the TypeScript SDK v2 server package,
 // for tests of the gateway's client side: a plain tool, a tool that asks the user's name as a multi
 // round-trip (input_required with the key "user_name"), a tool that changes the tool list, one that
-// reports progress, a slow tool that notices cancellation, a resource (and a tool that changes it), a prompt.
+// reports progress, a slow tool that notices cancellation, a resource (and a tool that changes it), a prompt,
+// and an MCP App (a tool whose _meta names its ui:// resource).
 // Usage: node ts-sdk-v2-upstream.mjs   -> prints "listening on http://127.0.0.1:<port>/mcp", serves until killed;
 //        node ts-sdk-v2-upstream.mjs --stdio   -> serves one client on stdin/stdout (either revision, chosen by
 //        its first message), until stdin closes.
@@ -19,7 +20,15 @@ let lastSlow = "none";
 
 function build() {
   const server = new McpServer({ name: "gatehouse-v2-upstream", version: "1.0.0" },
-    { capabilities: { resources: { subscribe: true, listChanged: true } } });
+    { capabilities: { resources: { subscribe: true, listChanged: true }, extensions: { "io.modelcontextprotocol/ui": {} } } });
+  // An MCP App: a tool that names its UI resource, and that resource.
+  server.registerTool("clock", { description: "Shows the time in an app.", inputSchema: z.object({}),
+    _meta: { ui: { resourceUri: "ui://clock/app.html" } } },
+    async () => ({ content: [{ type: "text", text: "12:00" }] }));
+  server.registerResource("clock-app", "ui://clock/app.html", { description: "The clock's UI", mimeType: "text/html;profile=mcp-app",
+    _meta: { ui: { csp: { connectDomains: [] } } } },
+    async (uri) => ({ contents: [{ uri: uri.href, mimeType: "text/html;profile=mcp-app", text: "<html><body>clock</body></html>",
+      _meta: { ui: { prefersBorder: true } } }] }));
   server.registerTool("toggle_extra", { description: "Adds the tool 'extra', or removes it.", inputSchema: z.object({}) },
     async () => {
       extra = !extra;

@@ -812,6 +812,8 @@ final class McpDispatcher implements ToolRegistry.Listener {
   private ObjectNode original(FederatedCatalog.Entry e) {
     ObjectNode copy = e.definition().deepCopy();
     copy.put("name", e.originalName());
+    String prefix = e.server() + "+";
+    FederatedCatalog.appResourceUris(copy, u -> u.startsWith(prefix) ? u.substring(prefix.length()) : u);
     return copy;
   }
 

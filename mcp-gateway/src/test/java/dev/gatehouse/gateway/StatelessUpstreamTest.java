@@ -226,6 +226,27 @@ class StatelessUpstreamTest {
     assertTrue(Json.MAPPER.readTree(unsub.body()).has("result"), unsub.body());
   }
 
+  @Test
+  void anMcpAppsUiResourceIsNamedSoTheHostCanReadItAtEitherPath() throws Exception {
+    URI federated = gateway.baseUri().resolve("/mcp");
+    JsonNode tools = Json.MAPPER.readTree(McpHttp.modern(federated, 14, "tools/list", null, "").body()).path("result").path("tools");
+    JsonNode clock = null;
+    for (JsonNode t : tools) {
+      clock = t.path("name").asText().equals("v2__clock") ? t : clock;
+    }
+    assertEquals("v2+ui://clock/app.html", clock.path("_meta").path("ui").path("resourceUri").asText(), tools.toString());
+    HttpResponse<String> read = McpHttp.modern(federated, 15, "resources/read", "v2+ui://clock/app.html", "\"uri\":\"v2+ui://clock/app.html\"");
+    JsonNode contents = Json.MAPPER.readTree(read.body()).path("result").path("contents").path(0);
+    assertEquals("text/html;profile=mcp-app", contents.path("mimeType").asText(), read.body());
+    assertTrue(contents.path("_meta").path("ui").path("prefersBorder").asBoolean(), "the UI resource's own _meta is kept: " + read.body());
+    JsonNode discover = Json.MAPPER.readTree(McpHttp.modern(federated, 16, "server/discover", null, "").body()).path("result");
+    assertTrue(discover.path("capabilities").path("extensions").has("io.modelcontextprotocol/ui"), discover.toString());
+
+    URI single = gateway.baseUri().resolve("/mcp/v2");
+    JsonNode own = Json.MAPPER.readTree(McpHttp.modern(single, 17, "tools/list", null, "").body()).path("result").path("tools");
+    assertTrue(own.toString().contains("\"resourceUri\":\"ui://clock/app.html\""), "the upstream's own URI at its own path: " + own);
+  }
+
   static String call(java.util.concurrent.Callable<String> c) {
     try {
       return c.call();

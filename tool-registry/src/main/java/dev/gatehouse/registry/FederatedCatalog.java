@@ -73,7 +73,24 @@ public final class FederatedCatalog {
     String name = ToolNames.federated(server, separator, original);
     ObjectNode copy = def.deepCopy();
     copy.put("name", name);
+    appResourceUris(copy, uri -> ToolNames.federatedUri(server, uri));
     return new Entry(name, server, original, copy);
+  }
+
+  /**
+   * Maps the UI resource an MCP App tool names ({@code _meta.ui.resourceUri}, and the older
+   * {@code _meta["ui/resourceUri"]}): on {@code /mcp} the host must read it under its federated URI.
+   */
+  public static void appResourceUris(ObjectNode def, java.util.function.UnaryOperator<String> map) {
+    if (!(def.get("_meta") instanceof ObjectNode meta)) {
+      return;
+    }
+    if (meta.get("ui") instanceof ObjectNode ui && ui.path("resourceUri").isTextual()) {
+      ui.put("resourceUri", map.apply(ui.get("resourceUri").asText()));
+    }
+    if (meta.path("ui/resourceUri").isTextual()) {
+      meta.put("ui/resourceUri", map.apply(meta.get("ui/resourceUri").asText()));
+    }
   }
 
   private static ResourceEntry rewritten(String server, ObjectNode def, String field) {
