@@ -98,11 +98,19 @@ final class CallChain {
   private CompletableFuture<Outcome> decided(Call call, Outcome early) {
     if (early == null && call.target instanceof Target.Task) {
       // The call that created the task was decided in full; its handle is the owner's alone. What is
-      // decided again is whether the tool is still the caller's to use (a rule removed since says no).
-      return proceed(call, null, access.visible(call.principal, call.resolved.action())
-          ? new Decision.Allow("none", "the caller's own task of a tool it may use")
-          : new Decision.Deny("none", "the tool '" + call.resolved.name()
-              + "' that created this task is no longer allowed for you", Optional.empty()));
+      // decided again is whether the tool is still the caller's to use (a rule removed since says no),
+      // and each poll counts against the caller's request rate limits (on this replica).
+      Decision d;
+      if (!access.visible(call.principal, call.resolved.action())) {
+        d = new Decision.Deny("none", "the tool '" + call.resolved.name() + "' that created this task is no longer allowed for you",
+            Optional.empty());
+      } else {
+        d = access.admit(call.principal);
+        if (!(d instanceof Decision.Limited)) {
+          d = new Decision.Allow(d.ruleId(), "the caller's own task of a tool it may use");
+        }
+      }
+      return proceed(call, null, d);
     }
     if (early == null && access.counted()) {
       // Rate limits counted in Redis: the decision comes back asynchronously.

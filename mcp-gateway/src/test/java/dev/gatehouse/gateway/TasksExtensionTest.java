@@ -34,6 +34,7 @@ class TasksExtensionTest {
   static final String ALICE = ApiKeys.generate();
   static final String BOB = ApiKeys.generate();
   static final String AUDITOR = ApiKeys.generate();
+  static final String POLLER = ApiKeys.generate();
   static final String TASKS = "io.modelcontextprotocol/tasks";
   @TempDir
   static Path dir;
@@ -48,8 +49,10 @@ class TasksExtensionTest {
         + "    - { id: alice, hash: \"" + ApiKeys.hash(ALICE) + "\", subject: alice, groups: [agents] }\n"
         + "    - { id: bob, hash: \"" + ApiKeys.hash(BOB) + "\", subject: bob, groups: [agents] }\n"
         + "    - { id: auditor, hash: \"" + ApiKeys.hash(AUDITOR) + "\", subject: carol, roles: [gatehouse-auditor] }\n"
+        + "    - { id: poller, hash: \"" + ApiKeys.hash(POLLER) + "\", subject: poller, groups: [pollers] }\n"
         + "policies:\n"
         + "  - id: agents\n    when: { groups: [agents] }\n    allow: { servers: [jobs] }\n"
+        + "  - id: pollers\n    when: { groups: [pollers] }\n    allow: { servers: [jobs] }\n    limits: { requests_per_minute: 4 }\n"
         + "  - id: no-jobs-for-alice\n    when: { subjects: [alice] }\n    deny: { tools: [" + bobDenied + "] }\n";
   }
 
@@ -262,6 +265,20 @@ class TasksExtensionTest {
     assertEquals(-32020, Json.MAPPER.readTree(mismatch.body()).path("error").path("code").asInt());
     HttpResponse<String> gone = post(ALICE, true, "tasks/list", null, "\"x\":0");
     assertEquals(404, gone.statusCode(), "tasks/list is not part of the extension: " + gone.body());
+  }
+
+  @Test
+  void pollingATaskCountsAgainstTheCallersRequestLimit() throws Exception {
+    String taskId = call(POLLER, "jobs__slow_compute", "{\"seconds\":0}");
+    int limited = 0;
+    for (int i = 0; i < 8; i++) {
+      JsonNode m = Json.MAPPER.readTree(post(POLLER, true, "tasks/get", taskId, "\"taskId\":\"" + taskId + "\"").body());
+      if (m.path("error").path("code").asInt() == RpcError.RATE_LIMITED) {
+        limited++;
+        assertTrue(m.path("error").path("data").has("retryAfterSeconds"), m.toString());
+      }
+    }
+    assertTrue(limited >= 4, "4 requests a minute: the call and at most three polls pass, the rest wait (" + limited + " refused)");
   }
 
   @Test
