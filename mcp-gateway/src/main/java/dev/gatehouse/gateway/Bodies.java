@@ -30,10 +30,11 @@ final class Bodies {
   /**
    * Before a refusal: drops what has arrived of a body the refusal leaves unread. If more is still to
    * come, Jetty closes the connection after the response; the response then says {@code Connection:
-   * close}, so that no client sends its next request on a connection that is about to end.
+   * close}, so that no client sends its next request on a connection that is about to end. A body
+   * refused for its size (413) is not drained at all: that connection always closes.
    */
-  static void dropUnread(org.eclipse.jetty.server.Response response) {
-    if (!response.isCommitted() && !response.getRequest().consumeAvailable()) {
+  static void dropUnread(org.eclipse.jetty.server.Response response, int status) {
+    if (!response.isCommitted() && (status == 413 || !response.getRequest().consumeAvailable())) {
       response.getHeaders().put(org.eclipse.jetty.http.HttpHeader.CONNECTION, org.eclipse.jetty.http.HttpHeaderValue.CLOSE.asString());
     }
   }

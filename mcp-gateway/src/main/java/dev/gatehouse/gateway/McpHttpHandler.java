@@ -802,7 +802,7 @@ final class McpHttpHandler {
 
   static void writeJson(Response response, Callback callback, int status, JsonNode body, String sessionId) {
     if (status >= 400) {
-      Bodies.dropUnread(response);
+      Bodies.dropUnread(response, status);
     }
     response.setStatus(status);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, "application/json");
