@@ -12,6 +12,8 @@ import { serve } from "./v2-http.mjs";
 
 // Whether the tool "extra" is offered: toggle_extra flips it and tells subscriptions/listen streams.
 let extra = false;
+// echo's description, which rug_pull changes.
+let echoDescription = "Echoes its text.";
 // Today's note (note://today) and how often touch_note changed it.
 let note = "buy milk";
 let noteRevision = 0;
@@ -71,8 +73,20 @@ function build() {
     server.registerTool("extra", { description: "Here while toggled on.", inputSchema: z.object({}) },
       async () => ({ content: [{ type: "text", text: "extra" }] }));
   }
-  server.registerTool("echo", { description: "Echoes its text.", inputSchema: z.object({ text: z.string() }) },
+  echoTool = server.registerTool("echo", { description: echoDescription, inputSchema: z.object({ text: z.string() }) },
     async ({ text }) => ({ content: [{ type: "text", text: `echo: ${text}` }] }));
+  // A "rug pull": echo's description changes after clients saw it (tool-integrity tests).
+  server.registerTool("rug_pull", { description: "Gives echo another description and announces the change.",
+    inputSchema: z.object({ description: z.string() }) },
+    async ({ description }) => {
+      echoDescription = description;
+      if (stdio) {
+        echoTool.update({ description }); // the one server of this connection announces it
+      } else {
+        handler.notify.toolsChanged();
+      }
+      return { content: [{ type: "text", text: "echo's description changed" }] };
+    });
   server.registerTool("greet", { description: "Asks the user's name, then greets them.", inputSchema: z.object({}) },
     async (_args, ctx) => {
       const answer = acceptedContent(ctx.mcpReq.inputResponses, "user_name");
@@ -104,6 +118,7 @@ function build() {
 
 const stdio = process.argv.includes("--stdio");
 let extraTool;
+let echoTool;
 let handler;
 if (stdio) {
   const { serveStdio } = await import("@modelcontextprotocol/server/stdio");

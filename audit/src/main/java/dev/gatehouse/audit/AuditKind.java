@@ -22,6 +22,12 @@ public enum AuditKind {
   TASK,
   /** A model call through {@code /v1/chat/completions}. */
   LLM,
+  /**
+   * Tool integrity: an upstream definition that changed after it was approved, that looks poisoned,
+   * or an admin's approval or rejection of one; the step names the definition and, for a decision,
+   * the admin.
+   */
+  INTEGRITY,
   /** A request refused before it named a target: missing, invalid or expired credentials. */
   AUTH;
 

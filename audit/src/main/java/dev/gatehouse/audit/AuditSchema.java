@@ -28,7 +28,20 @@ import java.util.List;
  */
 final class AuditSchema {
   /** The schema this code writes and reads. */
-  static final int CURRENT = 1;
+  static final int CURRENT = 2;
+
+  /** Migration 2: what the gateway approved of each upstream definition, by fingerprint. */
+  private static final String DEFINITIONS = """
+      CREATE TABLE definitions (
+        server      TEXT   NOT NULL,
+        kind        TEXT   NOT NULL,
+        name        TEXT   NOT NULL,
+        hash        TEXT   NOT NULL,
+        definition  TEXT   NOT NULL,
+        approved_at BIGINT NOT NULL,
+        approved_by TEXT   NOT NULL,
+        PRIMARY KEY (server, kind, name)
+      )""";
 
   private static final List<List<String>> MIGRATIONS = List.of(
       // 1: the chain
@@ -82,7 +95,9 @@ final class AuditSchema {
             purged_at INTEGER NOT NULL,
             cutoff    INTEGER NOT NULL,
             deleted   INTEGER NOT NULL
-          )"""));
+          )"""),
+      // 2: approved upstream definitions (tool integrity), beside the chain
+      List.of(DEFINITIONS.replace("BIGINT", "INTEGER")));
 
   /**
    * The same schema for PostgreSQL, where {@code INTEGER} is 32 bits: seqs, times and counts are
@@ -111,7 +126,8 @@ final class AuditSchema {
             purged_at BIGINT NOT NULL,
             cutoff    BIGINT NOT NULL,
             deleted   BIGINT NOT NULL
-          )"""));
+          )"""),
+      List.of(DEFINITIONS));
 
   /** Which SQL a database speaks. */
   enum Dialect {

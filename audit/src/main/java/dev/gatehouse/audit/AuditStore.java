@@ -92,6 +92,9 @@ public interface AuditStore extends AutoCloseable {
   /** Where the steps are kept, for logs ("a file path", "a database URL without credentials"). */
   String location();
 
+  /** The approved upstream definitions (tool integrity), in the same database. */
+  DefinitionStore definitions();
+
   /** Writes everything queued, then closes; a graceful shutdown loses nothing. */
   @Override
   void close();

@@ -128,6 +128,70 @@ abstract class BatchedAuditStore implements AuditStore {
   /** Closes connections and threads of the store; the writer has stopped, no query runs. */
   abstract void closeResources();
 
+  /** A connection that may write outside the chain's writer (the definitions table), for {@link #definitions}. */
+  abstract Connection borrowWriter() throws SQLException, InterruptedException;
+
+  /** Gives back a connection from {@link #borrowWriter}. */
+  abstract void giveBackWriter(Connection c);
+
+  private final DefinitionStore definitions = new DefinitionStore() {
+    @Override
+    public List<Approved> all() {
+      try {
+        Connection c = borrow();
+        try (java.sql.Statement s = c.createStatement();
+            java.sql.ResultSet r = s.executeQuery(
+                "SELECT server, kind, name, hash, definition, approved_at, approved_by FROM definitions")) {
+          List<Approved> out = new java.util.ArrayList<>();
+          while (r.next()) {
+            out.add(new Approved(r.getString(1), r.getString(2), r.getString(3), r.getString(4), r.getString(5),
+                Instant.ofEpochMilli(r.getLong(6)), r.getString(7)));
+          }
+          return out;
+        } finally {
+          giveBack(c);
+        }
+      } catch (SQLException e) {
+        throw new AuditException("reading approved definitions from " + location() + " failed: " + e.getMessage(), e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AuditException("interrupted while reading approved definitions", e);
+      }
+    }
+
+    @Override
+    public void approve(Approved a) {
+      try {
+        Connection c = borrowWriter();
+        try (java.sql.PreparedStatement p = c.prepareStatement("""
+            INSERT INTO definitions (server, kind, name, hash, definition, approved_at, approved_by) VALUES (?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (server, kind, name) DO UPDATE SET hash = excluded.hash, definition = excluded.definition,
+              approved_at = excluded.approved_at, approved_by = excluded.approved_by""")) {
+          p.setString(1, a.server());
+          p.setString(2, a.kind());
+          p.setString(3, a.name());
+          p.setString(4, a.hash());
+          p.setString(5, a.definition());
+          p.setLong(6, a.at().toEpochMilli());
+          p.setString(7, a.approvedBy());
+          p.executeUpdate();
+        } finally {
+          giveBackWriter(c);
+        }
+      } catch (SQLException e) {
+        throw new AuditException("recording an approved definition in " + location() + " failed: " + e.getMessage(), e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new AuditException("interrupted while recording an approved definition", e);
+      }
+    }
+  };
+
+  @Override
+  public DefinitionStore definitions() {
+    return definitions;
+  }
+
   /** Verifies the chain inside one consistent snapshot of {@code c}. */
   abstract AuditVerifyResult verifyIn(Connection c) throws SQLException;
 

@@ -343,6 +343,16 @@ public final class PostgresAuditStore extends BatchedAuditStore {
   }
 
   @Override
+  Connection borrowWriter() throws SQLException {
+    return borrow(); // pooled connections write as well as read
+  }
+
+  @Override
+  void giveBackWriter(Connection c) {
+    giveBack(c);
+  }
+
+  @Override
   void closeResources() {
     readers.close();
     closeQuietly(writeConnection);

@@ -299,8 +299,45 @@ public final class SqliteAuditStore extends BatchedAuditStore {
     readers.add(c);
   }
 
+  /** Writes to the definitions table, one at a time (opened at first use; SQLite has one writer at a time anyway). */
+  private final java.util.concurrent.locks.ReentrantLock definitionsLock = new java.util.concurrent.locks.ReentrantLock();
+  private Connection definitionsConnection;
+
+  @Override
+  Connection borrowWriter() throws SQLException {
+    definitionsLock.lock();
+    try {
+      if (definitionsConnection == null) {
+        SQLiteConfig config = writeConfig();
+        config.setTransactionMode(SQLiteConfig.TransactionMode.DEFERRED);
+        definitionsConnection = config.createConnection(url(file));
+      }
+      return definitionsConnection;
+    } catch (SQLException | RuntimeException e) {
+      definitionsLock.unlock();
+      throw e;
+    }
+  }
+
+  @Override
+  void giveBackWriter(Connection c) {
+    definitionsLock.unlock();
+  }
+
   @Override
   void closeResources() {
+    definitionsLock.lock();
+    try {
+      if (definitionsConnection != null) {
+        try {
+          definitionsConnection.close();
+        } catch (SQLException ignored) {
+          // closing anyway
+        }
+      }
+    } finally {
+      definitionsLock.unlock();
+    }
     checkpointer.shutdownNow();
     try {
       checkpointer.awaitTermination(10, TimeUnit.SECONDS);

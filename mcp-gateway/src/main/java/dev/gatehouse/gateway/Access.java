@@ -69,8 +69,25 @@ final class Access {
    * argument constraints (a tool with constraints stays visible; calling it is decided in full).
    */
   boolean visible(Principal principal, Action action) {
+    Integrity i = integrity;
+    if (i != null && i.withheld(action)) {
+      return false; // a changed (pinned) or blocked definition is in no one's list
+    }
     PolicyEngine e = engine;
     return !e.active() || e.visible(principal, action);
+  }
+
+  private volatile Integrity integrity;
+
+  /** Tool integrity: what is withheld leaves every list, and its calls are refused. */
+  void integrity(Integrity integrity) {
+    this.integrity = integrity;
+  }
+
+  /** Why a call of {@code action} is refused by tool integrity, if it is. */
+  Optional<String> integrityRefusal(Action action) {
+    Integrity i = integrity;
+    return i == null ? Optional.empty() : i.refusal(action);
   }
 
   /** The daily budget that applies to a model call, if a rule sets one. */

@@ -37,7 +37,10 @@ final class AdminHandler {
   private final Supplier<EdgeAuth> auth;
   private final Supplier<HttpPolicy> http;
 
-  AdminHandler(McpDispatcher dispatcher, ToolRegistry registry, Supplier<EdgeAuth> auth, Supplier<HttpPolicy> http) {
+  private final Integrity integrity;
+
+  AdminHandler(McpDispatcher dispatcher, ToolRegistry registry, Supplier<EdgeAuth> auth, Supplier<HttpPolicy> http, Integrity integrity) {
+    this.integrity = integrity;
     this.dispatcher = dispatcher;
     this.registry = registry;
     this.auth = auth;
@@ -80,12 +83,74 @@ final class AdminHandler {
         }
         case "/admin/upstreams" -> McpHttpHandler.writeJson(response, callback, 200, upstreams(), null);
         case "/admin/catalog" -> McpHttpHandler.writeJson(response, callback, 200, catalog(), null);
+        case "/admin/integrity" -> McpHttpHandler.writeJson(response, callback, 200, integrity.report(), null);
+        case "/admin/integrity/decisions" -> {
+          if (!HttpMethod.POST.is(request.getMethod())) {
+            error(response, callback, 405, "method_not_allowed", "POST only");
+            return;
+          }
+          decide(request, response, callback, caller);
+        }
         default -> error(response, callback, 404, "not_found", "No such admin endpoint: " + path);
       }
     } catch (BadRequest e) {
       error(response, callback, 400, "invalid_request", e.getMessage());
     } catch (IOException e) {
       error(response, callback, 400, "invalid_request", "could not read the request body");
+    }
+  }
+
+  /**
+   * {@code POST /admin/integrity/decisions} with {@code {"server", "kind", "name", "hash", "decision":
+   * "approve"|"reject"}}: decides on the definition now listed; clients are told when what they may
+   * see changed. Answers with the integrity report after the decision.
+   */
+  private void decide(Request request, Response response, Callback callback, Principal caller) throws IOException {
+    JsonNode body = body(request);
+    String server = text(body, "server");
+    String kind = text(body, "kind");
+    String name = text(body, "name");
+    String hash = text(body, "hash");
+    Integrity.Decision decision = switch (text(body, "decision")) {
+      case "approve" -> Integrity.Decision.APPROVE;
+      case "reject" -> Integrity.Decision.REJECT;
+      default -> throw new BadRequest("decision: expected \"approve\" or \"reject\"");
+    };
+    boolean changed;
+    try {
+      changed = integrity.decide(new Integrity.Key(server, kind, name), hash, decision, caller);
+    } catch (IllegalArgumentException e) {
+      error(response, callback, 409, "conflict", e.getMessage());
+      return;
+    }
+    if (changed) {
+      dispatcher.integrityChanged();
+    }
+    McpHttpHandler.writeJson(response, callback, 200, integrity.report(), null);
+  }
+
+  private static String text(JsonNode body, String field) {
+    JsonNode v = body.get(field);
+    if (v == null || !v.isTextual() || v.asText().isEmpty()) {
+      throw new BadRequest(field + ": a non-empty string is required");
+    }
+    return v.asText();
+  }
+
+  private JsonNode body(Request request) throws IOException {
+    try {
+      JsonNode body = Json.MAPPER.readTree(Bodies.read(request, Math.min(1 << 20, http.get().maxRequestBytes())).join()); // on a virtual thread
+      if (body == null || !body.isObject()) {
+        throw new BadRequest("body: expected a JSON object");
+      }
+      return body;
+    } catch (java.util.concurrent.CompletionException e) {
+      if (Bodies.tooLarge(e) != null) {
+        throw new BadRequest(Bodies.tooLarge(e).getMessage());
+      }
+      throw new IOException("the body could not be read", e.getCause());
+    } catch (JsonProcessingException e) {
+      throw new BadRequest("body is not JSON: " + e.getOriginalMessage());
     }
   }
 

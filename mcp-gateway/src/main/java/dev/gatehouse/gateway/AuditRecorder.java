@@ -299,6 +299,39 @@ final class AuditRecorder implements AutoCloseable {
     return append(step);
   }
 
+  /**
+   * Records a tool-integrity event: {@code action} names the definition ({@code server/kind/name}),
+   * {@code decision} what became of it ({@code changed}, {@code flagged}, {@code approved},
+   * {@code rejected}), {@code reason} the diff or findings, clipped; {@code by} who decided it.
+   */
+  CompletableFuture<Void> integrity(String action, String decision, String reason, String bySubject, String byIssuer) {
+    if (store == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    AuditStep step = AuditStep.builder()
+        .chainId("integrity")
+        .stepId(AuditStep.newId())
+        .kind(AuditKind.INTEGRITY)
+        .source("gateway")
+        .principal(bySubject, byIssuer)
+        .action(AuditStep.clip(action, 512))
+        .decision(decision)
+        .reason(AuditStep.clip(reason, 2000))
+        .outcome(decision)
+        .status(0)
+        .startedAt(Instant.now().truncatedTo(ChronoUnit.MICROS))
+        .durationMicros(0)
+        .build();
+    return append(step);
+  }
+
+  /** The store of approved definitions: beside the chain, or in memory when audit is off. */
+  dev.gatehouse.audit.DefinitionStore definitions() {
+    return store == null ? memoryDefinitions : store.definitions();
+  }
+
+  private final dev.gatehouse.audit.DefinitionStore memoryDefinitions = dev.gatehouse.audit.DefinitionStore.memory();
+
   /** Hands a step to the store: answered once committed ({@code commit}) or once queued ({@code queued}). */
   private CompletableFuture<Void> append(AuditEntry entry) {
     CompletableFuture<Void> accepted = new CompletableFuture<>();

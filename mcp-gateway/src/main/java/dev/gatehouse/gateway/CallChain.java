@@ -147,6 +147,12 @@ final class CallChain {
     if (refused == null && (broken = call.check.apply(call)) != null) {
       return Outcome.Refused.protocol(broken);
     }
+    if (refused == null && call.resolved != null) {
+      Optional<String> withheld = access.integrityRefusal(call.resolved.action());
+      if (withheld.isPresent()) {
+        return Outcome.Refused.of(Outcome.Why.DENIED, withheld.get());
+      }
+    }
     return refused;
   }
 

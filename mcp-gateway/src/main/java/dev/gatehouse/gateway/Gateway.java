@@ -59,6 +59,8 @@ public final class Gateway implements AutoCloseable {
   private final SharedLimits shared;
   /** 2025-11-25 sessions in Redis when {@code server.sessions.store} names one; null keeps them in this process. */
   private final SharedSessions sharedSessions;
+  /** Tool integrity: fingerprints, changes, findings, decisions. */
+  private final Integrity integrity;
   private volatile boolean stopping;
   private final HttpConfiguration httpConfig;
   /** Work that blocks (audit queries, admin, probes, long-lived streams): a virtual thread each. */
@@ -87,6 +89,9 @@ public final class Gateway implements AutoCloseable {
     TaskHandles tasks = TaskHandles.random();
     CallChain chain = new CallChain(registry, access, () -> router, () -> this.config, budgets, () -> audit, metrics, blocking, tasks);
     dispatcher.bind(registry, chain);
+    this.integrity = new Integrity(() -> this.config, () -> audit, metrics);
+    access.integrity(integrity);
+    dispatcher.integrity(integrity);
     McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet(), () -> auth,
         blocking, timers);
     this.sharedSessions = config.server().sessions().store()
@@ -97,7 +102,7 @@ public final class Gateway implements AutoCloseable {
       mcp.shared(sharedSessions);
       dispatcher.changed = sharedSessions::saveQuietly;
     }
-    AdminHandler admin = new AdminHandler(dispatcher, registry, () -> auth, () -> httpPolicy);
+    AdminHandler admin = new AdminHandler(dispatcher, registry, () -> auth, () -> httpPolicy, integrity);
     ExecuteHandler execute = new ExecuteHandler(registry, chain, () -> auth, () -> httpPolicy);
     ChatHandler chat = new ChatHandler(() -> router, () -> this.config, chain, registry, execute, () -> auth, () -> httpPolicy,
         () -> audit);
@@ -273,8 +278,20 @@ public final class Gateway implements AutoCloseable {
       log.info("config reload: {} policies in force", next.policies().size());
     }
     registry.apply(next.upstreams(), next.server().toolNameSeparator());
+    if (!next.integrity().equals(current.integrity()) || !next.upstreams().equals(current.upstreams())) {
+      Thread.ofVirtual().start(() -> {
+        if (integrity.observe(registry.catalog().servers())) { // modes may have changed what is withheld
+          dispatcher.integrityChanged();
+        }
+      });
+    }
     next.warnings().forEach(w -> log.warn("config reload: {}", w));
     log.info("config reloaded: {} upstreams", next.upstreams().size());
+  }
+
+  /** Tool integrity, for tests and the admin API. */
+  Integrity integrity() {
+    return integrity;
   }
 
   private void reloadFailed(ConfigException e) {

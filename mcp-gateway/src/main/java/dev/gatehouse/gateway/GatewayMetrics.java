@@ -131,6 +131,15 @@ final class GatewayMetrics implements AutoCloseable {
         .register(registry)).increment();
   }
 
+  /**
+   * A tool-integrity event on {@code server}'s definitions: {@code changed}, {@code flagged:<rule>},
+   * {@code approved}, {@code rejected} (rules are a fixed set, servers come from the config).
+   */
+  void integrityEvent(String event, String server) {
+    Counter.builder("gatehouse.integrity.events").description("Tool-integrity events: changed definitions, poisoning findings, decisions")
+        .tags("event", event, "server", server).register(registry).increment();
+  }
+
   /** A new MCP session refused: {@code rate_limited}, {@code principal_limit} or {@code global_limit}. */
   void sessionRefused(String reason) {
     Counter.builder("gatehouse.sessions.refused").description("New MCP sessions refused, by reason")

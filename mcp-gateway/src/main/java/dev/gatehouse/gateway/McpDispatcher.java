@@ -803,6 +803,10 @@ final class McpDispatcher implements ToolRegistry.Listener {
       if (!access.visible(s.principal(), new Action.Resource(e.server(), e.uri()))) {
         continue;
       }
+      Integrity i = integrity;
+      if (i != null && e.definition().has("uriTemplate") && i.withheldTemplate(e.uri())) {
+        continue;
+      }
       out.add(only == null ? e.definition() : originalResource(e));
     }
     return out;
@@ -1166,6 +1170,11 @@ final class McpDispatcher implements ToolRegistry.Listener {
 
   @Override
   public void onCatalogChanged(FederatedCatalog before, FederatedCatalog after) {
+    Integrity i = integrity;
+    if (i != null && i.observe(after.servers())) {
+      integrityChanged();
+      return; // every session was told
+    }
     if (sessions.isEmpty()) {
       return;
     }
@@ -1181,6 +1190,21 @@ final class McpDispatcher implements ToolRegistry.Listener {
       if (c[2]) {
         s.enqueue(JsonRpc.notification("notifications/resources/list_changed", null));
       }
+    }
+  }
+
+  private volatile Integrity integrity;
+
+  void integrity(Integrity integrity) {
+    this.integrity = integrity;
+  }
+
+  /** What tool integrity withholds changed: every session re-lists tools, prompts and templates. */
+  void integrityChanged() {
+    for (McpSession s : sessions.values()) {
+      s.enqueue(JsonRpc.notification("notifications/tools/list_changed", null));
+      s.enqueue(JsonRpc.notification("notifications/prompts/list_changed", null));
+      s.enqueue(JsonRpc.notification("notifications/resources/list_changed", null));
     }
   }
 

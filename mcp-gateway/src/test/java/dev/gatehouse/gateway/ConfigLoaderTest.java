@@ -183,7 +183,7 @@ class ConfigLoaderTest {
   @ValueSource(strings = {"", "\n\n", "# only a comment\n", "---\n", "~\n"})
   void emptyFileIsAnError(String text) {
     assertEquals(
-        "config error in gatehouse.yaml: the file is empty (expected: a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging, limits)",
+        "config error in gatehouse.yaml: the file is empty (expected: a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging, limits, integrity)",
         error(text).getMessage());
   }
 
@@ -265,7 +265,7 @@ class ConfigLoaderTest {
 
     assertEquals(
         "config error at upstreams.files (line 7, column 5): unknown key 'comand' "
-            + "(expected one of: command, args, env, cwd, enabled, timeouts, max_message_bytes, protocol_version, transport)",
+            + "(expected one of: command, args, env, cwd, enabled, timeouts, max_message_bytes, protocol_version, integrity, transport)",
         e.getMessage());
     assertEquals(Optional.of("upstreams.files"), e.path());
     assertEquals(OptionalInt.of(7), e.line());
@@ -277,14 +277,14 @@ class ConfigLoaderTest {
 
     assertEquals(
         "config error at upstreams.files (line 3, column 5): unknown key 'comand' "
-            + "(expected one of: command, args, env, cwd, enabled, timeouts, max_message_bytes, protocol_version, transport)",
+            + "(expected one of: command, args, env, cwd, enabled, timeouts, max_message_bytes, protocol_version, integrity, transport)",
         e.getMessage());
   }
 
   @Test
   void unknownTopLevelAndServerKeysAreNamed() {
     assertEquals(
-        "config error at the top level (line 1, column 1): unknown key 'servers' (expected one of: server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging, limits)",
+        "config error at the top level (line 1, column 1): unknown key 'servers' (expected one of: server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging, limits, integrity)",
         error(lines("servers: {}")).getMessage());
     assertEquals(
         "config error at server (line 2, column 3): unknown key 'allowedOrigins' (expected one of: host, port, "

@@ -37,6 +37,23 @@ public sealed interface UpstreamConfig {
 
   boolean enabled();
 
+  /** {@code integrity:} under an upstream: its own tool-integrity mode, over the top-level one. */
+  record Integrity(@JsonProperty("mode") String mode) {
+    public Integrity {
+      if (mode == null || !java.util.Set.of("off", "warn", "pin").contains(mode)) {
+        throw new IllegalArgumentException("integrity.mode: '" + mode + "' (expected: off, warn or pin)");
+      }
+    }
+  }
+
+  /** This upstream's tool-integrity mode, if it sets one ({@code off}, {@code warn} or {@code pin}). */
+  default java.util.Optional<String> integrityMode() {
+    return java.util.Optional.ofNullable(integrity()).map(Integrity::mode);
+  }
+
+  /** The {@code integrity:} block of this upstream, or null. */
+  Integrity integrity();
+
   /**
    * The largest message (one JSON-RPC message on stdio or in an event, or a whole JSON response body)
    * accepted from this upstream; a larger answer fails its call with a precise error and the
@@ -79,7 +96,8 @@ public sealed interface UpstreamConfig {
       @JsonProperty("enabled") Boolean enabledFlag,
       @JsonProperty("timeouts") Timeouts timeouts,
       @JsonProperty("max_message_bytes") Integer maxMessageBytesOrNull,
-      @JsonProperty("protocol_version") String protocolVersion)
+      @JsonProperty("protocol_version") String protocolVersion,
+      @JsonProperty("integrity") Integrity integrity)
       implements UpstreamConfig {
     public Stdio {
       maxMessageBytesOrNull = checkMaxMessageBytes(maxMessageBytesOrNull);
@@ -101,17 +119,17 @@ public sealed interface UpstreamConfig {
     }
 
     public Stdio(String command, List<String> args, Map<String, String> env, String cwd, Boolean enabled, Timeouts timeouts) {
-      this(command, args, env, cwd, enabled, timeouts, null, null);
+      this(command, args, env, cwd, enabled, timeouts, null, null, null);
     }
 
     /** This upstream with another {@code max_message_bytes}. */
     public Stdio withMaxMessageBytes(int bytes) {
-      return new Stdio(command, args, env, cwd, enabledFlag, timeouts, bytes, protocolVersion);
+      return new Stdio(command, args, env, cwd, enabledFlag, timeouts, bytes, protocolVersion, integrity);
     }
 
     /** This upstream spoken to in {@code version} ({@code 2026-07-28}: statelessly, no initialize). */
     public Stdio withProtocolVersion(String version) {
-      return new Stdio(command, args, env, cwd, enabledFlag, timeouts, maxMessageBytesOrNull, version);
+      return new Stdio(command, args, env, cwd, enabledFlag, timeouts, maxMessageBytesOrNull, version, integrity);
     }
 
     /**
@@ -163,7 +181,8 @@ public sealed interface UpstreamConfig {
       @JsonProperty("enabled") Boolean enabledFlag,
       @JsonProperty("timeouts") Timeouts timeouts,
       @JsonProperty("max_message_bytes") Integer maxMessageBytesOrNull,
-      @JsonProperty("protocol_version") String protocolVersion)
+      @JsonProperty("protocol_version") String protocolVersion,
+      @JsonProperty("integrity") Integrity integrity)
       implements UpstreamConfig {
     /** The stateless revision, spoken to upstreams that serve it. */
     public static final String STATELESS = "2026-07-28";
@@ -187,11 +206,21 @@ public sealed interface UpstreamConfig {
     }
 
     public StreamableHttp(URI url, Map<String, String> headers, Boolean enabled, Timeouts timeouts) {
-      this(url, headers, enabled, timeouts, null, null);
+      this(url, headers, enabled, timeouts, null, null, null);
     }
 
     public StreamableHttp(URI url, Map<String, String> headers, Boolean enabled, Timeouts timeouts, Integer maxMessageBytes) {
-      this(url, headers, enabled, timeouts, maxMessageBytes, null);
+      this(url, headers, enabled, timeouts, maxMessageBytes, null, null);
+    }
+
+    public StreamableHttp(URI url, Map<String, String> headers, Boolean enabled, Timeouts timeouts, Integer maxMessageBytes,
+        String protocolVersion) {
+      this(url, headers, enabled, timeouts, maxMessageBytes, protocolVersion, null);
+    }
+
+    /** This upstream with its own tool-integrity mode. */
+    public StreamableHttp withIntegrity(String mode) {
+      return new StreamableHttp(url, headers, enabledFlag, timeouts, maxMessageBytesOrNull, protocolVersion, new Integrity(mode));
     }
 
     /** Whether the stateless revision is tried first ({@code server/discover}): unless the session-based one is configured. */
@@ -226,7 +255,8 @@ public sealed interface UpstreamConfig {
       @JsonProperty("headers") Map<String, String> headers,
       @JsonProperty("enabled") Boolean enabledFlag,
       @JsonProperty("timeouts") Timeouts timeouts,
-      @JsonProperty("max_message_bytes") Integer maxMessageBytesOrNull)
+      @JsonProperty("max_message_bytes") Integer maxMessageBytesOrNull,
+      @JsonProperty("integrity") Integrity integrity)
       implements UpstreamConfig {
     public Sse {
       maxMessageBytesOrNull = checkMaxMessageBytes(maxMessageBytesOrNull);
@@ -241,7 +271,7 @@ public sealed interface UpstreamConfig {
     }
 
     public Sse(URI url, Map<String, String> headers, Boolean enabled, Timeouts timeouts) {
-      this(url, headers, enabled, timeouts, null);
+      this(url, headers, enabled, timeouts, null, null);
     }
 
     @Override
