@@ -355,12 +355,32 @@ class AuditStoreTest {
   }
 
   @Test
+  void approvedDefinitionsAreKeptBesideTheChainAndReplacedByKey() throws Exception {
+    Path db = dir.resolve("defs.db");
+    try (SqliteAuditStore store = SqliteAuditStore.open(db, AuditFixtures.settings())) {
+      store.definitions().approve(new DefinitionStore.Approved("s", "tool", "t", "h1", "{}", java.time.Instant.ofEpochMilli(1000), "first-seen"));
+      store.definitions().approve(new DefinitionStore.Approved("s", "tool", "t", "h2", "{\"a\":1}", java.time.Instant.ofEpochMilli(2000), "root (iss)"));
+      store.definitions().approve(new DefinitionStore.Approved("s", "prompt", "t", "h3", "{}", java.time.Instant.ofEpochMilli(3000), "first-seen"));
+    }
+    try (SqliteAuditStore store = SqliteAuditStore.open(db, AuditFixtures.settings())) {
+      List<DefinitionStore.Approved> all = new ArrayList<>(store.definitions().all());
+      all.sort(java.util.Comparator.comparing(DefinitionStore.Approved::kind));
+      assertEquals(2, all.size(), all.toString());
+      assertEquals("h3", all.get(0).hash());
+      assertEquals(new DefinitionStore.Approved("s", "tool", "t", "h2", "{\"a\":1}", java.time.Instant.ofEpochMilli(2000), "root (iss)"), all.get(1));
+      assertTrue(store.verify().ok(), "the chain is untouched");
+    }
+  }
+
+  @Test
   void schemaIsVersionedAndANewerStoreIsRefused() throws Exception {
     Path db = dir.resolve("v.db");
     SqliteAuditStore.open(db, AuditFixtures.settings()).close();
-    try (Connection c = AuditFixtures.jdbc(db); ResultSet r = c.createStatement().executeQuery("SELECT version FROM schema_version")) {
+    try (Connection c = AuditFixtures.jdbc(db); ResultSet r = c.createStatement().executeQuery("SELECT version FROM schema_version ORDER BY version")) {
       assertTrue(r.next());
       assertEquals(1, r.getInt(1));
+      assertTrue(r.next());
+      assertEquals(2, r.getInt(1), "2: the approved definitions of tool integrity");
       assertFalse(r.next());
     }
     try (Connection c = AuditFixtures.jdbc(db); ResultSet r = c.createStatement().executeQuery("PRAGMA journal_mode")) {

@@ -92,6 +92,19 @@ class PostgresAuditStoreTest {
   }
 
   @Test
+  void approvedDefinitionsAreSharedByReplicasAndReplacedByKey() {
+    AuditStore a = store();
+    AuditStore b = store();
+    String server = "s" + System.nanoTime();
+    a.definitions().approve(new DefinitionStore.Approved(server, "tool", "t", "h1", "{}", java.time.Instant.ofEpochMilli(1000), "first-seen"));
+    b.definitions().approve(new DefinitionStore.Approved(server, "tool", "t", "h2", "{}", java.time.Instant.ofEpochMilli(2000), "root (iss)"));
+    List<DefinitionStore.Approved> mine = a.definitions().all().stream().filter(d -> d.server().equals(server)).toList();
+    assertEquals(1, mine.size(), mine.toString());
+    assertEquals("h2", mine.get(0).hash(), "the other replica's approval is the one in force");
+    assertEquals("root (iss)", mine.get(0).approvedBy());
+  }
+
+  @Test
   void twoReplicasWritingAtOnceMakeOneChainThatVerifies() {
     AuditStore a = store();
     AuditStore b = store();

@@ -58,6 +58,7 @@ final class Cli {
     m.put("keys", KeysCommand.SUMMARY.substring("keys ".length()));
     m.put("audit", AuditCommand.SUMMARY.startsWith("audit ") ? AuditCommand.SUMMARY.substring("audit ".length()) : AuditCommand.SUMMARY);
     m.put("config", ConfigCommand.SUMMARY.substring("config ".length()));
+    m.put("integrity", IntegrityCommand.SUMMARY.substring("integrity ".length()));
     return Collections.unmodifiableMap(m);
   }
 

@@ -89,7 +89,8 @@ public final class Gateway implements AutoCloseable {
     TaskHandles tasks = TaskHandles.random();
     CallChain chain = new CallChain(registry, access, () -> router, () -> this.config, budgets, () -> audit, metrics, blocking, tasks);
     dispatcher.bind(registry, chain);
-    this.integrity = new Integrity(() -> this.config, () -> audit, metrics);
+    this.integrity = new Integrity(() -> this.config, () -> audit, metrics,
+        configFile.map(f -> f.toAbsolutePath().getParent()).orElse(Path.of("").toAbsolutePath()));
     access.integrity(integrity);
     dispatcher.integrity(integrity);
     McpHttpHandler mcp = new McpHttpHandler(dispatcher, () -> httpPolicy, () -> this.config.upstreams().keySet(), () -> auth,
@@ -278,7 +279,8 @@ public final class Gateway implements AutoCloseable {
       log.info("config reload: {} policies in force", next.policies().size());
     }
     registry.apply(next.upstreams(), next.server().toolNameSeparator());
-    if (!next.integrity().equals(current.integrity()) || !next.upstreams().equals(current.upstreams())) {
+    integrity.rereadLock();
+    if (next.integrity().lockFile() != null || !next.integrity().equals(current.integrity()) || !next.upstreams().equals(current.upstreams())) {
       Thread.ofVirtual().start(() -> {
         if (integrity.observe(registry.catalog().servers())) { // modes may have changed what is withheld
           dispatcher.integrityChanged();
@@ -410,6 +412,7 @@ public final class Gateway implements AutoCloseable {
       log.warn("HTTP server stop: {}", e.toString());
     }
     registry.close();
+    integrity.flush();
     router.close();
     audit.close(); // flushes every queued step before the process ends
     if (shared != null) {

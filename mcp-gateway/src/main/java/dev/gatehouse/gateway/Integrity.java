@@ -69,11 +69,20 @@ final class Integrity {
   private volatile State state = State.EMPTY;
   private volatile Map<String, UpstreamCatalog> last = Map.of();
   private volatile boolean loaded;
+  /** Who approved a definition the lock file pins. */
+  static final String LOCK_FILE = "lock-file";
+  /** The fingerprints {@code integrity.lock_file} pins (null without one), and its name for messages. */
+  private volatile Map<Key, String> lock;
+  private volatile String lockName = "";
+  private volatile String lockConfigured;
+  private final java.nio.file.Path baseDir;
 
-  Integrity(Supplier<GatewayConfig> config, Supplier<AuditRecorder> audit, GatewayMetrics metrics) {
+  Integrity(Supplier<GatewayConfig> config, Supplier<AuditRecorder> audit, GatewayMetrics metrics, java.nio.file.Path baseDir) {
+    this.baseDir = baseDir;
     this.config = config;
     this.audit = audit;
     this.metrics = metrics;
+    load(); // what was approved before this process started, before any upstream is seen
     metrics.gauge("gatehouse.integrity.pending", "Upstream definitions changed since approval, awaiting a decision",
         () -> state.changes().size());
     metrics.gauge("gatehouse.integrity.withheld", "Upstream definitions withheld from clients (pinned changes, blocked findings)",
@@ -105,9 +114,20 @@ final class Integrity {
    * changed and what looks poisoned. Returns whether what is withheld changed (clients need
    * {@code list_changed}). Blocking (the store): called off the request path, on catalog changes.
    */
+  /** The lock file is read again at the next {@link #observe} (a config reload). */
+  void rereadLock() {
+    lockConfigured = null;
+    lock = null;
+  }
+
   synchronized boolean observe(Map<String, UpstreamCatalog> servers) {
-    load();
     last = servers;
+    String configured = config.get().integrity().lockFile();
+    if (configured != null && lock == null || !java.util.Objects.equals(configured, lockConfigured)) {
+      lockConfigured = configured;
+      lock = configured == null ? null : readLock(baseDir.resolve(configured));
+      lockName = configured == null ? "" : configured;
+    }
     return rebuild(true);
   }
 
@@ -162,18 +182,41 @@ final class Integrity {
           String federated = kind.equals("resource_template") ? ToolNames.federatedUri(u.server(), name) : ToolNames.federated(u.server(), sep, name);
           List<Poisoning.Finding> findings = settings.poisoning() == IntegritySettings.Poison.OFF ? List.of()
               : Poisoning.check(def, kind.equals("tool") ? others : Set.of(), settings.maxDescriptionChars());
+
           Seen s = new Seen(key, federated, hash, canonical, findings);
           seen.put(key, s);
           DefinitionStore.Approved a = approved.get(key);
-          if (a == null) {
-            a = new DefinitionStore.Approved(key.server(), kind, name, hash, canonical, Instant.now(), "first-seen");
-            approve(a);
+          Map<Key, String> pinned = lock;
+          boolean decided = a != null && !a.approvedBy().equals("first-seen") && !a.approvedBy().equals(LOCK_FILE);
+          String expected;
+          List<String> differences = null;
+          if (pinned != null && !decided) {
+            // The lock file says what is approved, unless an admin decided since.
+            expected = pinned.get(key);
+            if (expected == null) {
+              differences = List.of("not in the lock file " + lockName + " (fingerprint " + hash + ")");
+            } else if (!expected.equals(hash)) {
+              differences = a != null && a.hash().equals(expected) ? diff(a.definition(), canonical)
+                  : List.of("fingerprint " + hash + " differs from the lock file " + lockName + " (" + expected + ")");
+            } else if (a == null || !a.hash().equals(hash)) {
+              a = new DefinitionStore.Approved(key.server(), kind, name, hash, canonical, Instant.now(), LOCK_FILE);
+              approve(a);
+            }
+          } else {
+            if (a == null) {
+              a = new DefinitionStore.Approved(key.server(), kind, name, hash, canonical, Instant.now(), "first-seen");
+              approve(a);
+            }
+            expected = a.hash();
+            if (!expected.equals(hash)) {
+              differences = diff(a.definition(), canonical);
+            }
           }
           String why = null;
-          if (!a.hash().equals(hash)) {
+          if (differences != null) {
             Change prior = before.changes().get(key);
             Change ch = prior != null && prior.now().hash().equals(hash) ? prior
-                : new Change(s, a.hash(), a.definition(), diff(a.definition(), canonical), Instant.now());
+                : new Change(s, expected == null ? "" : expected, a == null ? "" : a.definition(), differences, Instant.now());
             changes.put(key, ch);
             if (report && ch != prior) {
               reportChange(ch, mode);
@@ -183,7 +226,9 @@ final class Integrity {
                   + ") and waits for an admin's approval (integrity mode pin)";
             }
           }
-          boolean explicitlyApproved = a.hash().equals(hash) && !a.approvedBy().equals("first-seen");
+          final DefinitionStore.Approved approvedNow = a;
+          boolean explicitlyApproved = approvedNow != null && approvedNow.hash().equals(hash)
+              && !approvedNow.approvedBy().equals("first-seen") && !approvedNow.approvedBy().equals(LOCK_FILE);
           if (!findings.isEmpty()) {
             Seen prior = before.seen().get(key);
             if (report && (prior == null || !prior.hash().equals(hash))) {
@@ -210,13 +255,28 @@ final class Integrity {
         || !before.withheldTemplates().equals(next.withheldTemplates());
   }
 
+  /** Approvals are in force at once; the store gets them in order, off the caller's thread. */
+  private final java.util.concurrent.ExecutorService writes = java.util.concurrent.Executors.newSingleThreadExecutor(
+      Thread.ofVirtual().name("gatehouse-integrity").factory());
+
   private void approve(DefinitionStore.Approved a) {
-    try {
-      store().approve(a);
-    } catch (RuntimeException e) {
-      log.warn("integrity: {} could not be stored as approved: {}", a.server() + "/" + a.kind() + "/" + a.name(), e.getMessage());
-    }
     approved.put(new Key(a.server(), a.kind(), a.name()), a);
+    writes.execute(() -> {
+      try {
+        store().approve(a);
+      } catch (RuntimeException e) {
+        log.warn("integrity: {} could not be stored as approved: {}", a.server() + "/" + a.kind() + "/" + a.name(), e.getMessage());
+      }
+    });
+  }
+
+  /** Waits for approvals on their way to the store (shutdown, tests). */
+  void flush() {
+    try {
+      writes.submit(() -> { }).get(30, java.util.concurrent.TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("integrity: approvals not all stored: {}", e.toString());
+    }
   }
 
   private void reportChange(Change ch, IntegritySettings.Mode mode) {
@@ -356,6 +416,50 @@ final class Integrity {
     metrics.integrityEvent(decision == Decision.APPROVE ? "approved" : "rejected", key.server());
     log.info("integrity: {} {} by {}", key.label(), decision == Decision.APPROVE ? "approved" : "rejected", who);
     return rebuild(false);
+  }
+
+  // ---------------------------------------------------------------- the lock file
+
+  /**
+   * The fingerprints in a lock file ({@link #lockFile}); an unreadable one pins nothing it cannot
+   * read: every definition is then "not in the lock file" (withheld in {@code pin}).
+   */
+  private static Map<Key, String> readLock(java.nio.file.Path file) {
+    Map<Key, String> out = new HashMap<>();
+    try {
+      JsonNode root = Json.MAPPER.readTree(file.toFile());
+      root.path("definitions").properties().forEach(server -> server.getValue().properties().forEach(kind ->
+          kind.getValue().properties().forEach(def -> out.put(new Key(server.getKey(), kind.getKey(), def.getKey()), def.getValue().asText()))));
+      log.info("integrity: {} definitions pinned by {}", out.size(), file);
+    } catch (java.io.IOException | RuntimeException e) {
+      log.error("integrity: the lock file {} cannot be read ({}): nothing is pinned by it", file, e.getMessage());
+    }
+    return Map.copyOf(out);
+  }
+
+  /** Every definition the upstreams list now, by fingerprint: what {@code gatehouse integrity lock} writes. */
+  static ObjectNode lockFile(Map<String, UpstreamCatalog> servers, String version) {
+    ObjectNode root = Json.object();
+    root.put("version", 1);
+    root.put("generated_by", "gatehouse " + version);
+    ObjectNode defs = root.putObject("definitions");
+    new TreeMap<>(servers).forEach((name, u) -> {
+      ObjectNode server = defs.putObject(name);
+      for (String kind : List.of("tool", "prompt", "resource_template")) {
+        TreeMap<String, String> hashes = new TreeMap<>();
+        List<ObjectNode> list = kind.equals("tool") ? u.tools() : kind.equals("prompt") ? u.prompts() : u.resourceTemplates();
+        String field = kind.equals("resource_template") ? "uriTemplate" : "name";
+        for (ObjectNode def : list) {
+          if (def.path(field).isTextual()) {
+            hashes.put(def.get(field).asText(), sha256(canonical(def)));
+          }
+        }
+        if (!hashes.isEmpty()) {
+          hashes.forEach(server.putObject(kind)::put);
+        }
+      }
+    });
+    return root;
   }
 
   // ---------------------------------------------------------------- fingerprints and diffs

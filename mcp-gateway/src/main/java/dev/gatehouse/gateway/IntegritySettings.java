@@ -13,6 +13,7 @@ import java.util.Locale;
  *   mode: warn                  # off | warn (the default) | pin; an upstream may set its own (integrity: { mode: pin })
  *   poisoning: flag             # off | flag (the default) | block
  *   max_description_chars: 4096
+ *   lock_file: gatehouse.lock   # optional: fingerprints pinned up front (gatehouse integrity lock writes it)
  * }</pre>
  *
  * @param mode {@code off}: nothing is checked; {@code warn}: a changed definition is served, and
@@ -21,11 +22,14 @@ import java.util.Locale;
  * @param poisoning {@code flag}: findings are reported (admin, metric, log); {@code block}: a
  *     definition with findings is withheld until approved; {@code off}: not checked
  * @param maxDescriptionChars a description longer than this is a finding ({@code long-description})
+ * @param lockFile a lock file ({@code gatehouse integrity lock} writes it; relative to the config file)
+ *     whose fingerprints are the approved ones: a definition that differs, or is not in it, is a change
  */
 public record IntegritySettings(
     @JsonProperty("mode") Mode mode,
     @JsonProperty("poisoning") Poison poisoning,
-    @JsonProperty("max_description_chars") Integer maxDescriptionChars) {
+    @JsonProperty("max_description_chars") Integer maxDescriptionChars,
+    @JsonProperty("lock_file") String lockFile) {
 
   /** What a changed definition gets. */
   public enum Mode {
@@ -65,12 +69,15 @@ public record IntegritySettings(
     mode = mode == null ? Mode.WARN : mode;
     poisoning = poisoning == null ? Poison.FLAG : poisoning;
     maxDescriptionChars = maxDescriptionChars == null ? 4096 : maxDescriptionChars;
+    if (lockFile != null && lockFile.isBlank()) {
+      throw new IllegalArgumentException("lock_file: empty (expected: a path, e.g. gatehouse.lock)");
+    }
     if (maxDescriptionChars < 64 || maxDescriptionChars > 1_000_000) {
       throw new IllegalArgumentException("max_description_chars: " + maxDescriptionChars + " (expected: 64..1000000)");
     }
   }
 
   public static IntegritySettings defaults() {
-    return new IntegritySettings(null, null, null);
+    return new IntegritySettings(null, null, null, null);
   }
 }

@@ -54,6 +54,8 @@ public final class Main {
       return switch (options.command().get()) {
         case "keys" -> KeysCommand.run(options.commandArgs(), out, err);
         case "audit" -> AuditCommand.run(options.commandArgs(), configuredAudit(options), out, err);
+        case "integrity" -> IntegrityCommand.run(options.commandArgs(), Cli.configFile(options, Path.of("").toAbsolutePath()),
+            new ConfigLoader(), out, err);
         case "config" -> ConfigCommand.run(options.commandArgs(), Cli.configFile(options, Path.of("").toAbsolutePath()),
             new ConfigLoader(), out, err);
         default -> {

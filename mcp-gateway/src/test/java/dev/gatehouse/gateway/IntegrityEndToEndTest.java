@@ -42,9 +42,13 @@ class IntegrityEndToEndTest {
   Path file;
 
   String config(String mode) {
+    return config(mode, "");
+  }
+
+  String config(String mode, String integrityExtra) {
     return "server: { port: 0 }\nupstreams:\n"
         + "  v2: { transport: streamable-http, url: \"" + upstream.url() + "\", integrity: { mode: " + mode + " } }\n"
-        + "integrity: { mode: warn }\n"
+        + "integrity: { mode: warn" + integrityExtra + " }\n"
         + "identity:\n  api_keys:\n"
         + "    - { id: agent, hash: \"" + ApiKeys.hash(AGENT) + "\", subject: agent-1, groups: [agents] }\n"
         + "    - { id: admin, hash: \"" + ApiKeys.hash(ADMIN) + "\", subject: root, roles: [gatehouse-admin, gatehouse-auditor] }\n"
@@ -53,8 +57,12 @@ class IntegrityEndToEndTest {
   }
 
   void start(String mode) throws Exception {
+    start(mode, "");
+  }
+
+  void start(String mode, String integrityExtra) throws Exception {
     file = dir.resolve("g.yaml");
-    Files.writeString(file, config(mode));
+    Files.writeString(file, config(mode, integrityExtra));
     gateway = Gateway.start(new ConfigLoader().load(file), Optional.of(file));
     await("upstream", Duration.ofSeconds(30), () -> gateway.registry().status().stream().allMatch(s -> s.connected()));
   }
@@ -182,6 +190,31 @@ class IntegrityEndToEndTest {
       }
     });
     assertTrue(change().path("diff").toString().contains("First change."), "compared with what was approved before the restart");
+  }
+
+  @Test
+  void aLockFileWrittenByTheCliPinsFingerprintsBeforeTheGatewayEverSawThem() throws Exception {
+    file = dir.resolve("g.yaml");
+    Files.writeString(file, config("pin"));
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    int exit = Main.run(new String[] {"--config", file.toString(), "integrity", "lock"}, new java.io.PrintStream(out), new java.io.PrintStream(err));
+    assertEquals(0, exit, err.toString());
+    assertTrue(out.toString().contains("definitions of 1 upstreams"), out.toString());
+    JsonNode lock = Json.MAPPER.readTree(dir.resolve("gatehouse.lock").toFile());
+    assertTrue(lock.path("definitions").path("v2").path("tool").path("echo").asText().matches("[0-9a-f]{64}"), lock.toString());
+
+    rugPull2("Changed before the gateway started.");
+    start("pin", ", lock_file: gatehouse.lock");
+    await("withheld: it differs from the lock file", Duration.ofSeconds(20), () -> {
+      try {
+        return !tools().contains("v2__echo");
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+    });
+    assertTrue(tools().contains("v2__greet"), "what matches the lock file is served");
+    assertTrue(change().path("diff").toString().contains("lock file"), "the change names the lock file");
   }
 
   /** A rug pull sent straight to the upstream (the gateway is down). */
