@@ -98,7 +98,13 @@ final class Integrity {
       return;
     }
     for (DefinitionStore.Approved a : store().all()) {
-      approved.put(new Key(a.server(), a.kind(), a.name()), a);
+      if (a.kind().startsWith(REJECTED)) {
+        if (!a.hash().isEmpty()) {
+          rejected.add(new Key(a.server(), a.kind().substring(REJECTED.length()), a.name()).label() + '\0' + a.hash());
+        }
+      } else {
+        approved.put(new Key(a.server(), a.kind(), a.name()), a);
+      }
     }
     loaded = true;
   }
@@ -270,6 +276,19 @@ final class Integrity {
     });
   }
 
+  /** Rejections are kept in the same table, under {@code rejected/<kind>} (an empty hash: none stands). */
+  static final String REJECTED = "rejected/";
+
+  private void remember(DefinitionStore.Approved row) {
+    writes.execute(() -> {
+      try {
+        store().approve(row);
+      } catch (RuntimeException e) {
+        log.warn("integrity: a decision on {} could not be stored: {}", row.server() + "/" + row.name(), e.getMessage());
+      }
+    });
+  }
+
   /** Waits for approvals on their way to the store (shutdown, tests). */
   void flush() {
     try {
@@ -408,8 +427,10 @@ final class Integrity {
     if (decision == Decision.APPROVE) {
       rejected.remove(key.label() + '\0' + hash);
       approve(new DefinitionStore.Approved(key.server(), key.kind(), key.name(), hash, s.definition(), Instant.now(), who));
+      remember(new DefinitionStore.Approved(key.server(), REJECTED + key.kind(), key.name(), "", "", Instant.now(), who)); // no rejection stands
     } else {
       rejected.add(key.label() + '\0' + hash);
+      remember(new DefinitionStore.Approved(key.server(), REJECTED + key.kind(), key.name(), hash, s.definition(), Instant.now(), who));
     }
     audit.get().integrity(key.label(), decision == Decision.APPROVE ? "approved" : "rejected", "fingerprint " + hash,
         by.subject(), by.issuer());

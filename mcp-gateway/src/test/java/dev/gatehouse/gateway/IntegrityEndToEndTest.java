@@ -217,11 +217,53 @@ class IntegrityEndToEndTest {
     assertTrue(change().path("diff").toString().contains("lock file"), "the change names the lock file");
   }
 
+  @Test
+  void theCliListsTheChangeWithItsDiffAndApprovesIt() throws Exception {
+    start("pin");
+    rugPull("Changed for the CLI.");
+    JsonNode change = change();
+    String url = gateway.baseUri().toString().replaceAll("/$", "");
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+    assertEquals(0, IntegrityCommand.run(List.of("list", "--url", url), Optional.of(file), new ConfigLoader(), ADMIN,
+        new java.io.PrintStream(out), new java.io.PrintStream(err)), err.toString());
+    assertTrue(out.toString().contains("changed  v2 tool echo " + change.path("hash").asText() + "  (withheld)"), out.toString());
+    assertTrue(out.toString().contains("description: \"Echoes its text.\" → \"Changed for the CLI.\""), out.toString());
+    assertEquals(1, IntegrityCommand.run(List.of("approve", "v2", "tool", "echo", "0000", "--url", url), Optional.of(file), new ConfigLoader(),
+        ADMIN, new java.io.PrintStream(out), new java.io.PrintStream(err)), "a stale fingerprint is refused");
+    assertTrue(err.toString().contains("HTTP 409"), err.toString());
+    assertEquals(0, IntegrityCommand.run(List.of("approve", "v2", "tool", "echo", change.path("hash").asText(), "--url", url), Optional.of(file),
+        new ConfigLoader(), ADMIN, new java.io.PrintStream(out), new java.io.PrintStream(err)), err.toString());
+    assertTrue(tools().contains("v2__echo"));
+    assertEquals(Cli.EXIT_USAGE, IntegrityCommand.run(List.of("list"), Optional.of(file), new ConfigLoader(), null,
+        new java.io.PrintStream(out), new java.io.PrintStream(err)), "no key: a usage error, not a request");
+  }
+
   /** A rug pull sent straight to the upstream (the gateway is down). */
   void rugPull2(String description) throws Exception {
     HttpResponse<String> r = McpHttp.modern(upstream.url(), 2, "tools/call", "rug_pull",
         "\"name\":\"rug_pull\",\"arguments\":{\"description\":\"" + description + "\"}");
     assertTrue(r.body().contains("description changed"), r.body());
+  }
+
+  @Test
+  void aRejectedDefinitionIsWithheldEvenInWarnModeAndAfterARestart() throws Exception {
+    start("warn");
+    rugPull("Rejected text.");
+    JsonNode change = change();
+    assertTrue(tools().contains("v2__echo"), "warn serves it");
+    admin("POST", "/admin/integrity/decisions", "{\"server\":\"v2\",\"kind\":\"tool\",\"name\":\"echo\",\"hash\":\""
+        + change.path("hash").asText() + "\",\"decision\":\"reject\"}");
+    assertFalse(tools().contains("v2__echo"), "rejected: withheld whatever the mode");
+    gateway.close();
+    start("warn");
+    await("still withheld after the restart", Duration.ofSeconds(20), () -> {
+      try {
+        return !tools().contains("v2__echo") && tools().contains("v2__greet");
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+    });
   }
 
   @Test
