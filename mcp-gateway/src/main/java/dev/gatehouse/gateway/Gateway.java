@@ -412,7 +412,7 @@ public final class Gateway implements AutoCloseable {
       log.warn("HTTP server stop: {}", e.toString());
     }
     registry.close();
-    integrity.flush();
+    integrity.close();
     router.close();
     audit.close(); // flushes every queued step before the process ends
     if (shared != null) {

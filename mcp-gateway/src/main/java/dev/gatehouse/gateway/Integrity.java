@@ -80,6 +80,9 @@ final class Integrity {
   Integrity(Supplier<GatewayConfig> config, Supplier<AuditRecorder> audit, GatewayMetrics metrics, java.nio.file.Path baseDir) {
     this.baseDir = baseDir;
     this.config = config;
+    String own = config.get().integrity().store();
+    this.ownStore = own == null ? null : dev.gatehouse.audit.AuditStore.open(dev.gatehouse.audit.AuditSettings.defaults().withStore(own),
+        baseDir, new dev.gatehouse.audit.AuditStore.Listener() {});
     this.audit = audit;
     this.metrics = metrics;
     load(); // what was approved before this process started, before any upstream is seen
@@ -89,8 +92,20 @@ final class Integrity {
         () -> state.withheldTools().size() + state.withheldPrompts().size() + state.withheldTemplates().size());
   }
 
+  /** {@code integrity.store}, when approvals live apart from the audit chain (opened at start). */
+  private final dev.gatehouse.audit.AuditStore ownStore;
+
   private DefinitionStore store() {
-    return audit.get().definitions();
+    return ownStore != null ? ownStore.definitions() : audit.get().definitions();
+  }
+
+  /** Closes {@code integrity.store}, if one was opened. */
+  void close() {
+    flush();
+    writes.shutdown();
+    if (ownStore != null) {
+      ownStore.close();
+    }
   }
 
   private void load() {

@@ -14,6 +14,7 @@ import java.util.Locale;
  *   poisoning: flag             # off | flag (the default) | block
  *   max_description_chars: 4096
  *   lock_file: gatehouse.lock   # optional: fingerprints pinned up front (gatehouse integrity lock writes it)
+ *   store: sqlite:./integrity.db   # optional: approvals elsewhere than beside the audit chain
  * }</pre>
  *
  * @param mode {@code off}: nothing is checked; {@code warn}: a changed definition is served, and
@@ -24,12 +25,15 @@ import java.util.Locale;
  * @param maxDescriptionChars a description longer than this is a finding ({@code long-description})
  * @param lockFile a lock file ({@code gatehouse integrity lock} writes it; relative to the config file)
  *     whose fingerprints are the approved ones: a definition that differs, or is not in it, is a change
+ * @param store where approvals and rejections are kept when not beside the audit chain: a
+ *     {@code sqlite:PATH} or {@code postgresql://…} URL, as {@code audit.store} takes (read at start)
  */
 public record IntegritySettings(
     @JsonProperty("mode") Mode mode,
     @JsonProperty("poisoning") Poison poisoning,
     @JsonProperty("max_description_chars") Integer maxDescriptionChars,
-    @JsonProperty("lock_file") String lockFile) {
+    @JsonProperty("lock_file") String lockFile,
+    @JsonProperty("store") String store) {
 
   /** What a changed definition gets. */
   public enum Mode {
@@ -69,6 +73,9 @@ public record IntegritySettings(
     mode = mode == null ? Mode.WARN : mode;
     poisoning = poisoning == null ? Poison.FLAG : poisoning;
     maxDescriptionChars = maxDescriptionChars == null ? 4096 : maxDescriptionChars;
+    if (store != null) {
+      dev.gatehouse.audit.AuditSettings.defaults().withStore(store); // the same check as audit.store: a precise error now
+    }
     if (lockFile != null && lockFile.isBlank()) {
       throw new IllegalArgumentException("lock_file: empty (expected: a path, e.g. gatehouse.lock)");
     }
@@ -78,6 +85,6 @@ public record IntegritySettings(
   }
 
   public static IntegritySettings defaults() {
-    return new IntegritySettings(null, null, null, null);
+    return new IntegritySettings(null, null, null, null, null);
   }
 }

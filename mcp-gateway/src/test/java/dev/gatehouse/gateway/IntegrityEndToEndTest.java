@@ -133,6 +133,11 @@ class IntegrityEndToEndTest {
     assertTrue(change.path("diff").toString().contains("description: \\\"Echoes its text.\\\" → \\\"Echoes its text, and more.\\\""),
         change.toString());
     assertFalse(tools().contains("v2__echo"), "withheld from tools/list");
+    HttpResponse<String> single = McpHttp.modern(gateway.baseUri().resolve("/mcp/v2"), 2, "tools/list", null, "", "Authorization", "Bearer " + AGENT);
+    assertFalse(single.body().contains("\"echo\""), "and from /mcp/<server>: " + single.body());
+    HttpResponse<String> sessionList = McpHttp.post(gateway.baseUri().resolve("/mcp"), session,
+        "{\"jsonrpc\":\"2.0\",\"id\":3,\"method\":\"tools/list\"}", "Authorization", "Bearer " + AGENT);
+    assertFalse(sessionList.body().contains("v2__echo"), "and from a 2025-11-25 session's list: " + sessionList.body());
     HttpResponse<String> refused = modern("tools/call", "v2__echo", "\"name\":\"v2__echo\",\"arguments\":{\"text\":\"hi\"}");
     JsonNode error = Json.MAPPER.readTree(refused.body()).path("error");
     assertEquals(RpcError.FORBIDDEN, error.path("code").asInt(), refused.body());
@@ -264,6 +269,37 @@ class IntegrityEndToEndTest {
         throw new AssertionError(e);
       }
     });
+  }
+
+  @Test
+  void approvalsLiveInTheirOwnStoreWhenIntegrityStoreNamesOne() throws Exception {
+    start("pin", ", store: \"sqlite:" + dir.resolve("integrity.db") + "\"");
+    rugPull("Kept in integrity.db.");
+    JsonNode change = change();
+    admin("POST", "/admin/integrity/decisions", "{\"server\":\"v2\",\"kind\":\"tool\",\"name\":\"echo\",\"hash\":\""
+        + change.path("hash").asText() + "\",\"decision\":\"approve\"}");
+    gateway.close();
+    assertEquals(List.of("root"), approvers(dir.resolve("integrity.db")), "the decision is in integrity.db");
+    assertEquals(List.of(), approvers(dir.resolve("audit.db")), "and not beside the audit chain");
+    start("pin", ", store: \"sqlite:" + dir.resolve("integrity.db") + "\"");
+    assertTrue(tools().contains("v2__echo"), "the approval came back from integrity.db");
+    assertEquals(0, admin("GET", "/admin/integrity", null).path("changes").size());
+  }
+
+  /** Who approved v2's echo in the definitions table of the SQLite file {@code db}, by subject. */
+  static List<String> approvers(Path db) throws Exception {
+    List<String> out = new ArrayList<>();
+    try (java.sql.Connection c = java.sql.DriverManager.getConnection("jdbc:sqlite:" + db);
+        java.sql.ResultSet r = c.createStatement().executeQuery(
+            "SELECT approved_by FROM definitions WHERE server = 'v2' AND kind = 'tool' AND name = 'echo'")) {
+      while (r.next()) {
+        String by = r.getString(1);
+        if (!by.equals("first-seen")) {
+          out.add(by.substring(0, by.indexOf(' ')));
+        }
+      }
+    }
+    return out;
   }
 
   @Test
