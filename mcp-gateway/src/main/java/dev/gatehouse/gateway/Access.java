@@ -84,10 +84,10 @@ final class Access {
     this.integrity = integrity;
   }
 
-  /** Why a call of {@code action} is refused by tool integrity, if it is. */
-  Optional<String> integrityRefusal(Action action) {
+  /** Why a call of {@code action}, resolved against {@code catalog}, is refused by tool integrity, if it is. */
+  Optional<String> integrityRefusal(Action action, java.util.Map<String, dev.gatehouse.registry.UpstreamCatalog> catalog) {
     Integrity i = integrity;
-    return i == null ? Optional.empty() : i.refusal(action);
+    return i == null ? Optional.empty() : i.refusal(action, catalog);
   }
 
   /** The daily budget that applies to a model call, if a rule sets one. */

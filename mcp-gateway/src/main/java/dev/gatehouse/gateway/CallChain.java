@@ -148,7 +148,7 @@ final class CallChain {
       return Outcome.Refused.protocol(broken);
     }
     if (refused == null && call.resolved != null) {
-      Optional<String> withheld = access.integrityRefusal(call.resolved.action());
+      Optional<String> withheld = access.integrityRefusal(call.resolved.action(), registry.catalog().servers());
       if (withheld.isPresent()) {
         return Outcome.Refused.of(Outcome.Why.DENIED, withheld.get());
       }

@@ -337,6 +337,18 @@ final class Integrity {
     return String.join("; ", out);
   }
 
+  /**
+   * Why a call of {@code action} is refused, if it is, judged on {@code current} (the catalog the call
+   * was resolved against): a catalog this has not looked at yet is looked at first, so no call gets
+   * through between a changed definition's arrival and its judgement.
+   */
+  Optional<String> refusal(Action action, Map<String, UpstreamCatalog> current) {
+    if (current != last) {
+      observe(current);
+    }
+    return refusal(action);
+  }
+
   /** Whether a list should leave {@code action} out (a tool or prompt withheld), and why. */
   Optional<String> refusal(Action action) {
     State s = state;
