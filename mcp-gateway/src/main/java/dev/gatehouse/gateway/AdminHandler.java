@@ -106,7 +106,7 @@ final class AdminHandler {
    * see changed. Answers with the integrity report after the decision.
    */
   private void decide(Request request, Response response, Callback callback, Principal caller) throws IOException {
-    JsonNode body = body(request);
+    JsonNode body = body(request, "expected a JSON object with server, kind, name, hash and decision");
     String server = text(body, "server");
     String kind = text(body, "kind");
     String name = text(body, "name");
@@ -137,11 +137,12 @@ final class AdminHandler {
     return v.asText();
   }
 
-  private JsonNode body(Request request) throws IOException {
+  /** The request's JSON object body (at most 1 MiB); {@code expected} says what else it should have been. */
+  private JsonNode body(Request request, String expected) throws IOException {
     try {
       JsonNode body = Json.MAPPER.readTree(Bodies.read(request, Math.min(1 << 20, http.get().maxRequestBytes())).join()); // on a virtual thread
       if (body == null || !body.isObject()) {
-        throw new BadRequest("body: expected a JSON object");
+        throw new BadRequest(expected);
       }
       return body;
     } catch (java.util.concurrent.CompletionException e) {
@@ -162,20 +163,7 @@ final class AdminHandler {
   }
 
   private void explain(Request request, Response response, Callback callback, EdgeAuth edge) throws IOException {
-    JsonNode body;
-    try {
-      body = Json.MAPPER.readTree(Bodies.read(request, Math.min(1 << 20, http.get().maxRequestBytes())).join()); // on a virtual thread
-    } catch (java.util.concurrent.CompletionException e) {
-      if (Bodies.tooLarge(e) != null) {
-        throw new BadRequest(Bodies.tooLarge(e).getMessage());
-      }
-      throw new IOException("the body could not be read", e.getCause());
-    } catch (JsonProcessingException e) {
-      throw new BadRequest("body is not JSON: " + e.getOriginalMessage());
-    }
-    if (body == null || !body.isObject()) {
-      throw new BadRequest("expected a JSON object with 'principal' or 'token', and 'action'");
-    }
+    JsonNode body = body(request, "expected a JSON object with 'principal' or 'token', and 'action'");
     Principal subject = principalOf(body, edge);
     Action action = actionOf(body.get("action"));
     Explanation ex = dispatcher.access().engine().explain(subject, action);
