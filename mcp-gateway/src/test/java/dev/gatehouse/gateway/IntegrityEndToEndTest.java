@@ -38,6 +38,7 @@ class IntegrityEndToEndTest {
   @TempDir
   Path dir;
   NodeTooling.Listening upstream;
+  dev.gatehouse.samples.RunningServer model;
   Gateway gateway;
   Path file;
 
@@ -52,7 +53,8 @@ class IntegrityEndToEndTest {
         + "identity:\n  api_keys:\n"
         + "    - { id: agent, hash: \"" + ApiKeys.hash(AGENT) + "\", subject: agent-1, groups: [agents] }\n"
         + "    - { id: admin, hash: \"" + ApiKeys.hash(ADMIN) + "\", subject: root, roles: [gatehouse-admin, gatehouse-auditor] }\n"
-        + "policies:\n  - { id: agents, when: { groups: [agents] }, allow: { servers: [v2] } }\n"
+        + "policies:\n  - { id: agents, when: { groups: [agents] }, allow: { servers: [v2], models: [\"scripted/*\"] } }\n"
+        + (model == null ? "" : "providers:\n  scripted: { kind: openai-compatible, base_url: \"" + model.url() + "\", keys: [{ value: sk-x }] }\n")
         + "audit: { store: \"sqlite:" + dir.resolve("audit.db") + "\" }\n";
   }
 
@@ -75,7 +77,7 @@ class IntegrityEndToEndTest {
 
   @AfterEach
   void stop() throws Exception {
-    TestUpstreams.closeAll(gateway, upstream);
+    TestUpstreams.closeAll(gateway, upstream, model);
   }
 
   HttpResponse<String> modern(String method, String name, String params) {
@@ -164,6 +166,28 @@ class IntegrityEndToEndTest {
     JsonNode steps = admin("GET", "/v1/audit/chains/integrity", null).path("steps");
     assertTrue(steps.toString().contains("\"decision\":\"changed\"") && steps.toString().contains("\"decision\":\"approved\""), steps.toString());
     assertTrue(steps.toString().contains("\"subject\":\"root\""), "the approval names the admin: " + steps);
+  }
+
+  /** What the scripted model answers "echo hi" with when the caller's MCP tools are offered to it. */
+  JsonNode askTheModel() throws Exception {
+    HttpResponse<String> r = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/v1/chat/completions"))
+        .header("Content-Type", "application/json").header("Authorization", "Bearer " + AGENT).header(ChatHandler.TOOLS_HEADER, "all")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"scripted/scripted-1\",\"messages\":[{\"role\":\"user\",\"content\":\"echo hi\"}]}"))
+        .build());
+    assertEquals(200, r.statusCode(), r.body());
+    return Json.MAPPER.readTree(r.body()).path("choices").path(0).path("message");
+  }
+
+  @Test
+  void aWithheldToolIsNotOfferedToModels() throws Exception {
+    model = dev.gatehouse.samples.Samples.startScriptedModel("127.0.0.1", 0);
+    start("pin");
+    assertEquals("v2__echo", askTheModel().path("tool_calls").path(0).path("function").path("name").asText(), "offered before the change");
+    rugPull("Changed before a model saw it.");
+    change();
+    JsonNode after = askTheModel();
+    assertTrue(after.path("tool_calls").isMissingNode() || after.path("tool_calls").isEmpty(), "not offered once withheld: " + after);
+    assertEquals("You said: echo hi", after.path("content").asText(), after.toString());
   }
 
   @Test
