@@ -12,7 +12,9 @@
 //   headers      extra request headers, e.g. {"X-Scripted-Session": "t1"}
 //   maxRetries   the SDK's retries (default 0 here, so that faults show; the SDK's own default is 2)
 //   timeoutMs    the SDK's request timeout (default 30000)
-//   mode         "both" (default), "nonStream" or "stream": run only one of the two requests (the other is null)
+//   mode         "both" (default), "nonStream" or "stream": run only one of the two requests (the other is null);
+//                "embeddings": run embeddings.create with `input` (and `params`) instead, printing {"embeddings": <result>}
+//   input        the embeddings input: a string or an array of strings
 //
 // Runs (a) a non-streamed chat.completions.create and (b) the same request with stream: true and
 // stream_options.include_usage, accumulating deltas as the SDK documents (content appended, tool calls merged
@@ -50,8 +52,8 @@ const request = {
 };
 
 const mode = options.mode ?? "both";
-if (!["both", "nonStream", "stream"].includes(mode)) {
-  console.error(`openai-sdk-client: mode must be "both", "nonStream" or "stream", got ${JSON.stringify(mode)}`);
+if (!["both", "nonStream", "stream", "embeddings"].includes(mode)) {
+  console.error(`openai-sdk-client: mode must be "both", "nonStream", "stream" or "embeddings", got ${JSON.stringify(mode)}`);
   process.exit(2);
 }
 
@@ -104,6 +106,11 @@ async function accumulateStream() {
 }
 
 try {
+  if (mode === "embeddings") {
+    const embeddings = await client.embeddings.create({ model, input: options.input ?? "hello", ...(options.params ?? {}) });
+    console.log(JSON.stringify({ embeddings }));
+    process.exit(0);
+  }
   const nonStream = mode === "stream" ? null : await client.chat.completions.create(request);
   const stream = mode === "nonStream" ? null : await accumulateStream();
   console.log(JSON.stringify({ nonStream, stream }));

@@ -116,6 +116,61 @@ final class DefaultRouter implements Router {
   }
 
   @Override
+  public ChatResult embed(ObjectNode request, RouteOptions options) {
+    List<Target> all = plan(request, options, false);
+    List<Target> targets = all.stream().filter(t -> t.provider().adapter instanceof OpenAiAdapter).toList();
+    if (targets.isEmpty()) {
+      throw new RouterException(400, "invalid_request_error", "embeddings_unsupported", "model '" + request.path("model").asText()
+          + "': its provider (" + all.get(0).provider().config.kind().name().toLowerCase(java.util.Locale.ROOT)
+          + ") is not one Gatehouse asks for embeddings (OpenAI, Azure OpenAI and the OpenAI-compatible family are)",
+          Optional.empty(), List.of(), Optional.empty());
+    }
+    Success<Translated> s = execute(targets, request, false, (call, key, chatBody, route, attempt) -> {
+      long start = System.nanoTime();
+      Translated t = embedOnce(call, key, start);
+      return new Sample<>(t, (System.nanoTime() - start) / 1e6);
+    });
+    Usage usage = s.value().usage();
+    return new ChatResult(s.value().response(), s.route(), usage, pricing.cost(s.route(), usage), s.tried().size(), s.tried());
+  }
+
+  private Translated embedOnce(Call call, KeyState key, long start) throws Failure {
+    ProviderState p = call.provider();
+    OpenAiAdapter adapter = (OpenAiAdapter) p.adapter;
+    byte[] body = adapter.embeddingsBody(call);
+    Outbound o = adapter.embeddingsRequest(call, key);
+    Request request = p.client.newRequest(o.uri)
+        .method(HttpMethod.POST)
+        .timeout(p.config.timeouts().total().toMillis(), TimeUnit.MILLISECONDS)
+        .headers(h -> {
+          for (int i = 0; i < o.headers.size(); i += 2) {
+            h.add(o.headers.get(i), o.headers.get(i + 1));
+          }
+          p.config.headers().forEach(h::add);
+        })
+        .body(new BytesRequestContent("application/json", body));
+    acquire(p);
+    WholeBody whole = new WholeBody(MAX_BODY);
+    try {
+      Response response = send(p, request, whole, start + p.config.timeouts().total().toNanos(),
+          "no answer within the total timeout of " + Failure.human(p.config.timeouts().total()));
+      int status = response.getStatus();
+      byte[] bytes = whole.bytes();
+      if (status < 200 || status >= 300) {
+        throw Failure.fromResponse(status, response.getHeaders(),
+            bytes.length > MAX_ERROR_BODY ? java.util.Arrays.copyOf(bytes, MAX_ERROR_BODY) : bytes, redactor, env.clock());
+      }
+      try {
+        return adapter.embeddingsResponse(bytes);
+      } catch (IOException e) {
+        throw Failure.inStream(Outcome.SERVER_ERROR, status, "bad_response", "the provider's answer could not be read: " + e.getMessage());
+      }
+    } finally {
+      p.release();
+    }
+  }
+
+  @Override
   public StreamResult stream(ObjectNode request, RouteOptions options, ChunkSink sink) {
     if (sink == null) {
       throw new IllegalArgumentException("sink: null (expected: a ChunkSink)");
@@ -238,6 +293,11 @@ final class DefaultRouter implements Router {
   // ---- planning
 
   private List<Target> plan(ObjectNode request, RouteOptions options) {
+    return plan(request, options, true);
+  }
+
+  /** The routes to try in order; {@code chat} requests must have messages (embeddings have input instead). */
+  private List<Target> plan(ObjectNode request, RouteOptions options, boolean chat) {
     if (closed) {
       throw new RouterException(503, "api_error", "router_closed", "the router was closed (a config reload replaced it)",
           Optional.empty(), List.of(), Optional.empty());
@@ -248,12 +308,12 @@ final class DefaultRouter implements Router {
     if (options == null) {
       options = RouteOptions.defaults();
     }
-    JsonNode messages = request.get("messages");
-    if (messages == null || !messages.isArray() || messages.isEmpty()) {
+    JsonNode messages = chat ? request.get("messages") : null;
+    if (chat && (messages == null || !messages.isArray() || messages.isEmpty())) {
       throw RouterException.badRequest("messages", "messages: " + (messages == null ? "missing" : messages.getNodeType().toString().toLowerCase(java.util.Locale.ROOT))
           + " (expected: a non-empty array of messages)");
     }
-    for (int i = 0; i < messages.size(); i++) {
+    for (int i = 0; chat && i < messages.size(); i++) {
       if (!messages.get(i).isObject() || !messages.get(i).path("role").isTextual()) {
         throw RouterException.badRequest("messages[" + i + "]", "messages[" + i + "]: no role (expected: an object with a role)");
       }

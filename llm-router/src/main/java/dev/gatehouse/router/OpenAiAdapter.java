@@ -135,6 +135,34 @@ final class OpenAiAdapter implements Adapter {
 
   @Override
   public Outbound request(Call call, KeyState key, byte[] body) {
+    return request(call, key, "chat/completions");
+  }
+
+  /** The body of an embeddings request: the client's, with the provider's model name and no {@code fallbacks}. */
+  byte[] embeddingsBody(Call call) {
+    ObjectNode req = call.request().deepCopy();
+    req.remove("fallbacks");
+    req.put("model", call.model());
+    return Json.bytes(req);
+  }
+
+  /** The request head of an embeddings attempt ({@code /embeddings}, or the Azure deployment's). */
+  Outbound embeddingsRequest(Call call, KeyState key) {
+    return request(call, key, "embeddings");
+  }
+
+  /** A 2xx embeddings answer: the provider's {@code list} of vectors, with its usage (input tokens only). */
+  Translated embeddingsResponse(byte[] body) throws IOException {
+    ObjectNode response = Json.parseObject(body);
+    if (!response.path("data").isArray()) {
+      throw new IOException("the provider's answer has no data");
+    }
+    long prompt = response.path("usage").path("prompt_tokens").asLong(0);
+    long total = response.path("usage").path("total_tokens").asLong(prompt);
+    return new Translated(response, new Usage(prompt, 0, 0, 0, Math.max(total, prompt)));
+  }
+
+  private Outbound request(Call call, KeyState key, String operation) {
     URI uri;
     if (kind == ProviderKind.AZURE) {
       ProviderConfig cfg = call.provider().config;
@@ -143,10 +171,10 @@ final class OpenAiAdapter implements Adapter {
       if (!base.endsWith("/openai")) {
         base = base + "/openai";
       }
-      uri = URI.create(base + "/deployments/" + Adapter.segment(deployment) + "/chat/completions?api-version="
+      uri = URI.create(base + "/deployments/" + Adapter.segment(deployment) + "/" + operation + "?api-version="
           + Adapter.segment(cfg.apiVersion().orElse(ProviderConfig.AZURE_API_VERSION)));
     } else {
-      uri = URI.create(key.baseUrl + "/chat/completions");
+      uri = URI.create(key.baseUrl + "/" + operation);
     }
     Outbound b = new Outbound(uri)
         .header("Content-Type", "application/json")

@@ -55,6 +55,17 @@ public interface Router extends AutoCloseable {
    */
   java.util.concurrent.CompletableFuture<StreamResult> streamAsync(ObjectNode request, RouteOptions options, ChunkSink sink);
 
+  /**
+   * Embeddings ({@code POST /v1/embeddings}): the client's OpenAI {@code embeddings} body routed like a
+   * chat completion (aliases, keys, retries, fallbacks) to providers that offer them (OpenAI, Azure
+   * OpenAI, the OpenAI-compatible family); the answer is the provider's {@code list}, usage counts input
+   * tokens only.
+   *
+   * @throws RouterException as {@link #complete}; 400 {@code embeddings_unsupported} when the model's
+   *     provider is another kind
+   */
+  ChatResult embed(ObjectNode request, RouteOptions options);
+
   /** What {@code GET /v1/models} lists: aliases first, then each provider's known models. */
   List<ModelInfo> models();
 

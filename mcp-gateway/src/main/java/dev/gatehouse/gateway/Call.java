@@ -59,6 +59,8 @@ final class Call {
   java.util.function.Function<Call, RpcError> check = c -> null;
   /** Model calls: where a streamed answer's chunks go; null for a non-streamed call. */
   dev.gatehouse.router.ChunkSink sink;
+  /** A model call for embeddings ({@code POST /v1/embeddings}) rather than a chat completion. */
+  boolean embeddings;
   final long startNanos = System.nanoTime();
   final Instant started = Instant.now();
 

@@ -238,7 +238,7 @@ final class CallChain {
               + ChatHandler.MAX_MODEL_CHARS + ", provider/model or an alias)");
         }
         String target = config.get().aliases().getOrDefault(model, model);
-        call.resolved = new Call.Resolved("-", target, new Action.Model(target), "chat", m.body());
+        call.resolved = new Call.Resolved("-", target, new Action.Model(target), call.embeddings ? "embeddings" : "chat", m.body());
       }
     }
     return null;
@@ -376,7 +376,9 @@ final class CallChain {
   private CompletableFuture<Outcome> model(Call call, Target.Model m) {
     Router r = router.get();
     long start = System.nanoTime();
-    CompletableFuture<? extends dev.gatehouse.router.ModelAnswer> answer = call.sink != null
+    CompletableFuture<? extends dev.gatehouse.router.ModelAnswer> answer = call.embeddings
+        ? CompletableFuture.supplyAsync(() -> r.embed(m.body(), call.routeOptions), blocking)
+        : call.sink != null
         ? r.streamAsync(m.body(), call.routeOptions, call.sink)
         : r.completeAsync(m.body(), call.routeOptions);
     return answer.handle((a, error) -> {

@@ -52,6 +52,7 @@ import org.eclipse.jetty.util.Callback;
 final class ChatHandler {
   static final String COMPLETIONS = "/v1/chat/completions";
   static final String MODELS = "/v1/models";
+  static final String EMBEDDINGS = "/v1/embeddings";
   static final String TOOLS_HEADER = "x-gatehouse-tools";
   /** Longest model name (or alias) accepted; the longest real ones (Bedrock ARNs) are about 120. */
   static final int MAX_MODEL_CHARS = 256;
@@ -118,14 +119,15 @@ final class ChatHandler {
         models(response, callback, caller);
         return;
       }
-      Bodies.readThen(request, response, callback, p.maxRequestBytes(), "chat request",
-          (bytes, failure) -> completions(request, response, callback, caller, chain, bytes, failure));
+      boolean embeddings = path.equals(EMBEDDINGS);
+      Bodies.readThen(request, response, callback, p.maxRequestBytes(), embeddings ? "embeddings request" : "chat request",
+          (bytes, failure) -> completions(request, response, callback, caller, chain, bytes, failure, embeddings));
     });
   }
 
   /** The body is in: a chat request, or its refusal (recorded as a step of its chain). */
   private void completions(Request request, Response response, Callback callback, Principal caller, String chain, byte[] bytes,
-      Throwable failure) {
+      Throwable failure, boolean embeddings) {
     ObjectNode body = null;
     try {
       if (failure != null) {
@@ -136,14 +138,78 @@ final class ChatHandler {
         return;
       }
       body = json(bytes);
-      completions(request, response, callback, caller, chain, body);
+      if (embeddings) {
+        embeddings(response, callback, caller, chain, body);
+      } else {
+        completions(request, response, callback, caller, chain, body);
+      }
     } catch (Refused r) {
       // A request refused before it became a call: still a step of its chain, naming what was wrong.
       String model = body != null && body.path("model").isTextual() && !body.path("model").asText().isBlank()
-          ? body.path("model").asText() : COMPLETIONS;
-      audit.get().invalidRequest(caller, chain, "chat", model, r.status, r.code + ": " + r.getMessage(), body == null ? Json.object() : body)
+          ? body.path("model").asText() : embeddings ? EMBEDDINGS : COMPLETIONS;
+      audit.get().invalidRequest(caller, chain, embeddings ? "embeddings" : "chat", model, r.status, r.code + ": " + r.getMessage(), body == null ? Json.object() : body)
           .whenComplete((v, e) -> OpenAiErrors.write(response, callback, r.status, r.type, r.code, r.getMessage()));
     }
+  }
+
+  // ------------------------------------------------------------------ POST /v1/embeddings
+
+  /** Most inputs one embeddings request may carry (OpenAI's own limit). */
+  static final int MAX_EMBEDDING_INPUTS = 2048;
+
+  /**
+   * One embeddings request: a model call through the chain (identity, policies on the model, budgets,
+   * limits, the audit step with tokens and cost) to a provider that offers embeddings; the answer is
+   * the provider's {@code list} as OpenAI shapes it.
+   */
+  private void embeddings(Response response, Callback callback, Principal caller, String chainId, ObjectNode body) {
+    JsonNode modelNode = body.get("model");
+    if (modelNode == null || !modelNode.isTextual() || modelNode.asText().isBlank()) {
+      throw new Refused(400, "invalid_request_error", "missing_model", "model: required (provider/model or an alias)");
+    }
+    JsonNode input = body.get("input");
+    boolean ok = input != null && (input.isTextual() && !input.asText().isEmpty()
+        || input.isArray() && !input.isEmpty() && input.size() <= MAX_EMBEDDING_INPUTS);
+    if (!ok) {
+      throw new Refused(400, "invalid_request_error", "invalid_input", "input: required, a non-empty string or an array of 1.."
+          + MAX_EMBEDDING_INPUTS + " strings (or token arrays)");
+    }
+    Call call = Call.of("embeddings", caller, chainId, new Target.Model(modelNode.asText(), body));
+    call.embeddings = true;
+    chain.run(call).whenComplete((outcome, error) -> {
+      if (error != null) {
+        org.slf4j.LoggerFactory.getLogger(ChatHandler.class).error("embeddings request failed", error);
+        OpenAiErrors.write(response, callback, 500, "api_error", "internal_error", "internal error");
+        return;
+      }
+      switch (outcome) {
+        case Outcome.Done d -> {
+          routeHeaders(response, caller, call.route, call.attempts);
+          McpHttpHandler.writeJson(response, callback, 200, d.result(), null);
+        }
+        case Outcome.Refused r -> {
+          if (r.why() == Outcome.Why.RATE_LIMITED) {
+            response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(r.retryAfterSeconds()));
+          }
+          OpenAiErrors.write(response, callback, status(outcome), switch (r.why()) {
+            case DENIED -> "permission_error";
+            case RATE_LIMITED -> "rate_limit_error";
+            case BUDGET_EXCEEDED -> "insufficient_quota";
+            case UNKNOWN, INVALID -> "invalid_request_error";
+          }, switch (r.why()) {
+            case DENIED -> "model_not_allowed";
+            case RATE_LIMITED -> "rate_limited";
+            case BUDGET_EXCEEDED -> "budget_exceeded";
+            case UNKNOWN, INVALID -> "invalid_model";
+          }, r.message());
+        }
+        case Outcome.Failed f -> {
+          RouterException e = f.model().orElseGet(() -> new RouterException(502, "api_error", "upstream_error", f.error().message()));
+          e.retryAfter().ifPresent(t -> response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, t.toSeconds()))));
+          OpenAiErrors.write(response, callback, e.status(), e.type(), e.code(), e.getMessage());
+        }
+      }
+    });
   }
 
   // ------------------------------------------------------------------ GET /v1/models

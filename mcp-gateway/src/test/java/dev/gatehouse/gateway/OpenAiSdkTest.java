@@ -83,4 +83,16 @@ class OpenAiSdkTest {
     assertEquals("tool_calls", out.path("stream").path("finishReason").asText());
     assertTrue(out.path("stream").path("chunkCount").asInt() > 2);
   }
+  @Test
+  void theOfficialSdksEmbeddingsCreateWorksThroughTheGatewayInBothEncodings() throws Exception {
+    JsonNode asBase64 = run("{\"mode\":\"embeddings\",\"input\":[\"first text\",\"second\"]}").path("embeddings");
+    assertEquals(2, asBase64.path("data").size(), asBase64.toString());
+    assertEquals(8, asBase64.path("data").path(0).path("embedding").size(), "the SDK asked for base64 and decoded it: " + asBase64);
+    assertEquals(3, asBase64.path("usage").path("prompt_tokens").asInt(), asBase64.toString());
+    JsonNode asFloats = run("{\"mode\":\"embeddings\",\"input\":\"first text\",\"params\":{\"encoding_format\":\"float\"}}").path("embeddings");
+    for (int d = 0; d < 8; d++) {
+      assertEquals(asFloats.path("data").path(0).path("embedding").path(d).asDouble(),
+          asBase64.path("data").path(0).path("embedding").path(d).asDouble(), 1e-6, "the same vector either way");
+    }
+  }
 }

@@ -40,6 +40,7 @@ import dev.gatehouse.samples.ModelScript.Reply;
  * <ul>
  * <li>{@code POST /v1/chat/completions}: a {@code chat.completion}, or with {@code "stream": true} an SSE stream
  * of {@code chat.completion.chunk}s ending in {@code data: [DONE]} (see {@link ChatWire#chunks});</li>
+ * <li>{@code POST /v1/embeddings}: deterministic 8-dimension unit vectors, one per input (see {@link #embeddings});</li>
  * <li>{@code GET /v1/models} and {@code GET /v1/models/{id}}: the scripted models below.</li>
  * </ul>
  *
@@ -178,6 +179,9 @@ final class ScriptedModel extends Handler.Abstract {
         if (path.equals(BASE_PATH + "/chat/completions")) {
             requireMethod(method, "POST", response);
             complete(request, response, callback);
+        } else if (path.equals(BASE_PATH + "/embeddings")) {
+            requireMethod(method, "POST", response);
+            send(response, callback, 200, embeddings(readJson(request)));
         } else if (path.equals(BASE_PATH + "/models")) {
             requireMethod(method, "GET", response);
             send(response, callback, 200, ChatWire.models(MODELS));
@@ -187,8 +191,72 @@ final class ScriptedModel extends Handler.Abstract {
             send(response, callback, 200, ChatWire.model(knownModel(id)));
         } else {
             throw ModelApiException.notFound("Unknown request URL: " + method + " " + path
-                    + ". Expected POST " + BASE_PATH + "/chat/completions or GET " + BASE_PATH + "/models.");
+                    + ". Expected POST " + BASE_PATH + "/chat/completions, POST " + BASE_PATH + "/embeddings or GET " + BASE_PATH + "/models.");
         }
+    }
+
+    /** Dimensions of a scripted embedding. */
+    static final int EMBEDDING_DIMENSIONS = 8;
+
+    /**
+     * {@code POST /v1/embeddings}: for each input (a string, or an array of strings) a deterministic
+     * unit vector of {@value #EMBEDDING_DIMENSIONS} floats derived from the text's SHA-256 (as base64 of
+     * little-endian float32s with {@code encoding_format: base64}); usage counts the inputs' tokens
+     * (runs of non-space characters).
+     */
+    static ObjectNode embeddings(JsonNode body) {
+        String model = knownModel(body.path("model").asText(""));
+        List<String> inputs = new java.util.ArrayList<>();
+        JsonNode input = body.get("input");
+        if (input != null && input.isTextual()) {
+            inputs.add(input.asText());
+        } else if (input != null && input.isArray()) {
+            input.forEach(i -> inputs.add(i.isTextual() ? i.asText() : i.toString()));
+        }
+        if (inputs.isEmpty()) {
+            throw ModelApiException.badRequest("input", "'input' is required: a string or an array of strings");
+        }
+        ObjectNode out = JSON.createObjectNode();
+        out.put("object", "list");
+        var data = out.putArray("data");
+        long tokens = 0;
+        for (int i = 0; i < inputs.size(); i++) {
+            String text = inputs.get(i);
+            tokens += text.isBlank() ? 0 : text.trim().split("\\s+").length;
+            byte[] h;
+            try {
+                h = java.security.MessageDigest.getInstance("SHA-256").digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            } catch (java.security.NoSuchAlgorithmException e) {
+                throw new IllegalStateException(e);
+            }
+            double[] v = new double[EMBEDDING_DIMENSIONS];
+            double norm = 0;
+            for (int d = 0; d < v.length; d++) {
+                v[d] = (h[d] & 0xff) - 127.5;
+                norm += v[d] * v[d];
+            }
+            ObjectNode item = data.addObject();
+            item.put("object", "embedding");
+            item.put("index", i);
+            if ("base64".equals(body.path("encoding_format").asText())) {
+                // As OpenAI does (and its SDKs ask for by default): little-endian float32s, base64.
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(4 * v.length).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                for (double x : v) {
+                    b.putFloat((float) (x / Math.sqrt(norm)));
+                }
+                item.put("embedding", java.util.Base64.getEncoder().encodeToString(b.array()));
+            } else {
+                var vec = item.putArray("embedding");
+                for (double x : v) {
+                    vec.add(x / Math.sqrt(norm));
+                }
+            }
+        }
+        out.put("model", model);
+        ObjectNode usage = out.putObject("usage");
+        usage.put("prompt_tokens", tokens);
+        usage.put("total_tokens", tokens);
+        return out;
     }
 
     private static void authenticate(Request request) {

@@ -392,7 +392,9 @@ class ScriptedModelTest {
         HttpResponse<String> wrongMethod = send(get("/chat/completions", KEY));
         assertError(wrongMethod, 405, null, "Method GET is not allowed here; expected POST");
         assertEquals("POST", wrongMethod.headers().firstValue("Allow").orElseThrow());
-        assertError(send(get("/embeddings", KEY)), 404, null, "Unknown request URL: GET /v1/embeddings");
+        assertError(send(get("/images/generations", KEY)), 404, null, "Unknown request URL: GET /v1/images/generations");
+        assertError(send(get("/embeddings", KEY)), 405, null, "Method GET is not allowed here; expected POST");
+        assertError(send(post("/embeddings", "{\"model\":\"scripted-1\"}", KEY)), 400, "input", "'input' is required");
     }
 
     @Test
