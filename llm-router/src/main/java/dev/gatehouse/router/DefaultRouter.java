@@ -116,6 +116,11 @@ final class DefaultRouter implements Router {
   }
 
   @Override
+  public boolean priced(Route route) {
+    return pricing.price(route).isPresent();
+  }
+
+  @Override
   public ChatResult embed(ObjectNode request, RouteOptions options) {
     List<Target> all = plan(request, options, false);
     List<Target> targets = all.stream().filter(t -> t.provider().adapter instanceof OpenAiAdapter).toList();

@@ -73,6 +73,10 @@ final class Pricing {
     m.put("*/o3*", Price.of("2.00", "8.00", "0.50"));
     m.put("*/o3-mini*", Price.of("1.10", "4.40", "0.55"));
     m.put("*/o4-mini*", Price.of("1.10", "4.40", "0.275"));
+    // OpenAI embeddings (input only)
+    m.put("*/text-embedding-3-small*", Price.of("0.02", "0"));
+    m.put("*/text-embedding-3-large*", Price.of("0.13", "0"));
+    m.put("*/text-embedding-ada-002*", Price.of("0.10", "0"));
     // Anthropic (also on Bedrock and Vertex): cache reads 0.1x input, 5-minute cache writes 1.25x
     m.put("*claude-opus-4*", Price.of("15.00", "75.00", "1.50", "18.75"));
     m.put("*claude-opus-4-5*", Price.of("5.00", "25.00", "0.50", "6.25"));

@@ -66,6 +66,9 @@ public interface Router extends AutoCloseable {
    */
   ChatResult embed(ObjectNode request, RouteOptions options);
 
+  /** Whether {@code route}'s model has a price (configured or built in); an unpriced one costs 0 and is reported. */
+  boolean priced(Route route);
+
   /** What {@code GET /v1/models} lists: aliases first, then each provider's known models. */
   List<ModelInfo> models();
 

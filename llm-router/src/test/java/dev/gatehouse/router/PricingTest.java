@@ -27,6 +27,8 @@ class PricingTest {
         defaults.price(route("bedrock/us.anthropic.claude-sonnet-4-20250514-v1:0")).orElseThrow());
     assertEquals(Price.of("5.00", "25.00", "0.50", "6.25"), defaults.price(route("anthropic/claude-opus-4-5")).orElseThrow());
     assertTrue(defaults.price(route("local/my-finetune")).isEmpty());
+    assertEquals(Price.of("0.02", "0"), defaults.price(route("openai/text-embedding-3-small")).orElseThrow(), "embeddings are priced too");
+    assertEquals(Price.of("0.13", "0"), defaults.price(route("azure/text-embedding-3-large")).orElseThrow());
   }
 
   @Test

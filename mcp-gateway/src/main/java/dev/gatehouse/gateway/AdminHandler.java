@@ -39,7 +39,11 @@ final class AdminHandler {
 
   private final Integrity integrity;
 
-  AdminHandler(McpDispatcher dispatcher, ToolRegistry registry, Supplier<EdgeAuth> auth, Supplier<HttpPolicy> http, Integrity integrity) {
+  private final Supplier<java.util.Map<String, Long>> unpriced;
+
+  AdminHandler(McpDispatcher dispatcher, ToolRegistry registry, Supplier<EdgeAuth> auth, Supplier<HttpPolicy> http, Integrity integrity,
+      Supplier<java.util.Map<String, Long>> unpriced) {
+    this.unpriced = unpriced;
     this.integrity = integrity;
     this.dispatcher = dispatcher;
     this.registry = registry;
@@ -84,6 +88,14 @@ final class AdminHandler {
         case "/admin/upstreams" -> McpHttpHandler.writeJson(response, callback, 200, upstreams(), null);
         case "/admin/catalog" -> McpHttpHandler.writeJson(response, callback, 200, catalog(), null);
         case "/admin/integrity" -> McpHttpHandler.writeJson(response, callback, 200, integrity.report(), null);
+        case "/admin/models/unpriced" -> {
+          ObjectNode out = Json.object();
+          unpriced.get().forEach(out.putObject("unpriced")::put);
+          if (!out.has("unpriced")) {
+            out.putObject("unpriced");
+          }
+          McpHttpHandler.writeJson(response, callback, 200, out, null);
+        }
         case "/admin/integrity/decisions" -> {
           if (!HttpMethod.POST.is(request.getMethod())) {
             error(response, callback, 405, "method_not_allowed", "POST only");

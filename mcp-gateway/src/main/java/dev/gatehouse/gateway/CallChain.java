@@ -14,6 +14,7 @@ import dev.gatehouse.router.Router;
 import dev.gatehouse.router.RouterException;
 import java.math.BigDecimal;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Supplier;
@@ -400,9 +401,37 @@ final class CallChain {
       call.attempts = a.attempts();
       call.usage = a.usage();
       call.costUsd = a.costUsd();
+      if (!r.priced(a.route())) {
+        unpriced(a.route().target());
+      }
       budgets.add(call.principal, a.costUsd());
       return new Outcome.Done(a.response());
     });
+  }
+
+  /** Models called without a price (cost 0), by provider/model, with how many calls: at most {@value #MAX_UNPRICED}. */
+  private final Map<String, java.util.concurrent.atomic.LongAdder> unpricedModels = new java.util.concurrent.ConcurrentHashMap<>();
+  static final int MAX_UNPRICED = 1000;
+
+  private void unpriced(String target) {
+    java.util.concurrent.atomic.LongAdder n = unpricedModels.get(target);
+    if (n == null && unpricedModels.size() < MAX_UNPRICED) {
+      n = unpricedModels.computeIfAbsent(target, t -> {
+        log.warn("model {} has no price: its calls are recorded at cost 0 (add it under prices:)", t);
+        return new java.util.concurrent.atomic.LongAdder();
+      });
+    }
+    if (n != null) {
+      n.increment();
+      metrics.unpriced(target); // as bounded as the map: model names come from requests
+    }
+  }
+
+  /** The models called without a price since start, with their call counts (for {@code GET /admin/models/unpriced}). */
+  Map<String, Long> unpricedModels() {
+    Map<String, Long> out = new java.util.TreeMap<>();
+    unpricedModels.forEach((k, v) -> out.put(k, v.sum()));
+    return out;
   }
 
   // ---------------------------------------------------------------- record

@@ -103,7 +103,7 @@ public final class Gateway implements AutoCloseable {
       mcp.shared(sharedSessions);
       dispatcher.changed = sharedSessions::saveQuietly;
     }
-    AdminHandler admin = new AdminHandler(dispatcher, registry, () -> auth, () -> httpPolicy, integrity);
+    AdminHandler admin = new AdminHandler(dispatcher, registry, () -> auth, () -> httpPolicy, integrity, chain::unpricedModels);
     ExecuteHandler execute = new ExecuteHandler(registry, chain, () -> auth, () -> httpPolicy);
     ChatHandler chat = new ChatHandler(() -> router, () -> this.config, chain, registry, execute, () -> auth, () -> httpPolicy,
         () -> audit);

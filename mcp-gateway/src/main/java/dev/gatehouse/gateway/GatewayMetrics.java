@@ -131,6 +131,12 @@ final class GatewayMetrics implements AutoCloseable {
         .register(registry)).increment();
   }
 
+  /** A model call priced at 0 because its model has no price ({@code model} is provider/model of a configured provider). */
+  void unpriced(String model) {
+    Counter.builder("gatehouse.model.unpriced.calls").description("Model calls whose model has no price (recorded at cost 0)")
+        .tags("model", model).register(registry).increment();
+  }
+
   /**
    * A tool-integrity event on {@code server}'s definitions: {@code changed}, {@code flagged:<rule>},
    * {@code approved}, {@code rejected} (rules are a fixed set, servers come from the config).

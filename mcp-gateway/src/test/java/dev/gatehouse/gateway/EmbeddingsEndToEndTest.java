@@ -43,8 +43,8 @@ class EmbeddingsEndToEndTest {
         + "prices: { \"scripted/scripted-1\": { input_per_mtok: 1000000, output_per_mtok: 0 } }\n"
         + "identity:\n  api_keys:\n"
         + "    - { id: app, hash: \"" + ApiKeys.hash(KEY) + "\", subject: app-1, groups: [apps] }\n"
-        + "    - { id: auditor, hash: \"" + ApiKeys.hash(AUDITOR) + "\", subject: carol, roles: [gatehouse-auditor] }\n"
-        + "policies:\n  - { id: apps, when: { groups: [apps] }, allow: { models: [\"scripted/scripted-1\", \"claude/*\"] } }\n"
+        + "    - { id: auditor, hash: \"" + ApiKeys.hash(AUDITOR) + "\", subject: carol, roles: [gatehouse-auditor, gatehouse-admin, gatehouse-metrics] }\n"
+        + "policies:\n  - { id: apps, when: { groups: [apps] }, allow: { models: [\"scripted/scripted-1\", \"scripted/scripted-slow\", \"claude/*\"] } }\n"
         + "audit: { store: \"sqlite:" + dir.resolve("audit.db") + "\" }\n");
     gateway = Gateway.start(new ConfigLoader().load(file), Optional.of(file));
   }
@@ -76,6 +76,19 @@ class EmbeddingsEndToEndTest {
     assertEquals("embeddings", step.path("source").asText(), steps.body());
     assertEquals(3, step.path("tokens_in").asInt(), steps.body());
     assertEquals(0, new java.math.BigDecimal("3").compareTo(new java.math.BigDecimal(step.path("cost_usd").asText())), "3 tokens at $1M per million: " + steps.body());
+  }
+
+  @Test
+  void aModelWithoutAPriceIsReportedAsUnpricedNotSilentlyFree() throws Exception {
+    HttpResponse<String> r = embed("{\"model\":\"scripted/scripted-slow\",\"input\":\"x y\"}", "emb-5");
+    assertEquals(200, r.statusCode(), r.body());
+    JsonNode admin = Json.MAPPER.readTree(TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/admin/models/unpriced"))
+        .header("Authorization", "Bearer " + AUDITOR).GET().build()).body());
+    assertTrue(admin.path("unpriced").path("scripted/scripted-slow").asLong() >= 1, admin.toString());
+    assertTrue(admin.path("unpriced").path("scripted/scripted-1").isMissingNode(), "a priced model is not listed: " + admin);
+    String metrics = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/metrics"))
+        .header("Authorization", "Bearer " + AUDITOR).GET().build()).body();
+    assertTrue(metrics.contains("gatehouse_model_unpriced_calls_total{model=\"scripted/scripted-slow\"}"), metrics);
   }
 
   @Test
