@@ -17,9 +17,10 @@ import java.util.Optional;
 final class Pricing {
   /**
    * Built-in list prices in US dollars per million tokens (input, output, cached input, cache write), as
-   * the providers published them in 2025 for standard (non-batch, short-context) use. Patterns match
-   * whatever provider serves the model, so {@code azure/gpt-4o} and {@code bedrock/…claude-sonnet-4…}
-   * are priced too. Override any of them under {@code prices:}; docs/router.md lists them.
+   * the providers published them in 2025 for standard (non-batch, short-context) use, read from
+   * {@value #PRICES_RESOURCE} (each with its provider, source page and date). Patterns match whatever
+   * provider serves the model, so {@code azure/gpt-4o} and {@code bedrock/…claude-sonnet-4…} are priced
+   * too. Override any of them under {@code prices:}; docs/router.md lists them.
    */
   static final Map<String, Price> DEFAULTS = defaults();
 
@@ -57,52 +58,26 @@ final class Pricing {
     return price(route).map(p -> p.cost(usage)).orElse(BigDecimal.ZERO);
   }
 
+  /** Where the built-in prices live: a data file with each price's provider, source page and date. */
+  static final String PRICES_RESOURCE = "prices.json";
+
   private static Map<String, Price> defaults() {
     Map<String, Price> m = new LinkedHashMap<>();
-    // OpenAI (also served by Azure, OpenRouter and others under the same names)
-    m.put("*/gpt-4o*", Price.of("2.50", "10.00", "1.25"));
-    m.put("*/gpt-4o-mini*", Price.of("0.15", "0.60", "0.075"));
-    m.put("*/gpt-4.1*", Price.of("2.00", "8.00", "0.50"));
-    m.put("*/gpt-4.1-mini*", Price.of("0.40", "1.60", "0.10"));
-    m.put("*/gpt-4.1-nano*", Price.of("0.10", "0.40", "0.025"));
-    m.put("*/gpt-5*", Price.of("1.25", "10.00", "0.125"));
-    m.put("*/gpt-5-mini*", Price.of("0.25", "2.00", "0.025"));
-    m.put("*/gpt-5-nano*", Price.of("0.05", "0.40", "0.005"));
-    m.put("*/o1*", Price.of("15.00", "60.00", "7.50"));
-    m.put("*/o1-mini*", Price.of("1.10", "4.40", "0.55"));
-    m.put("*/o3*", Price.of("2.00", "8.00", "0.50"));
-    m.put("*/o3-mini*", Price.of("1.10", "4.40", "0.55"));
-    m.put("*/o4-mini*", Price.of("1.10", "4.40", "0.275"));
-    // OpenAI embeddings (input only)
-    m.put("*/text-embedding-3-small*", Price.of("0.02", "0"));
-    m.put("*/text-embedding-3-large*", Price.of("0.13", "0"));
-    m.put("*/text-embedding-ada-002*", Price.of("0.10", "0"));
-    // Anthropic (also on Bedrock and Vertex): cache reads 0.1x input, 5-minute cache writes 1.25x
-    m.put("*claude-opus-4*", Price.of("15.00", "75.00", "1.50", "18.75"));
-    m.put("*claude-opus-4-5*", Price.of("5.00", "25.00", "0.50", "6.25"));
-    m.put("*claude-sonnet-4*", Price.of("3.00", "15.00", "0.30", "3.75"));
-    m.put("*claude-3-7-sonnet*", Price.of("3.00", "15.00", "0.30", "3.75"));
-    m.put("*claude-3-5-sonnet*", Price.of("3.00", "15.00", "0.30", "3.75"));
-    m.put("*claude-haiku-4-5*", Price.of("1.00", "5.00", "0.10", "1.25"));
-    m.put("*claude-3-5-haiku*", Price.of("0.80", "4.00", "0.08", "1.00"));
-    m.put("*claude-3-haiku*", Price.of("0.25", "1.25", "0.03", "0.30"));
-    // Google Gemini (prompts up to 200k tokens)
-    m.put("*gemini-2.5-pro*", Price.of("1.25", "10.00", "0.31"));
-    m.put("*gemini-2.5-flash*", Price.of("0.30", "2.50", "0.075"));
-    m.put("*gemini-2.5-flash-lite*", Price.of("0.10", "0.40", "0.025"));
-    m.put("*gemini-2.0-flash*", Price.of("0.10", "0.40", "0.025"));
-    m.put("*gemini-2.0-flash-lite*", Price.of("0.075", "0.30"));
-    // DeepSeek (cache hits priced as cached input)
-    m.put("deepseek/deepseek-chat", Price.of("0.28", "0.42", "0.028"));
-    m.put("deepseek/deepseek-reasoner", Price.of("0.28", "0.42", "0.028"));
-    // Mistral
-    m.put("mistral/mistral-large*", Price.of("2.00", "6.00"));
-    m.put("mistral/mistral-medium*", Price.of("0.40", "2.00"));
-    m.put("mistral/mistral-small*", Price.of("0.10", "0.30"));
-    m.put("mistral/codestral*", Price.of("0.30", "0.90"));
-    // Groq
-    m.put("groq/llama-3.3-70b-versatile", Price.of("0.59", "0.79"));
-    m.put("groq/llama-3.1-8b-instant", Price.of("0.05", "0.08"));
+    try (java.io.InputStream in = Pricing.class.getResourceAsStream(PRICES_RESOURCE)) {
+      if (in == null) {
+        throw new IllegalStateException(PRICES_RESOURCE + " is missing from the router's jar");
+      }
+      for (com.fasterxml.jackson.databind.JsonNode e : Json.MAPPER.readTree(in).path("prices")) {
+        String cached = e.path("cached_input").asText(null);
+        String write = e.path("cache_write").asText(null);
+        Price price = write != null ? Price.of(e.path("input").asText(), e.path("output").asText(), cached, write)
+            : cached != null ? Price.of(e.path("input").asText(), e.path("output").asText(), cached)
+            : Price.of(e.path("input").asText(), e.path("output").asText());
+        m.put(e.path("pattern").asText(), price);
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("reading " + PRICES_RESOURCE, e);
+    }
     return java.util.Collections.unmodifiableMap(m);
   }
 }

@@ -49,4 +49,31 @@ class PricingTest {
     assertEquals(BigDecimal.ZERO, defaults.cost(route("local/x"), u));
     assertEquals(new BigDecimal("10"), Price.of("5", "5").cost(Usage.of(1_000_000, 1_000_000, 0, 0)));
   }
+  @Test
+  void everyBuiltInPriceNamesItsSourceAndDateAndDocsListThemAll() throws Exception {
+    com.fasterxml.jackson.databind.JsonNode file;
+    try (java.io.InputStream in = Pricing.class.getResourceAsStream(Pricing.PRICES_RESOURCE)) {
+      file = Json.MAPPER.readTree(in);
+    }
+    java.util.Map<String, String> fromFile = new java.util.LinkedHashMap<>();
+    for (com.fasterxml.jackson.databind.JsonNode e : file.path("prices")) {
+      assertTrue(e.path("source").asText().startsWith("https://"), "a source page: " + e);
+      assertTrue(e.path("as_of").asText().matches("\\d{4}(-\\d{2}(-\\d{2})?)?"), "a date: " + e);
+      assertTrue(!e.path("provider").asText().isBlank(), e.toString());
+      fromFile.put(e.path("pattern").asText(), String.join("|", e.path("input").asText(), e.path("output").asText(),
+          e.path("cached_input").asText(""), e.path("cache_write").asText("")));
+    }
+    assertEquals(Pricing.DEFAULTS.keySet(), fromFile.keySet(), "the table in use is the file");
+    java.nio.file.Path docs = java.nio.file.Path.of("").toAbsolutePath().getParent().resolve("docs/router.md");
+    java.util.Map<String, String> fromDocs = new java.util.LinkedHashMap<>();
+    for (String line : java.nio.file.Files.readAllLines(docs)) {
+      java.util.regex.Matcher m = java.util.regex.Pattern.compile(
+          "^\\|\\s*`([^`]+)`\\s*\\|\\s*([0-9.]+)\\s*\\|\\s*([0-9.]+)\\s*\\|\\s*([0-9.]*)\\s*\\|\\s*([0-9.]*)\\s*\\|$")
+          .matcher(line);
+      if (m.matches()) {
+        fromDocs.put(m.group(1), String.join("|", m.group(2), m.group(3), m.group(4), m.group(5)));
+      }
+    }
+    assertEquals(fromFile, fromDocs, "docs/router.md lists exactly the built-in prices");
+  }
 }
