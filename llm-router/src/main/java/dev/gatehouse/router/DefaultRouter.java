@@ -143,32 +143,19 @@ final class DefaultRouter implements Router {
     ProviderState p = call.provider();
     OpenAiAdapter adapter = (OpenAiAdapter) p.adapter;
     byte[] body = adapter.embeddingsBody(call);
-    Outbound o = adapter.embeddingsRequest(call, key);
-    Request request = p.client.newRequest(o.uri)
-        .method(HttpMethod.POST)
-        .timeout(p.config.timeouts().total().toMillis(), TimeUnit.MILLISECONDS)
-        .headers(h -> {
-          for (int i = 0; i < o.headers.size(); i += 2) {
-            h.add(o.headers.get(i), o.headers.get(i + 1));
-          }
-          p.config.headers().forEach(h::add);
-        })
-        .body(new BytesRequestContent("application/json", body));
+    Request request = build(p, adapter.embeddingsRequest(call, key), body);
     acquire(p);
     WholeBody whole = new WholeBody(MAX_BODY);
     try {
       Response response = send(p, request, whole, start + p.config.timeouts().total().toNanos(),
           "no answer within the total timeout of " + Failure.human(p.config.timeouts().total()));
-      int status = response.getStatus();
       byte[] bytes = whole.bytes();
-      if (status < 200 || status >= 300) {
-        throw Failure.fromResponse(status, response.getHeaders(),
-            bytes.length > MAX_ERROR_BODY ? java.util.Arrays.copyOf(bytes, MAX_ERROR_BODY) : bytes, redactor, env.clock());
-      }
+      refusal(response, bytes);
       try {
         return adapter.embeddingsResponse(bytes);
       } catch (IOException e) {
-        throw Failure.inStream(Outcome.SERVER_ERROR, status, "bad_response", "the provider's answer could not be read: " + e.getMessage());
+        throw Failure.inStream(Outcome.SERVER_ERROR, response.getStatus(), "bad_response",
+            "the provider's answer could not be read: " + e.getMessage());
       }
     } finally {
       p.release();
@@ -625,8 +612,10 @@ final class DefaultRouter implements Router {
   // ---- one exchange
 
   private Request build(Call call, KeyState key, byte[] body) {
-    ProviderState p = call.provider();
-    Outbound o = p.adapter.request(call, key, body);
+    return build(call.provider(), call.provider().adapter.request(call, key, body), body);
+  }
+
+  private Request build(ProviderState p, Outbound o, byte[] body) {
     return p.client.newRequest(o.uri)
         .method(HttpMethod.POST)
         .timeout(p.config.timeouts().total().toMillis(), TimeUnit.MILLISECONDS)
@@ -653,13 +642,19 @@ final class DefaultRouter implements Router {
     }
   }
 
-  /** A whole answer: the provider's error as a failure, or its completion translated to OpenAI's shape. */
-  private Translated translate(Call call, Response response, byte[] bytes) throws Failure {
+  /** A non-2xx answer as the failure it is (its body clipped), or nothing for a 2xx. */
+  private void refusal(Response response, byte[] bytes) throws Failure {
     int status = response.getStatus();
     if (status < 200 || status >= 300) {
       throw Failure.fromResponse(status, response.getHeaders(),
           bytes.length > MAX_ERROR_BODY ? java.util.Arrays.copyOf(bytes, MAX_ERROR_BODY) : bytes, redactor, env.clock());
     }
+  }
+
+  /** A whole answer: the provider's error as a failure, or its completion translated to OpenAI's shape. */
+  private Translated translate(Call call, Response response, byte[] bytes) throws Failure {
+    int status = response.getStatus();
+    refusal(response, bytes);
     try {
       return call.provider().adapter.response(call, bytes);
     } catch (IOException e) {
