@@ -699,15 +699,7 @@ final class Connection implements Transport.Listener {
       msg.set("result", result == null ? Json.object() : result);
     } else {
       Throwable cause = error.getCause() != null && !(error instanceof McpException) ? error.getCause() : error;
-      ObjectNode err = msg.putObject("error");
-      if (cause instanceof McpException m) {
-        err.put("code", m.code());
-        err.put("message", m.getMessage());
-        m.data().ifPresent(d -> err.set("data", d));
-      } else {
-        err.put("code", McpException.INTERNAL_ERROR);
-        err.put("message", "request could not be relayed: " + cause.getMessage());
-      }
+      msg.set("error", McpException.errorObject(cause, "request could not be relayed: "));
     }
     transport.send(msg).whenComplete((v, e) -> {
       if (e != null) {

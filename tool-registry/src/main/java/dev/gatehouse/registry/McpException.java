@@ -45,6 +45,23 @@ public class McpException extends RuntimeException {
     return Optional.ofNullable(data);
   }
 
+  /**
+   * {@code failure} as a JSON-RPC error object: an {@link McpException}'s code, message and data as they
+   * are; anything else an internal error whose message is {@code prefix} plus the failure's.
+   */
+  static com.fasterxml.jackson.databind.node.ObjectNode errorObject(Throwable failure, String prefix) {
+    com.fasterxml.jackson.databind.node.ObjectNode e = Json.object();
+    if (failure instanceof McpException m) {
+      e.put("code", m.code());
+      e.put("message", m.getMessage());
+      m.data().ifPresent(d -> e.set("data", d));
+    } else {
+      e.put("code", INTERNAL_ERROR);
+      e.put("message", prefix + failure.getMessage());
+    }
+    return e;
+  }
+
   /** The upstream's HTTP session was forgotten (404): re-initialise and retry once. */
   static final class SessionExpired extends McpException {
     SessionExpired(String upstream) {

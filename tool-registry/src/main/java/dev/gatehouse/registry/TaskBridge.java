@@ -15,15 +15,21 @@ final class TaskBridge {
 
   /** The 2025-11-25 fields of a 2026-07-28 task. */
   static ObjectNode task(JsonNode t) {
+    ObjectNode out = common(t);
+    out.set("ttl", t.has("ttlMs") ? t.get("ttlMs") : Json.MAPPER.nullNode());
+    if (t.has("pollIntervalMs")) {
+      out.set("pollInterval", t.get("pollIntervalMs"));
+    }
+    return out;
+  }
+
+  /** The fields both revisions' tasks share, copied from {@code t}. */
+  private static ObjectNode common(JsonNode t) {
     ObjectNode out = Json.object();
     for (String k : new String[] {"taskId", "status", "statusMessage", "createdAt", "lastUpdatedAt"}) {
       if (t.has(k)) {
         out.set(k, t.get(k));
       }
-    }
-    out.set("ttl", t.has("ttlMs") ? t.get("ttlMs") : Json.MAPPER.nullNode());
-    if (t.has("pollIntervalMs")) {
-      out.set("pollInterval", t.get("pollIntervalMs"));
     }
     return out;
   }
@@ -49,12 +55,7 @@ final class TaskBridge {
 
   /** A 2025-11-25 task (flat, as {@code tasks/get} answers) in the fields of 2026-07-28. */
   static ObjectNode modern(JsonNode t) {
-    ObjectNode out = Json.object();
-    for (String k : new String[] {"taskId", "status", "statusMessage", "createdAt", "lastUpdatedAt"}) {
-      if (t.has(k)) {
-        out.set(k, t.get(k));
-      }
-    }
+    ObjectNode out = common(t);
     if (!out.has("lastUpdatedAt") && out.has("createdAt")) {
       out.set("lastUpdatedAt", out.get("createdAt"));
     }
@@ -74,16 +75,7 @@ final class TaskBridge {
 
   /** A failure as the JSON-RPC error object a failed 2026-07-28 task inlines. */
   static ObjectNode error(Throwable failure) {
-    ObjectNode e = Json.object();
-    if (failure instanceof McpException m) {
-      e.put("code", m.code());
-      e.put("message", m.getMessage());
-      m.data().ifPresent(d -> e.set("data", d));
-    } else {
-      e.put("code", McpException.INTERNAL_ERROR);
-      e.put("message", String.valueOf(failure.getMessage()));
-    }
-    return e;
+    return McpException.errorObject(failure, "");
   }
 
   /**
