@@ -42,6 +42,11 @@ final class Upstream {
   private volatile Connection connection;
   private volatile UpstreamCatalog catalog;
   private volatile UpstreamStatus.State state = UpstreamStatus.State.CONNECTING;
+  /**
+   * Whether the catalog is served. Set before the federated catalog is rebuilt and before the state
+   * says CONNECTED, so that whoever sees "connected" also finds the upstream's tools.
+   */
+  private volatile boolean serving;
   private volatile String lastError;
   private volatile Instant since = Instant.now();
   private volatile int attempts;
@@ -73,7 +78,7 @@ final class Upstream {
   }
 
   Optional<UpstreamCatalog> catalog() {
-    return state == UpstreamStatus.State.CONNECTED ? Optional.ofNullable(catalog) : Optional.empty();
+    return serving ? Optional.ofNullable(catalog) : Optional.empty();
   }
 
   UpstreamStatus status() {
@@ -171,11 +176,12 @@ final class Upstream {
         catalog = fresh;
         lastError = null;
         attempts = 0;
+        serving = true;
+        events.onCatalog(this);
         setState(UpstreamStatus.State.CONNECTED);
         log.info("upstream '{}': connected ({} {}, protocol {}, {} tools, {} resources, {} prompts)", name,
             Json.text(h.serverInfo(), "name"), Json.text(h.serverInfo(), "version"), h.protocolVersion(),
             fresh.tools().size(), fresh.resources().size(), fresh.prompts().size());
-        events.onCatalog(this);
         return true;
       } catch (IOException | RuntimeException e) {
         c.close("connect failed");
@@ -192,7 +198,8 @@ final class Upstream {
 
   private void markDown(String reason) {
     lastError = reason;
-    boolean hadCatalog = state == UpstreamStatus.State.CONNECTED;
+    boolean hadCatalog = serving;
+    serving = false;
     setState(UpstreamStatus.State.DISCONNECTED);
     if (hadCatalog) {
       events.onCatalog(this);
@@ -304,7 +311,7 @@ final class Upstream {
    */
   CompletableFuture<JsonNode> call(String method, ObjectNode params, CallContext context) {
     Connection c = connection;
-    if (c == null || c.isClosed() || state != UpstreamStatus.State.CONNECTED) {
+    if (c == null || c.isClosed() || !serving) {
       return CompletableFuture.failedFuture(unavailable());
     }
     return c.request(method, params, context, config.timeouts().call())
