@@ -53,11 +53,11 @@ final class ChatHandler {
   static final String COMPLETIONS = "/v1/chat/completions";
   static final String MODELS = "/v1/models";
   static final String EMBEDDINGS = "/v1/embeddings";
+  static final String MESSAGES = "/v1/messages";
+  static final String RESPONSES = "/v1/responses";
   static final String TOOLS_HEADER = "x-gatehouse-tools";
   /** Longest model name (or alias) accepted; the longest real ones (Bedrock ARNs) are about 120. */
   static final int MAX_MODEL_CHARS = 256;
-  private static final byte[] DONE = "data: [DONE]\n\n".getBytes(StandardCharsets.US_ASCII);
-
   private final Supplier<Router> router;
   private final Supplier<GatewayConfig> config;
   private final CallChain chain;
@@ -68,6 +68,8 @@ final class ChatHandler {
   private final Supplier<HttpPolicy> http;
   private final Supplier<AuditRecorder> audit;
   private final AgentStash stash = new AgentStash();
+  private final ModelDoor messagesDoor = new MessagesDoor();
+  private final ResponsesDoor responsesDoor = new ResponsesDoor();
 
   ChatHandler(Supplier<Router> router, Supplier<GatewayConfig> config, CallChain chain, ToolRegistry registry,
       ExecuteHandler execute, Supplier<EdgeAuth> auth, Supplier<HttpPolicy> http, Supplier<AuditRecorder> audit) {
@@ -83,7 +85,7 @@ final class ChatHandler {
   }
 
   /** A request the endpoint refuses before it becomes a call (malformed, too large). */
-  private static final class Refused extends RuntimeException {
+  static final class Refused extends RuntimeException {
     final int status;
     final String type;
     final String code;
@@ -96,22 +98,39 @@ final class ChatHandler {
     }
   }
 
+  /** Whether {@code path} is one of this handler's. */
+  static boolean owns(String path) {
+    return path.equals(COMPLETIONS) || path.equals(MODELS) || path.equals(EMBEDDINGS) || path.equals(MESSAGES)
+        || path.equals(RESPONSES) || path.startsWith(RESPONSES + "/");
+  }
+
+  /** The door of a model API path; chat's for the others (their errors are OpenAI's). */
+  private ModelDoor door(String path) {
+    return path.equals(MESSAGES) ? messagesDoor : path.startsWith(RESPONSES) ? responsesDoor : ModelDoor.CHAT;
+  }
+
   void handle(Request request, Response response, Callback callback, String path) {
+    ModelDoor door = door(path);
     String chain = Chains.fromHeaders(request.getHeaders().get(Chains.HEADER), request.getHeaders().get("traceparent"))
         .orElseGet(Chains::generate);
     response.getHeaders().put(Chains.HEADER, chain);
     HttpPolicy p = http.get();
     if (!p.hostAllowed(request.getHeaders().get(HttpHeader.HOST)) || !p.originAllowed(request.getHeaders().get(HttpHeader.ORIGIN))) {
-      OpenAiErrors.write(response, callback, 403, "permission_error", "forbidden_origin", "Host or Origin not allowed");
+      door.error(response, callback, 403, "permission_error", "forbidden_origin", "Host or Origin not allowed");
       return;
     }
     boolean models = path.equals(MODELS);
-    if (models ? !HttpMethod.GET.is(request.getMethod()) : !HttpMethod.POST.is(request.getMethod())) {
-      response.getHeaders().put(HttpHeader.ALLOW, models ? "GET" : "POST");
-      OpenAiErrors.write(response, callback, 405, "invalid_request_error", "method_not_allowed", "Use " + (models ? "GET" : "POST"));
+    boolean stored = path.startsWith(RESPONSES + "/");
+    String method = request.getMethod();
+    boolean allowed = models ? HttpMethod.GET.is(method)
+        : stored ? HttpMethod.GET.is(method) || HttpMethod.DELETE.is(method) : HttpMethod.POST.is(method);
+    if (!allowed) {
+      String allow = models ? "GET" : stored ? "GET, DELETE" : "POST";
+      response.getHeaders().put(HttpHeader.ALLOW, allow);
+      door.error(response, callback, 405, "invalid_request_error", "method_not_allowed", "Use " + allow);
       return;
     }
-    auth.get().authenticate(request, response, callback, path, OpenAiErrors::auth).thenAccept(caller -> {
+    auth.get().authenticate(request, response, callback, path, door::authError).thenAccept(caller -> {
       if (caller == null) {
         return;
       }
@@ -119,36 +138,42 @@ final class ChatHandler {
         models(response, callback, caller);
         return;
       }
+      if (stored) {
+        responsesDoor.stored(response, callback, caller, path.substring(RESPONSES.length() + 1), HttpMethod.DELETE.is(method));
+        return;
+      }
       boolean embeddings = path.equals(EMBEDDINGS);
-      Bodies.readThen(request, response, callback, p.maxRequestBytes(), embeddings ? "embeddings request" : "chat request",
-          (bytes, failure) -> completions(request, response, callback, caller, chain, bytes, failure, embeddings));
+      Bodies.readThen(request, response, callback, p.maxRequestBytes(), embeddings ? "embeddings request" : door.name() + " request",
+          (bytes, failure) -> completions(request, response, callback, caller, chain, bytes, failure, embeddings ? null : door));
     });
   }
 
   /** The body is in: a chat request, or its refusal (recorded as a step of its chain). */
   private void completions(Request request, Response response, Callback callback, Principal caller, String chain, byte[] bytes,
-      Throwable failure, boolean embeddings) {
+      Throwable failure, ModelDoor door) {
+    boolean embeddings = door == null;
+    ModelDoor errors = embeddings ? ModelDoor.CHAT : door;
     ObjectNode body = null;
     try {
       if (failure != null) {
         if (Bodies.tooLarge(failure) != null) {
           throw new Refused(413, "invalid_request_error", "request_too_large", Bodies.tooLarge(failure).getMessage());
         }
-        OpenAiErrors.write(response, callback, 400, "invalid_request_error", "unreadable_body", "The request body could not be read");
+        errors.error(response, callback, 400, "invalid_request_error", "unreadable_body", "The request body could not be read");
         return;
       }
       body = json(bytes);
       if (embeddings) {
         embeddings(response, callback, caller, chain, body);
       } else {
-        completions(request, response, callback, caller, chain, body);
+        completions(request, response, callback, caller, chain, body, door);
       }
     } catch (Refused r) {
       // A request refused before it became a call: still a step of its chain, naming what was wrong.
       String model = body != null && body.path("model").isTextual() && !body.path("model").asText().isBlank()
-          ? body.path("model").asText() : embeddings ? EMBEDDINGS : COMPLETIONS;
-      audit.get().invalidRequest(caller, chain, embeddings ? "embeddings" : "chat", model, r.status, r.code + ": " + r.getMessage(), body == null ? Json.object() : body)
-          .whenComplete((v, e) -> OpenAiErrors.write(response, callback, r.status, r.type, r.code, r.getMessage()));
+          ? body.path("model").asText() : embeddings ? EMBEDDINGS : "/v1/" + errors.name();
+      audit.get().invalidRequest(caller, chain, embeddings ? "embeddings" : errors.name(), model, r.status, r.code + ": " + r.getMessage(), body == null ? Json.object() : body)
+          .whenComplete((v, e) -> errors.error(response, callback, r.status, r.type, r.code, r.getMessage()));
     }
   }
 
@@ -240,18 +265,17 @@ final class ChatHandler {
    * depth is reached. Everything continues from completions: no thread waits for the provider.
    */
   private void completions(Request request, Response response, Callback callback, Principal caller, String chainId,
-      ObjectNode body) {
-    JsonNode modelNode = body.get("model");
+      ObjectNode request0, ModelDoor door) {
+    JsonNode modelNode = request0.get("model");
     if (modelNode == null || !modelNode.isTextual() || modelNode.asText().isBlank()) {
       throw new Refused(400, "invalid_request_error", "missing_model", "model: required (provider/model or an alias)");
     }
-    if (!(body.get("messages") instanceof ArrayNode messages) || messages.isEmpty()) {
-      throw new Refused(400, "invalid_request_error", "missing_messages", "messages: required (a non-empty array)");
-    }
+    ModelDoor.Exchange exchange = door.open(request0, caller);
+    ObjectNode body = exchange.chat();
     String header = request.getHeaders().get(TOOLS_HEADER);
     Optional<GlobList> offered = header == null ? Optional.empty() : Optional.of(offeredByHeader(header));
     boolean stream = body.path("stream").asBoolean(false);
-    Turn turn = new Turn(response, callback, caller, chainId, body, stream, offered);
+    Turn turn = new Turn(response, callback, caller, chainId, body, stream, offered, door, exchange);
     stash.restore(chainId, body);
     round(turn);
   }
@@ -265,12 +289,16 @@ final class ChatHandler {
     final ObjectNode body;
     final boolean stream;
     final Optional<GlobList> offered;
+    final ModelDoor door;
+    final ModelDoor.Exchange exchange;
     Optional<AgentModeSettings> agent = Optional.empty();
     int depth;
     boolean streaming;
+    /** The stream's translator, once the stream started. */
+    ModelDoor.StreamWriter writer;
 
     Turn(Response response, Callback callback, Principal caller, String chainId, ObjectNode body, boolean stream,
-        Optional<GlobList> offered) {
+        Optional<GlobList> offered, ModelDoor door, ModelDoor.Exchange exchange) {
       this.response = response;
       this.callback = callback;
       this.caller = caller;
@@ -278,6 +306,8 @@ final class ChatHandler {
       this.body = body;
       this.stream = stream;
       this.offered = offered;
+      this.door = door;
+      this.exchange = exchange;
     }
 
     boolean agentic() {
@@ -288,7 +318,7 @@ final class ChatHandler {
   /** One model call of the turn, then its answer or the tools it asked for. */
   private void round(Turn turn) {
     turn.depth++;
-    Call call = Call.of("chat", turn.caller, turn.chainId, new Target.Model(turn.body.path("model").asText(), turn.body));
+    Call call = Call.of(turn.door.name(), turn.caller, turn.chainId, new Target.Model(turn.body.path("model").asText(), turn.body));
     call.prepare = c -> {
       if (turn.depth == 1) {
         // Agent mode and the tools offered follow the rule that allowed the first call.
@@ -308,7 +338,7 @@ final class ChatHandler {
       } catch (Throwable t) {
         org.slf4j.LoggerFactory.getLogger(ChatHandler.class).error("chat request failed", t);
         if (!turn.response.isCommitted()) {
-          OpenAiErrors.write(turn.response, turn.callback, 500, "api_error", "internal_error", "internal error");
+          turn.door.error(turn.response, turn.callback, 500, "api_error", "internal_error", "internal error");
         } else {
           turn.callback.failed(t);
         }
@@ -334,7 +364,7 @@ final class ChatHandler {
           case BUDGET_EXCEEDED -> new OpenAiErrors.Error(402, "insufficient_quota", "budget_exceeded", r.message());
           case UNKNOWN, INVALID -> new OpenAiErrors.Error(400, "invalid_request_error", "invalid_model", r.message());
         };
-        e.write(response, turn.callback);
+        turn.door.error(response, turn.callback, e.status(), e.type(), e.code(), e.message());
       }
       case Outcome.Failed f -> {
         RouterException e = f.model().orElseGet(() -> new RouterException(502, "api_error", "upstream_error", f.error().message()));
@@ -345,15 +375,15 @@ final class ChatHandler {
             return;
           }
           // Written without waiting: this may run on the thread that completed the call's audit step.
-          response.write(true, ByteBuffer.wrap(concat(data(e.toJson()), DONE)), turn.callback);
+          response.write(true, ByteBuffer.wrap(turn.writer.failed(e)), turn.callback);
           return;
         }
         e.retryAfter().ifPresent(d -> response.getHeaders().put(HttpHeader.RETRY_AFTER, Long.toString(Math.max(1, d.toSeconds()))));
-        OpenAiErrors.write(response, turn.callback, e.status(), e.type(), e.code(), e.getMessage());
+        turn.door.error(response, turn.callback, e.status(), e.type(), e.code(), e.getMessage());
       }
       case Outcome.Done d -> {
         if (turn.streaming) {
-          response.write(true, ByteBuffer.wrap(DONE), turn.callback);
+          response.write(true, ByteBuffer.wrap(turn.writer.done()), turn.callback);
           return;
         }
         routeHeaders(response, turn.caller, call.route, call.attempts);
@@ -361,12 +391,8 @@ final class ChatHandler {
         if (turn.agentic() && next(turn, answer)) {
           return; // the next round answers
         }
-        if (turn.stream) {
-          // Agent mode ran its rounds without streaming; the final answer goes out as an OpenAI stream.
-          streamCompleted(response, turn.callback, answer, turn.body.path("stream_options").path("include_usage").asBoolean(false));
-        } else {
-          McpHttpHandler.writeJson(response, turn.callback, 200, answer, null);
-        }
+        // Agent mode ran its rounds without streaming; its final answer goes out as a stream if one was asked for.
+        finish(turn, answer);
       }
     }
   }
@@ -382,12 +408,13 @@ final class ChatHandler {
         response.setStatus(200);
         response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream");
         response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
+        turn.writer = turn.exchange.writer();
         turn.streaming = true;
       }
 
       @Override
       public void onChunk(ObjectNode chunk) {
-        writeData(response, chunk);
+        write(response, turn.writer.chunk(chunk));
       }
     };
   }
@@ -445,36 +472,25 @@ final class ChatHandler {
     }
   }
 
-  /** One streamed chunk, written as the provider's stream delivers it (on the router's thread, which may wait). */
-  private static void writeData(Response response, JsonNode chunk) {
+  /** One streamed chunk's events, written as the provider's stream delivers it (on the router's thread, which may wait). */
+  private static void write(Response response, byte[] events) {
+    if (events.length == 0) {
+      return;
+    }
     try {
-      Content.Sink.write(response, false, ByteBuffer.wrap(data(chunk)));
+      Content.Sink.write(response, false, ByteBuffer.wrap(events));
     } catch (IOException e) {
       throw new UncheckedIOException(e); // aborts the provider call
     }
   }
 
-  /** {@code data: <json>} and a blank line. */
-  private static byte[] data(JsonNode chunk) {
-    byte[] json = Json.bytes(chunk);
-    byte[] out = new byte[json.length + 8];
-    System.arraycopy("data: ".getBytes(StandardCharsets.US_ASCII), 0, out, 0, 6);
-    System.arraycopy(json, 0, out, 6, json.length);
-    out[out.length - 2] = '\n';
-    out[out.length - 1] = '\n';
-    return out;
-  }
-
-  private static byte[] concat(byte[]... parts) {
-    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    for (byte[] p : parts) {
-      out.writeBytes(p);
-    }
-    return out.toByteArray();
-  }
-
-  /** A finished completion sent as an OpenAI stream: role, content, tool calls by index, finish, usage. */
-  private void streamCompleted(Response response, Callback callback, ObjectNode completion, boolean includeUsage) {
+  /**
+   * A finished completion sent as a stream (agent mode runs its rounds whole): as the chunks a provider
+   * would have streamed — role and content, tool calls by index, finish, usage — through the door's writer.
+   */
+  private static void streamCompleted(Turn turn, ObjectNode completion) {
+    Response response = turn.response;
+    boolean includeUsage = turn.body.path("stream_options").path("include_usage").asBoolean(false);
     response.setStatus(200);
     response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream");
     response.getHeaders().put(HttpHeader.CACHE_CONTROL, "no-cache");
@@ -490,8 +506,9 @@ final class ChatHandler {
       ((ObjectNode) first.path("choices").path(0).path("delta")).put("content", message.get("content").asText());
     }
     // Built whole and written once, without waiting: this runs where the last call completed.
+    ModelDoor.StreamWriter writer = turn.exchange.writer();
     java.io.ByteArrayOutputStream events = new java.io.ByteArrayOutputStream();
-    events.writeBytes(data(first));
+    events.writeBytes(writer.chunk(first));
     int index = 0;
     for (JsonNode call : message.path("tool_calls")) {
       ObjectNode delta = Json.object();
@@ -500,17 +517,17 @@ final class ChatHandler {
       tc.set("id", call.get("id"));
       tc.put("type", "function");
       tc.set("function", call.get("function"));
-      events.writeBytes(data(chunk(base, delta, null)));
+      events.writeBytes(writer.chunk(chunk(base, delta, null)));
     }
-    events.writeBytes(data(chunk(base, Json.object(), choice.path("finish_reason").asText("stop"))));
+    events.writeBytes(writer.chunk(chunk(base, Json.object(), choice.path("finish_reason").asText("stop"))));
     if (includeUsage && completion.has("usage")) {
       ObjectNode usage = base.deepCopy();
       usage.putArray("choices");
       usage.set("usage", completion.get("usage"));
-      events.writeBytes(data(usage));
+      events.writeBytes(writer.chunk(usage));
     }
-    events.writeBytes(DONE);
-    response.write(true, ByteBuffer.wrap(events.toByteArray()), callback);
+    events.writeBytes(writer.done());
+    response.write(true, ByteBuffer.wrap(events.toByteArray()), turn.callback);
   }
 
   private static ObjectNode chunk(ObjectNode base, ObjectNode delta, String finish) {
@@ -575,9 +592,9 @@ final class ChatHandler {
   /** The answer the model gave, to the client (after agent rounds). */
   private void finish(Turn turn, ObjectNode answer) {
     if (turn.stream) {
-      streamCompleted(turn.response, turn.callback, answer, turn.body.path("stream_options").path("include_usage").asBoolean(false));
+      streamCompleted(turn, answer);
     } else {
-      McpHttpHandler.writeJson(turn.response, turn.callback, 200, answer, null);
+      McpHttpHandler.writeJson(turn.response, turn.callback, 200, turn.exchange.answer(answer), null);
     }
   }
 

@@ -157,7 +157,7 @@ public final class Gateway implements AutoCloseable {
           mcp.handle(request, response, callback, path);
         } else if (path.equals(ExecuteHandler.PATH)) {
           execute.handle(request, response, callback);
-        } else if (path.equals(ChatHandler.COMPLETIONS) || path.equals(ChatHandler.MODELS) || path.equals(ChatHandler.EMBEDDINGS)) {
+        } else if (ChatHandler.owns(path)) {
           chat.handle(request, response, callback, path);
         } else if (ProbesHandler.owns(path)) {
           blocking.execute(() -> probes.handle(request, response, callback, path));

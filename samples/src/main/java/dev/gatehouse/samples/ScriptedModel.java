@@ -41,7 +41,9 @@ import dev.gatehouse.samples.ModelScript.Reply;
  * <li>{@code POST /v1/chat/completions}: a {@code chat.completion}, or with {@code "stream": true} an SSE stream
  * of {@code chat.completion.chunk}s ending in {@code data: [DONE]} (see {@link ChatWire#chunks});</li>
  * <li>{@code POST /v1/embeddings}: deterministic 8-dimension unit vectors, one per input (see {@link #embeddings});</li>
- * <li>{@code GET /v1/models} and {@code GET /v1/models/{id}}: the scripted models below.</li>
+ * <li>{@code GET /v1/models} and {@code GET /v1/models/{id}}: the scripted models below;</li>
+ * <li>{@code POST /v1/messages}: the same replies in the shape of Anthropic's Messages API, whole or as its
+ * typed event stream (see {@link MessagesWire}), for tests of the gateway's Anthropic provider.</li>
  * </ul>
  *
  * <h2>What the model answers</h2>
@@ -175,6 +177,10 @@ final class ScriptedModel extends Handler.Abstract {
     private void route(Request request, Response response, Callback callback) throws IOException, InterruptedException {
         String path = Request.getPathInContext(request);
         String method = request.getMethod();
+        if (path.equals(BASE_PATH + "/messages")) {
+            messages(request, response, callback);
+            return;
+        }
         authenticate(request);
         if (path.equals(BASE_PATH + "/chat/completions")) {
             requireMethod(method, "POST", response);
@@ -192,6 +198,40 @@ final class ScriptedModel extends Handler.Abstract {
         } else {
             throw ModelApiException.notFound("Unknown request URL: " + method + " " + path
                     + ". Expected POST " + BASE_PATH + "/chat/completions, POST " + BASE_PATH + "/embeddings or GET " + BASE_PATH + "/models.");
+        }
+    }
+
+    /**
+     * {@code POST /v1/messages}, the Anthropic-shaped face ({@link MessagesWire}): {@code x-api-key} (any
+     * non-empty value) instead of a bearer token, {@code max_tokens} required, the same replies as
+     * {@code scripted-1} whatever the model, errors in Anthropic's shape.
+     */
+    private void messages(Request request, Response response, Callback callback) throws IOException {
+        try {
+            requireMethod(request.getMethod(), "POST", response);
+            String key = request.getHeaders().get("x-api-key");
+            if (key == null || key.isBlank()) {
+                throw ModelApiException.missingKey("x-api-key header is required");
+            }
+            ChatRequest chat = MessagesWire.request(readJson(request));
+            Reply reply = ModelScript.reply(chat);
+            String id = "msg_scripted_" + responses.incrementAndGet();
+            if (!chat.stream()) {
+                send(response, callback, 200, MessagesWire.message(id, chat.model(), reply));
+                return;
+            }
+            response.setStatus(200);
+            response.getHeaders().put(HttpHeader.CONTENT_TYPE, "text/event-stream; charset=utf-8");
+            List<ObjectNode> events = MessagesWire.events(id, chat.model(), reply);
+            for (int i = 0; i < events.size(); i++) {
+                ObjectNode e = events.get(i);
+                write(response, i == events.size() - 1,
+                        "event: " + e.path("type").asText() + "\ndata: " + JSON.writeValueAsString(e) + "\n\n");
+            }
+            callback.succeeded();
+        } catch (ModelApiException e) {
+            response.getHeaders().put(HttpHeader.CONNECTION, "close");
+            send(response, callback, e.status(), MessagesWire.error(e));
         }
     }
 
