@@ -80,6 +80,11 @@ public interface AuditStore extends AutoCloseable {
   /** What a principal's model calls cost since {@code since} (budgets survive a restart). */
   BigDecimal spentSince(String subject, String issuer, Instant since);
 
+  /** What the model calls of a tenant's principals cost since {@code since}: the sum of their {@code llm} steps' cost. */
+  default BigDecimal spentSinceByTenant(String tenant, Instant since) {
+    return BigDecimal.ZERO;
+  }
+
   /** Verifies the chain as it is now committed. */
   AuditVerifyResult verify();
 

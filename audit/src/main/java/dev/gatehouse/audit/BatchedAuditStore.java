@@ -288,12 +288,24 @@ abstract class BatchedAuditStore implements AuditStore {
    */
   @Override
   public java.math.BigDecimal spentSince(String subject, String issuer, Instant since) {
+    return sumCost("subject = ? AND issuer = ?", since, subject, issuer);
+  }
+
+  @Override
+  public java.math.BigDecimal spentSinceByTenant(String tenant, Instant since) {
+    return sumCost("tenant = ?", since, tenant);
+  }
+
+  /** The sum of {@code cost_usd} of the {@code llm} steps since {@code since} that match {@code where}. */
+  private java.math.BigDecimal sumCost(String where, Instant since, String... values) {
     return read(c -> {
       try (PreparedStatement p = c.prepareStatement(
-          "SELECT cost_usd FROM steps WHERE subject = ? AND issuer = ? AND kind = 'llm' AND started_at >= ?")) {
-        p.setString(1, subject);
-        p.setString(2, issuer);
-        p.setLong(3, since.getEpochSecond() * 1_000_000L + since.getNano() / 1000);
+          "SELECT cost_usd FROM steps WHERE " + where + " AND kind = 'llm' AND started_at >= ?")) {
+        int i = 1;
+        for (String v : values) {
+          p.setString(i++, v);
+        }
+        p.setLong(i, since.getEpochSecond() * 1_000_000L + since.getNano() / 1000);
         java.math.BigDecimal sum = java.math.BigDecimal.ZERO;
         try (var rs = p.executeQuery()) {
           while (rs.next()) {

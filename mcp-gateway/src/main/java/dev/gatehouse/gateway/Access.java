@@ -95,6 +95,11 @@ final class Access {
     return engine.budget(principal, action);
   }
 
+  /** The token limits and budgets that apply to a model call, each with whom it counts for. */
+  List<PolicyEngine.ModelLimit> modelLimits(Principal principal, Action action) {
+    return engine.modelLimits(principal, action);
+  }
+
   /** Whether {@code principal} may open another session now (its rules' request rate limits). */
   Decision admit(Principal principal) {
     return engine.admit(principal);

@@ -70,10 +70,14 @@ final class Call {
   long upstreamNanos;
   /** Model calls: the router's options (allowed fallbacks, a budget's forced model). */
   RouteOptions routeOptions;
-  /** Model calls with a budget: today's spend, read before deciding (null: read it when deciding). */
-  java.math.BigDecimal spentToday;
-  /** Model calls with a budget: why today's spend could not be read (shared store unreachable, failing closed). */
+  /** Model calls: the token limits and budgets of the rules that apply, each with whom it counts for. */
+  java.util.List<dev.gatehouse.policy.PolicyEngine.ModelLimit> modelLimits = java.util.List.of();
+  /** Model calls with a budget: the spend so far, by budget owner and period, read before deciding (absent: read when deciding). */
+  java.util.Map<String, BigDecimal> spent = java.util.Map.of();
+  /** Model calls with a budget: why the spend could not be read (shared store unreachable, failing closed). */
   String spendUnknown;
+  /** Model calls with a token limit: the tokens reserved, settled when the call is recorded. */
+  TokenLimits.Reservation tokens;
   /** Model calls: the forced fallback model when the budget is spent. */
   Optional<String> budgetFallback = Optional.empty();
   /** Model calls that ran: which route served, after how many attempts, what it used and cost. */

@@ -45,6 +45,8 @@ final class CallChain {
   private final Supplier<Router> router;
   private final Supplier<GatewayConfig> config;
   private final Budgets budgets;
+  /** {@code tokens_per_minute}, reserved before a model call and settled from its usage. */
+  private final TokenLimits tokenLimits = new TokenLimits(System::nanoTime);
   private final Supplier<AuditRecorder> audit;
   private final GatewayMetrics metrics;
   /** Where a principal's spend is first read from the audit store (a query, so never on the caller's thread). */
@@ -82,17 +84,38 @@ final class CallChain {
       log.error("call {} {} failed before reaching its upstream", call.target.kind(), call.target.requested(), e);
       early = new Outcome.Failed(RpcError.from(e));
     }
-    if (early == null && call.target instanceof Target.Model && !budgets.known(call.principal)
-        && access.budget(call.principal, call.resolved.action()).isPresent()) {
-      // The day's spend comes from Redis, or once per principal and day from the audit store: off this thread.
-      return budgets.spentAsync(call.principal).handle((spent, e) -> {
-        call.spentToday = spent;
-        call.spendUnknown = e == null ? null : e instanceof java.util.concurrent.CompletionException && e.getCause() != null
-            ? e.getCause().getMessage() : e.getMessage();
-        return null;
-      }).thenCompose(v -> decided(call, null));
+    if (early == null && call.target instanceof Target.Model) {
+      call.modelLimits = access.modelLimits(call.principal, call.resolved.action());
+      Map<String, CompletableFuture<BigDecimal>> reading = new java.util.LinkedHashMap<>();
+      for (PolicyEngine.ModelLimit l : call.modelLimits) {
+        Budgets.Owner owner = Budgets.Owner.of(l);
+        for (Budgets.Period period : Budgets.Period.values()) {
+          boolean capped = period == Budgets.Period.DAY ? l.usdPerDay().isPresent() : l.usdPerMonth().isPresent();
+          if (capped && !budgets.known(owner, period)) {
+            // The spend comes from Redis, or once per owner and period from the audit store: off this thread.
+            reading.computeIfAbsent(spendKey(owner, period), k -> budgets.spentAsync(owner, period));
+          }
+        }
+      }
+      if (!reading.isEmpty()) {
+        return CompletableFuture.allOf(reading.values().toArray(CompletableFuture[]::new)).handle((v, e) -> {
+          if (e != null) {
+            call.spendUnknown = e instanceof java.util.concurrent.CompletionException && e.getCause() != null
+                ? e.getCause().getMessage() : e.getMessage();
+          } else {
+            Map<String, BigDecimal> spent = new java.util.HashMap<>();
+            reading.forEach((k, f) -> spent.put(k, f.join()));
+            call.spent = spent;
+          }
+          return null;
+        }).thenCompose(v -> decided(call, null));
+      }
     }
     return decided(call, early);
+  }
+
+  private static String spendKey(Budgets.Owner owner, Budgets.Period period) {
+    return owner.issuer() + "\u0000" + owner.subject() + "\u0000" + period;
   }
 
   /** Decide (unless {@code early} ended the call), prepare, execute, record. */
@@ -329,22 +352,45 @@ final class CallChain {
       return refused;
     }
     RouteOptions options = RouteOptions.defaults().withAllowed(t -> access.visible(call.principal, new Action.Model(t)));
-    Optional<PolicyEngine.Budget> budget = access.budget(call.principal, call.resolved.action());
-    if (budget.isPresent()) {
-      if (call.spendUnknown != null) {
-        return new Outcome.Refused(Outcome.Why.RATE_LIMITED, "Budget cannot be checked: " + call.spendUnknown, Optional.of(d),
-            Optional.empty(), 1, Optional.empty());
-      }
-      BigDecimal spent = call.spentToday != null ? call.spentToday : budgets.spent(call.principal);
-      if (spent.compareTo(budget.get().usdPerDay()) >= 0) {
-        if (budget.get().fallbackModel().isEmpty()) {
-          return new Outcome.Refused(Outcome.Why.BUDGET_EXCEEDED, "Budget exceeded: $" + spent.stripTrailingZeros().toPlainString()
-              + " spent today of $" + budget.get().usdPerDay().stripTrailingZeros().toPlainString()
-              + " (rule '" + budget.get().ruleId() + "'); resets at 00:00 UTC", Optional.of(d), Optional.empty(), 0, Optional.empty());
+    for (PolicyEngine.ModelLimit l : call.modelLimits) {
+      for (Budgets.Period period : Budgets.Period.values()) {
+        Optional<BigDecimal> cap = period == Budgets.Period.DAY ? l.usdPerDay() : l.usdPerMonth();
+        if (cap.isEmpty()) {
+          continue;
         }
-        options = options.withForcedModel(budget.get().fallbackModel().get());
-        call.budgetFallback = budget.get().fallbackModel();
+        if (call.spendUnknown != null) {
+          return new Outcome.Refused(Outcome.Why.RATE_LIMITED, "Budget cannot be checked: " + call.spendUnknown, Optional.of(d),
+              Optional.empty(), 1, Optional.empty());
+        }
+        Budgets.Owner owner = Budgets.Owner.of(l);
+        BigDecimal spent = call.spent.get(spendKey(owner, period));
+        if (spent == null) {
+          spent = budgets.spent(owner, period);
+        }
+        if (spent.compareTo(cap.get()) < 0) {
+          continue;
+        }
+        if (l.fallbackModel().isEmpty() || options.forcedModel().isPresent()) {
+          if (options.forcedModel().isPresent()) {
+            continue; // already on a budget's fallback model
+          }
+          boolean own = owner.equals(Budgets.Owner.of(call.principal));
+          return new Outcome.Refused(Outcome.Why.BUDGET_EXCEEDED, "Budget exceeded: $" + spent.stripTrailingZeros().toPlainString()
+              + " spent " + (period == Budgets.Period.DAY ? "today" : "this month") + " of $" + cap.get().stripTrailingZeros().toPlainString()
+              + (own ? "" : " by " + l.owner()) + " (rule '" + l.ruleId() + "'); resets "
+              + (period == Budgets.Period.DAY ? "at 00:00 UTC" : "on the 1st at 00:00 UTC"), Optional.of(d), Optional.empty(), 0, Optional.empty());
+        }
+        options = options.withForcedModel(l.fallbackModel().get());
+        call.budgetFallback = l.fallbackModel();
       }
+    }
+    if (call.modelLimits.stream().anyMatch(l -> l.tokensPerMinute().isPresent())) {
+      TokenLimits.Reserved r = tokenLimits.reserve(call.modelLimits, estimate(call));
+      if (r.refusal() != null) {
+        return new Outcome.Refused(Outcome.Why.RATE_LIMITED, r.refusal().message(), Optional.of(d), Optional.empty(),
+            r.refusal().retryAfterSeconds(), Optional.empty());
+      }
+      call.tokens = r.reservation();
     }
     call.routeOptions = options;
     return null;
@@ -405,8 +451,24 @@ final class CallChain {
         unpriced(a.route().target());
       }
       budgets.add(call.principal, a.costUsd());
+      Budgets.Owner self = Budgets.Owner.of(call.principal);
+      call.modelLimits.stream().filter(l -> l.usdPerDay().isPresent() || l.usdPerMonth().isPresent()).map(Budgets.Owner::of)
+          .filter(o -> !o.equals(self)).distinct().forEach(o -> budgets.add(o, a.costUsd()));
       return new Outcome.Done(a.response());
     });
+  }
+
+  /**
+   * A model request's input tokens, estimated before the call for token limits: a token per four
+   * characters of its messages (or input), at least one. Only computed when a token limit applies.
+   */
+  static long estimate(Call call) {
+    JsonNode body = call.target instanceof Target.Model m ? m.body() : null;
+    if (body == null) {
+      return 1;
+    }
+    JsonNode what = body.has("messages") ? body.get("messages") : body.path("input");
+    return Math.max(1, what.toString().length() / 4);
   }
 
   /** Models called without a price (cost 0), by provider/model, with how many calls: at most {@value #MAX_UNPRICED}. */
@@ -438,6 +500,7 @@ final class CallChain {
 
   private CompletableFuture<Outcome> record(Call call, Outcome outcome) {
     long total = System.nanoTime() - call.startNanos;
+    tokenLimits.settle(call.tokens, call.usage.totalTokens());
     String label = outcome.label();
     try {
       if (call.target instanceof Target.Model) {

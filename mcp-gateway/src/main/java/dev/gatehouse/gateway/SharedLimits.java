@@ -47,7 +47,9 @@ import org.slf4j.LoggerFactory;
 final class SharedLimits implements RateCounters, AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger("gatehouse.limits");
   private static final long MINUTE_MICROS = 60_000_000L;
+  /** How long a day's spend is kept; a month's is kept {@link #MONTH_TTL}. */
   private static final Duration SPEND_TTL = Duration.ofDays(2);
+  private static final Duration MONTH_TTL = Duration.ofDays(33);
 
   // KEYS: the buckets; ARGV: per bucket its emission interval and burst tolerance (microseconds).
   // Returns {0, 0} when every bucket gave a token, else {index (1-based), microseconds to wait}.
@@ -166,9 +168,9 @@ final class SharedLimits implements RateCounters, AutoCloseable {
 
   // ---- budgets ----
 
-  /** A principal's spend on {@code day}, or empty when no replica has seeded it yet. Fails with {@link Unavailable}. */
-  CompletableFuture<Optional<BigDecimal>> spent(Principal p, LocalDate day) {
-    return bounded(redis.get(spendKey(p, day)).toCompletableFuture()).handle((v, e) -> {
+  /** An owner's spend in a period (a day or a month), or empty when no replica has seeded it yet. Fails with {@link Unavailable}. */
+  CompletableFuture<Optional<BigDecimal>> spent(String issuer, String subject, String period) {
+    return bounded(redis.get(spendKey(issuer, subject, period)).toCompletableFuture()).handle((v, e) -> {
       if (e != null) {
         throw new Unavailable(failed(e), e);
       }
@@ -177,10 +179,10 @@ final class SharedLimits implements RateCounters, AutoCloseable {
     });
   }
 
-  /** Seeds a day's spend (from the audit store) unless another replica did first; the value in force. */
-  CompletableFuture<BigDecimal> seed(Principal p, LocalDate day, BigDecimal usd) {
-    String key = spendKey(p, day);
-    return bounded(redis.set(key, nanos(usd).toString(), SetArgs.Builder.nx().ex(SPEND_TTL)).toCompletableFuture()
+  /** Seeds a period's spend (from the audit store) unless another replica did first; the value in force. */
+  CompletableFuture<BigDecimal> seed(String issuer, String subject, String period, BigDecimal usd) {
+    String key = spendKey(issuer, subject, period);
+    return bounded(redis.set(key, nanos(usd).toString(), SetArgs.Builder.nx().ex(period.length() == 7 ? MONTH_TTL : SPEND_TTL)).toCompletableFuture()
         .thenCompose(ok -> redis.get(key).toCompletableFuture())).handle((v, e) -> {
           if (e != null) {
             throw new Unavailable(failed(e), e);
@@ -194,8 +196,8 @@ final class SharedLimits implements RateCounters, AutoCloseable {
    * Adds a finished call's cost to the day's shared spend (nothing before a replica seeded the day: the
    * audit store has the call then). Completes when Redis has it; failures are counted, never thrown.
    */
-  CompletableFuture<Void> add(Principal p, LocalDate day, BigDecimal usd) {
-    return bounded(redis.<Long>eval(ADD_SPEND, ScriptOutputType.INTEGER, new String[] {spendKey(p, day)}, nanos(usd).toString())
+  CompletableFuture<Void> add(String issuer, String subject, String period, BigDecimal usd) {
+    return bounded(redis.<Long>eval(ADD_SPEND, ScriptOutputType.INTEGER, new String[] {spendKey(issuer, subject, period)}, nanos(usd).toString())
         .toCompletableFuture())
         .whenComplete((v, e) -> {
           if (e != null) {
@@ -210,8 +212,9 @@ final class SharedLimits implements RateCounters, AutoCloseable {
     return usd.movePointRight(9).setScale(0, java.math.RoundingMode.CEILING);
   }
 
-  private static String spendKey(Principal p, LocalDate day) {
-    return "gatehouse:spend:" + digest(p.issuer(), p.subject()) + ":" + day;
+  /** One owner's spend in one period ({@code 2026-12-07} or {@code 2026-12}); a principal's day keeps its key from before scopes. */
+  private static String spendKey(String issuer, String subject, String period) {
+    return "gatehouse:spend:" + digest(issuer, subject) + ":" + period;
   }
 
   // ---- plumbing ----

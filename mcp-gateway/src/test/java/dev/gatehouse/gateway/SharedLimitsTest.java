@@ -92,16 +92,16 @@ class SharedLimitsTest {
   @Test
   void budgetsAreSeededOnceAndAddedToByEveryReplica() {
     Principal p = principal(principal());
-    LocalDate day = LocalDate.of(2026, 12, 7);
+    String day = LocalDate.of(2026, 12, 7).toString();
     try (SharedLimits a = connect(LimitsSettings.FailMode.FAIL_CLOSED); SharedLimits b = connect(LimitsSettings.FailMode.FAIL_CLOSED)) {
-      assertTrue(a.spent(p, day).join().isEmpty());
-      b.add(p, day, new BigDecimal("0.5")).join(); // not seeded yet: the audit store will have it
-      assertEquals(new BigDecimal("1.25"), a.seed(p, day, new BigDecimal("1.25")).join().stripTrailingZeros());
-      assertEquals(new BigDecimal("1.25"), b.seed(p, day, new BigDecimal("9")).join().stripTrailingZeros(), "the first seed wins");
-      a.add(p, day, new BigDecimal("0.000001")).join();
-      b.add(p, day, new BigDecimal("0.75")).join();
-      assertEquals(new BigDecimal("2.000001"), b.spent(p, day).join().orElseThrow().stripTrailingZeros());
-      assertEquals(new BigDecimal("2.000001"), a.spent(p, day).join().orElseThrow().stripTrailingZeros());
+      assertTrue(a.spent(p.issuer(), p.subject(), day).join().isEmpty());
+      b.add(p.issuer(), p.subject(), day, new BigDecimal("0.5")).join(); // not seeded yet: the audit store will have it
+      assertEquals(new BigDecimal("1.25"), a.seed(p.issuer(), p.subject(), day, new BigDecimal("1.25")).join().stripTrailingZeros());
+      assertEquals(new BigDecimal("1.25"), b.seed(p.issuer(), p.subject(), day, new BigDecimal("9")).join().stripTrailingZeros(), "the first seed wins");
+      a.add(p.issuer(), p.subject(), day, new BigDecimal("0.000001")).join();
+      b.add(p.issuer(), p.subject(), day, new BigDecimal("0.75")).join();
+      assertEquals(new BigDecimal("2.000001"), b.spent(p.issuer(), p.subject(), day).join().orElseThrow().stripTrailingZeros());
+      assertEquals(new BigDecimal("2.000001"), a.spent(p.issuer(), p.subject(), day).join().orElseThrow().stripTrailingZeros());
     }
   }
 
@@ -120,7 +120,7 @@ class SharedLimitsTest {
         assertTrue(!closed.up());
         assertTrue(open.take(List.of(b)).join().local(), "fail_open counts in this process");
         Principal p = principal(who);
-        CompletionException e = assertThrows(CompletionException.class, () -> closed.spent(p, LocalDate.now()).join());
+        CompletionException e = assertThrows(CompletionException.class, () -> closed.spent(p.issuer(), p.subject(), LocalDate.now().toString()).join());
         assertTrue(e.getCause() instanceof SharedLimits.Unavailable, String.valueOf(e.getCause()));
         assertTrue(TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - start) < 10, "answers come without waiting for Redis");
       } finally {

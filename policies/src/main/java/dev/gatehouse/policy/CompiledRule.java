@@ -97,6 +97,45 @@ final class CompiledRule {
     static final String REQUESTS = "";
   }
 
+  /**
+   * Whom this rule's limits count {@code p} for: its scope's bucket owner. Per principal, the principal
+   * itself (as before scopes existed, so buckets survive an upgrade); otherwise an owner no issuer can
+   * forge ({@code gatehouse:key}, {@code gatehouse:tenant}, {@code gatehouse:group}) and the value. A
+   * caller without what the scope names counts as itself.
+   */
+  RateLimiter.Key scope(Principal p) {
+    switch (rule.limits().per()) {
+      case KEY -> {
+        if (p.keyId().isPresent()) {
+          return new RateLimiter.Key("gatehouse:key", p.keyId().get());
+        }
+      }
+      case TENANT -> {
+        if (p.tenant().isPresent()) {
+          return new RateLimiter.Key("gatehouse:tenant", p.tenant().get());
+        }
+      }
+      case GROUP -> {
+        TreeSet<String> named = when.namedGroups(p);
+        if (!named.isEmpty()) {
+          return new RateLimiter.Key("gatehouse:group", String.join(",", named));
+        }
+      }
+      case PRINCIPAL -> { }
+    }
+    return new RateLimiter.Key(p.issuer(), p.subject());
+  }
+
+  /** {@link #scope} as a refusal names it ({@code tenant 'acme'}); {@code principal} for a principal's own. */
+  static String describe(RateLimiter.Key key, String principal) {
+    return switch (key.issuer()) {
+      case "gatehouse:key" -> "API key '" + key.subject() + "'";
+      case "gatehouse:tenant" -> "tenant '" + key.subject() + "'";
+      case "gatehouse:group" -> "group '" + key.subject() + "'";
+      default -> principal;
+    };
+  }
+
   boolean limited() {
     return requests != null || !toolLimits.isEmpty();
   }
@@ -275,6 +314,17 @@ final class CompiledRule {
 
     static PrincipalMatcher compile(Match m) {
       return new PrincipalMatcher(m);
+    }
+
+    /** The caller's groups this names (all of them if it names none), sorted. */
+    TreeSet<String> namedGroups(Principal p) {
+      TreeSet<String> out = new TreeSet<>();
+      for (String g : p.groups()) {
+        if (groups.isEmpty() || groups.match(g) != null) {
+          out.add(g);
+        }
+      }
+      return out;
     }
 
     boolean matches(Principal p) {

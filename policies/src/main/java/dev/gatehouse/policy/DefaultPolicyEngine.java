@@ -165,6 +165,30 @@ final class DefaultPolicyEngine implements PolicyEngine {
   }
 
   @Override
+  public List<ModelLimit> modelLimits(Principal principal, Action action) {
+    List<ModelLimit> out = null;
+    CelCondition.Vars vars = null;
+    for (CompiledRule r : compiled) {
+      var limits = r.rule.limits();
+      if (limits.tokensPerMinute().isEmpty() && limits.budgetUsdPerDay().isEmpty() && limits.budgetUsdPerMonth().isEmpty()
+          || !r.when.matches(principal)) {
+        continue;
+      }
+      if (r.condition != null) {
+        vars = vars == null ? new CelCondition.Vars(principal, action) : vars;
+        if (r.condition.evaluate(vars, false).state() != State.TRUE) {
+          continue;
+        }
+      }
+      RateLimiter.Key owner = r.scope(principal);
+      out = out == null ? new ArrayList<>(2) : out;
+      out.add(new ModelLimit(r.id, owner.issuer(), owner.subject(), CompiledRule.describe(owner, describe(principal)),
+          limits.tokensPerMinute(), limits.budgetUsdPerDay(), limits.budgetUsdPerMonth(), limits.budgetFallbackModel()));
+    }
+    return out == null ? List.of() : out;
+  }
+
+  @Override
   public boolean active() {
     return !compiled.isEmpty();
   }
@@ -223,7 +247,8 @@ final class DefaultPolicyEngine implements PolicyEngine {
   }
 
   private static void need(Needs needs, Principal p, CompiledRule r, RateLimiter limiter, String what, String description) {
-    needs.buckets.add(new RateCounters.Bucket(r.id + "\u0000" + what + "\u0000" + limiter.perMinute(), p.issuer(), p.subject(),
+    RateLimiter.Key owner = r.scope(p);
+    needs.buckets.add(new RateCounters.Bucket(r.id + "\u0000" + what + "\u0000" + limiter.perMinute(), owner.issuer(), owner.subject(),
         limiter.perMinute()));
     needs.rules.add(r);
     needs.limits.add(description);
@@ -361,16 +386,18 @@ final class DefaultPolicyEngine implements PolicyEngine {
       return null;
     }
     long now = now();
-    RateLimiter.Key key = new RateLimiter.Key(p.issuer(), p.subject());
     List<RateLimiter> taken = new ArrayList<>(2);
+    List<RateLimiter.Key> takenFrom = new ArrayList<>(2);
     long worst = 0;
     CompiledRule worstRule = null;
     String worstLimit = null;
     for (CompiledRule r : limiting) {
+      RateLimiter.Key key = r.scope(p);
       if (r.requests != null) {
         long wait = r.requests.tryAcquire(key, now);
         if (wait == 0) {
           taken.add(r.requests);
+          takenFrom.add(key);
         } else if (wait > worst) {
           worst = wait;
           worstRule = r;
@@ -382,6 +409,7 @@ final class DefaultPolicyEngine implements PolicyEngine {
           long wait = tl.limiter().tryAcquire(key, now);
           if (wait == 0) {
             taken.add(tl.limiter());
+            takenFrom.add(key);
           } else if (wait > worst) {
             worst = wait;
             worstRule = r;
@@ -394,15 +422,14 @@ final class DefaultPolicyEngine implements PolicyEngine {
       return null;
     }
     // All or nothing: a refused request must not use up the limits that had room.
-    for (RateLimiter l : taken) {
-      l.refund(key, now);
+    for (int i = 0; i < taken.size(); i++) {
+      taken.get(i).refund(takenFrom.get(i), now);
     }
     return limited(p, worstRule, worstLimit, worst);
   }
 
   private Decision peekLimits(Principal p, Action a, List<CompiledRule> limiting, Map<CompiledRule, Trace> traces) {
     long now = now();
-    RateLimiter.Key key = new RateLimiter.Key(p.issuer(), p.subject());
     long worst = 0;
     CompiledRule worstRule = null;
     String worstLimit = null;
@@ -411,6 +438,7 @@ final class DefaultPolicyEngine implements PolicyEngine {
       if (!r.limited() || !t.applies) {
         continue;
       }
+      RateLimiter.Key key = r.scope(p);
       if (limiting == null || !limiting.contains(r)) {
         t.limits.add("not counted: the rule does not allow this action");
         continue;
@@ -442,14 +470,15 @@ final class DefaultPolicyEngine implements PolicyEngine {
     double available = limiter.available(key, now);
     long wait = limiter.nanosUntilOne(available);
     t.limits.add(wait == 0
-        ? name + ": " + (long) Math.floor(available) + " of " + limiter.perMinute() + " left for this principal"
-        : name + ": none left for this principal; next in " + seconds(wait));
+        ? name + ": " + (long) Math.floor(available) + " of " + limiter.perMinute() + " left for " + CompiledRule.describe(key, "this principal")
+        : name + ": none left for " + CompiledRule.describe(key, "this principal") + "; next in " + seconds(wait));
     return wait;
   }
 
   private static Decision limited(Principal p, CompiledRule r, String limit, long waitNanos) {
     Duration retryAfter = Duration.ofMillis(Math.max(1, (waitNanos + 999_999) / 1_000_000));
-    return new Decision.Limited(r.id, "rate limit of rule '" + r.id + "' reached for " + describe(p) + ": " + limit
+    return new Decision.Limited(r.id, "rate limit of rule '" + r.id + "' reached for " + CompiledRule.describe(r.scope(p), describe(p))
+        + ": " + limit
         + "; retry after " + seconds(waitNanos), retryAfter);
   }
 

@@ -71,6 +71,29 @@ public interface PolicyEngine {
   record Budget(String ruleId, java.math.BigDecimal usdPerDay, java.util.Optional<String> fallbackModel) {}
 
   /**
+   * Every model limit that applies to {@code principal} for {@code action}: one per rule that sets
+   * {@code tokens_per_minute}, {@code budget_usd_per_day} or {@code budget_usd_per_month}, each with
+   * whom it is counted for (its {@code per} scope). The caller counts tokens and spend.
+   */
+  default java.util.List<ModelLimit> modelLimits(Principal principal, Action action) {
+    return java.util.List.of();
+  }
+
+  /**
+   * One rule's model limits for one caller.
+   *
+   * @param ruleId the rule
+   * @param ownerIssuer with {@code ownerSubject}, whom the counts belong to: the principal's issuer and
+   *     subject, or {@code gatehouse:key}, {@code gatehouse:tenant} or {@code gatehouse:group} and the
+   *     key id, tenant or groups
+   * @param ownerSubject see {@code ownerIssuer}
+   * @param owner how a refusal names the owner: {@code tenant 'acme'}, {@code user 'alice'}
+   */
+  record ModelLimit(String ruleId, String ownerIssuer, String ownerSubject, String owner, java.util.OptionalInt tokensPerMinute,
+      java.util.Optional<java.math.BigDecimal> usdPerDay, java.util.Optional<java.math.BigDecimal> usdPerMonth,
+      java.util.Optional<String> fallbackModel) {}
+
+  /**
    * Whether to list the action to this principal: allow/deny patterns, {@code when} and conditions
    * only. Argument constraints are not checked (a tool with constraints stays visible), no token is
    * taken, and a condition is evaluated with {@code args} unknown: one that depends on the arguments

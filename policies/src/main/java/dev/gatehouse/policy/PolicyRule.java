@@ -329,25 +329,35 @@ public record PolicyRule(
   }
 
   /**
-   * Rate limits, per principal (issuer + subject), counted per rule. Token buckets: the capacity is
-   * the per-minute value and tokens refill continuously, so a burst of a full minute's worth is
-   * allowed and then one more request every {@code 60s / value}.
+   * Rate limits and budgets, counted per rule and per {@link Scope} (by default per principal, issuer +
+   * subject). Token buckets: the capacity is the per-minute value and tokens refill continuously, so a
+   * burst of a full minute's worth is allowed and then one more request every {@code 60s / value}.
    *
    * @param requestsPerMinute every request this rule allows (or, for a rule that allows nothing
    *     itself, every allowed request of the principals it applies to)
    * @param toolsPerMinute tool glob → calls per minute of the tools it matches, on top of
    *     {@code requestsPerMinute}
-   * @param budgetUsdPerDay spend per principal and day; accepted and kept for the model router,
-   *     <em>not</em> enforced by this module (it sees no cost)
+   * @param budgetUsdPerDay model spend per scope and UTC day; kept for the gateway, which sees costs
+   * @param budgetFallbackModel the model a call is routed to once the day's budget is spent
+   * @param per whom the counts are kept for: the principal, the API key, the tenant or the group
+   * @param tokensPerMinute model tokens (input + output) per minute per scope; the gateway reserves a
+   *     request's estimate before the call and settles it from the usage after
+   * @param budgetUsdPerMonth model spend per scope and UTC calendar month
    */
   public record Limits(OptionalInt requestsPerMinute, Map<String, Integer> toolsPerMinute, Optional<BigDecimal> budgetUsdPerDay,
-      Optional<String> budgetFallbackModel) {
+      Optional<String> budgetFallbackModel, Scope per, OptionalInt tokensPerMinute, Optional<BigDecimal> budgetUsdPerMonth) {
 
     private static final Limits NONE = new Limits(OptionalInt.empty(), Map.of(), Optional.empty(), Optional.empty());
 
     /** As before budget fallbacks existed: no fallback model. */
     public Limits(OptionalInt requestsPerMinute, Map<String, Integer> toolsPerMinute, Optional<BigDecimal> budgetUsdPerDay) {
       this(requestsPerMinute, toolsPerMinute, budgetUsdPerDay, Optional.empty());
+    }
+
+    /** Per principal, without token limits or monthly budgets. */
+    public Limits(OptionalInt requestsPerMinute, Map<String, Integer> toolsPerMinute, Optional<BigDecimal> budgetUsdPerDay,
+        Optional<String> budgetFallbackModel) {
+      this(requestsPerMinute, toolsPerMinute, budgetUsdPerDay, budgetFallbackModel, Scope.PRINCIPAL, OptionalInt.empty(), Optional.empty());
     }
 
     public Limits {
@@ -375,6 +385,15 @@ public record PolicyRule(
       if (budgetFallbackModel.isPresent() && budgetUsdPerDay.isEmpty()) {
         throw new IllegalArgumentException("budget_fallback_model: set without budget_usd_per_day (expected: both)");
       }
+      per = per == null ? Scope.PRINCIPAL : per;
+      tokensPerMinute = tokensPerMinute == null ? OptionalInt.empty() : tokensPerMinute;
+      if (tokensPerMinute.isPresent() && tokensPerMinute.getAsInt() <= 0) {
+        throw new IllegalArgumentException("tokens_per_minute: " + tokensPerMinute.getAsInt() + " (expected: > 0)");
+      }
+      budgetUsdPerMonth = budgetUsdPerMonth == null ? Optional.empty() : budgetUsdPerMonth;
+      if (budgetUsdPerMonth.isPresent() && budgetUsdPerMonth.get().signum() < 0) {
+        throw new IllegalArgumentException("budget_usd_per_month: " + budgetUsdPerMonth.get() + " (expected: >= 0)");
+      }
     }
 
     @JsonCreator
@@ -382,12 +401,28 @@ public record PolicyRule(
         @JsonProperty("requests_per_minute") Integer requestsPerMinute,
         @JsonProperty("tools_per_minute") Map<String, Integer> toolsPerMinute,
         @JsonProperty("budget_usd_per_day") BigDecimal budgetUsdPerDay,
-        @JsonProperty("budget_fallback_model") String budgetFallbackModel) {
+        @JsonProperty("budget_fallback_model") String budgetFallbackModel,
+        @JsonProperty("per") Scope per,
+        @JsonProperty("tokens_per_minute") Integer tokensPerMinute,
+        @JsonProperty("budget_usd_per_month") BigDecimal budgetUsdPerMonth) {
       return new Limits(
           requestsPerMinute == null ? OptionalInt.empty() : OptionalInt.of(requestsPerMinute),
           toolsPerMinute,
           Optional.ofNullable(budgetUsdPerDay),
-          Optional.ofNullable(budgetFallbackModel));
+          Optional.ofNullable(budgetFallbackModel),
+          per,
+          tokensPerMinute == null ? OptionalInt.empty() : OptionalInt.of(tokensPerMinute),
+          Optional.ofNullable(budgetUsdPerMonth));
+    }
+
+    /** These limits counted per {@code scope}. */
+    public Limits per(Scope scope) {
+      return new Limits(requestsPerMinute, toolsPerMinute, budgetUsdPerDay, budgetFallbackModel, scope, tokensPerMinute, budgetUsdPerMonth);
+    }
+
+    /** These limits with a token limit. */
+    public Limits withTokensPerMinute(int n) {
+      return new Limits(requestsPerMinute, toolsPerMinute, budgetUsdPerDay, budgetFallbackModel, per, OptionalInt.of(n), budgetUsdPerMonth);
     }
 
     /** No limits. */
@@ -402,7 +437,38 @@ public record PolicyRule(
 
     /** Whether no limit (nor budget) is given. */
     public boolean isEmpty() {
-      return requestsPerMinute.isEmpty() && toolsPerMinute.isEmpty() && budgetUsdPerDay.isEmpty();
+      return requestsPerMinute.isEmpty() && toolsPerMinute.isEmpty() && budgetUsdPerDay.isEmpty() && tokensPerMinute.isEmpty()
+          && budgetUsdPerMonth.isEmpty();
+    }
+  }
+
+  /**
+   * Whom a rule's limits and budgets are counted for. A caller without what the scope names (a token
+   * caller under {@code key}, a caller without a tenant under {@code tenant}, without a group under
+   * {@code group}) is counted as itself, per principal.
+   */
+  public enum Scope {
+    /** Each principal (issuer + subject) alone: the default. */
+    PRINCIPAL,
+    /** Each API key alone, even when several keys share a subject. */
+    KEY,
+    /** Everyone of a tenant together. */
+    TENANT,
+    /** Everyone of a group together: the caller's groups that the rule's {@code when.groups} names (all its groups if it names none). */
+    GROUP;
+
+    @JsonCreator
+    public static Scope parse(String s) {
+      for (Scope v : values()) {
+        if (v.name().equalsIgnoreCase(s)) {
+          return v;
+        }
+      }
+      throw new IllegalArgumentException("per: '" + s + "' (expected: principal, key, tenant or group)");
+    }
+
+    public String wire() {
+      return name().toLowerCase(java.util.Locale.ROOT);
     }
   }
 }
