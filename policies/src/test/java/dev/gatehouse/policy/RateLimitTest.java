@@ -48,6 +48,32 @@ class RateLimitTest {
   }
 
   @Test
+  void aGroupScopedLimitIsSharedByTheGroupAndAKeyScopedOneIsEachKeysOwn() {
+    PolicyEngine engine = PolicyEngine.create(rules("""
+        - id: team
+          when: { groups: [engineering] }
+          allow: { servers: [files] }
+          limits: { per: group, requests_per_minute: 2 }
+        - id: keys
+          when: { groups: [bots] }
+          allow: { servers: [files] }
+          limits: { per: key, requests_per_minute: 1 }
+        """), clock);
+    assertTrue(engine.decide(alice, tool("files__read_file")).allowed());
+    assertTrue(engine.decide(user("bob", "engineering"), tool("files__read_file")).allowed());
+    Decision.Limited l = assertInstanceOf(Decision.Limited.class, engine.decide(user("carol", "engineering"), tool("files__read_file")));
+    assertEquals("rate limit of rule 'team' reached for group 'engineering': 2 requests per minute; retry after 30 s", l.reason());
+    Principal key1 = new Principal("bot", Principal.API_KEY_ISSUER, java.util.Optional.empty(), java.util.Set.of("bots"), null, null,
+        null, Principal.Kind.API_KEY, java.util.Optional.of("k1"));
+    Principal key2 = new Principal("bot", Principal.API_KEY_ISSUER, java.util.Optional.empty(), java.util.Set.of("bots"), null, null,
+        null, Principal.Kind.API_KEY, java.util.Optional.of("k2"));
+    assertTrue(engine.decide(key1, tool("files__read_file")).allowed());
+    assertTrue(engine.decide(key2, tool("files__read_file")).allowed(), "one subject, two keys: two buckets");
+    l = assertInstanceOf(Decision.Limited.class, engine.decide(key1, tool("files__read_file")));
+    assertTrue(l.reason().contains("for API key 'k1'"), l.reason());
+  }
+
+  @Test
   void newSessionsCountAgainstTheRequestLimitOfTheRulesThatApply() {
     PolicyEngine engine = PolicyEngine.create(rules(SIXTY_A_MINUTE), clock);
     for (int i = 0; i < 60; i++) {
