@@ -114,6 +114,16 @@ final class CallChain {
     return decided(call, early);
   }
 
+  /** The kind of owner a model limit counts for, as metrics label it. */
+  private static String scope(PolicyEngine.ModelLimit l) {
+    return switch (l.ownerIssuer()) {
+      case "gatehouse:key" -> "key";
+      case "gatehouse:tenant" -> "tenant";
+      case "gatehouse:group" -> "group";
+      default -> "principal";
+    };
+  }
+
   private static String spendKey(Budgets.Owner owner, Budgets.Period period) {
     return owner.issuer() + "\u0000" + owner.subject() + "\u0000" + period;
   }
@@ -375,6 +385,7 @@ final class CallChain {
             continue; // already on a budget's fallback model
           }
           boolean own = owner.equals(Budgets.Owner.of(call.principal));
+          metrics.modelLimited(l.ruleId(), period == Budgets.Period.DAY ? "budget_usd_per_day" : "budget_usd_per_month", scope(l));
           return new Outcome.Refused(Outcome.Why.BUDGET_EXCEEDED, "Budget exceeded: $" + spent.stripTrailingZeros().toPlainString()
               + " spent " + (period == Budgets.Period.DAY ? "today" : "this month") + " of $" + cap.get().stripTrailingZeros().toPlainString()
               + (own ? "" : " by " + l.owner()) + " (rule '" + l.ruleId() + "'); resets "
@@ -387,6 +398,7 @@ final class CallChain {
     if (call.modelLimits.stream().anyMatch(l -> l.tokensPerMinute().isPresent())) {
       TokenLimits.Reserved r = tokenLimits.reserve(call.modelLimits, estimate(call));
       if (r.refusal() != null) {
+        metrics.modelLimited(r.refusal().limit().ruleId(), "tokens_per_minute", scope(r.refusal().limit()));
         return new Outcome.Refused(Outcome.Why.RATE_LIMITED, r.refusal().message(), Optional.of(d), Optional.empty(),
             r.refusal().retryAfterSeconds(), Optional.empty());
       }

@@ -138,6 +138,16 @@ final class GatewayMetrics implements AutoCloseable {
   }
 
   /**
+   * A model call refused by a limit: {@code limit} is {@code tokens_per_minute},
+   * {@code budget_usd_per_day} or {@code budget_usd_per_month}, {@code scope} the kind of owner
+   * ({@code principal}, {@code key}, {@code tenant}, {@code group}) — never its value, so the series stay few.
+   */
+  void modelLimited(String rule, String limit, String scope) {
+    Counter.builder("gatehouse.model.limit.refusals").description("Model calls refused by a token limit or a budget, by rule, limit and scope")
+        .tags("rule", rule, "limit", limit, "scope", scope).register(registry).increment();
+  }
+
+  /**
    * A tool-integrity event on {@code server}'s definitions: {@code changed}, {@code flagged:<rule>},
    * {@code approved}, {@code rejected} (rules are a fixed set, servers come from the config).
    */

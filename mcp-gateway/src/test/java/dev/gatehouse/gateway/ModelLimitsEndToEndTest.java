@@ -53,7 +53,7 @@ class ModelLimitsEndToEndTest {
         + "    - { id: bot-1, hash: \"" + ApiKeys.hash(BOT_1) + "\", subject: bot, groups: [bots] }\n"
         + "    - { id: bot-2, hash: \"" + ApiKeys.hash(BOT_2) + "\", subject: bot, groups: [bots] }\n"
         + "    - { id: bot-3, hash: \"" + ApiKeys.hash(BOT_3) + "\", subject: bot, groups: [bots] }\n"
-        + "    - { id: auditor, hash: \"" + ApiKeys.hash(AUDITOR) + "\", subject: carol, roles: [gatehouse-auditor] }\n"
+        + "    - { id: auditor, hash: \"" + ApiKeys.hash(AUDITOR) + "\", subject: carol, roles: [gatehouse-auditor, gatehouse-metrics] }\n"
         + "policies:\n"
         + "  - { id: tenant-tokens, when: { tenants: [acme, beta] }, allow: { models: [\"scripted/*\"] }, limits: { per: tenant, tokens_per_minute: 100 } }\n"
         + "  - { id: key-budget, when: { groups: [bots] }, allow: { models: [\"scripted/*\"] }, limits: { per: key, budget_usd_per_day: 2 } }\n"
@@ -112,6 +112,9 @@ class ModelLimitsEndToEndTest {
     assertTrue(message.startsWith("Budget exceeded: $3 spent today of $2 by API key 'bot-1' (rule 'key-budget')"), message);
     HttpResponse<String> other = chat(BOT_2, "hello", "budget-3");
     assertEquals(200, other.statusCode(), "the same subject's other key has its own budget: " + other.body());
+    String metrics = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/metrics"))
+        .header("Authorization", "Bearer " + AUDITOR).GET().build()).body();
+    assertTrue(metrics.contains("gatehouse_model_limit_refusals_total{limit=\"budget_usd_per_day\",rule=\"key-budget\",scope=\"key\"}"), metrics);
   }
 
   @Test
