@@ -46,7 +46,7 @@ final class CallChain {
   private final Supplier<GatewayConfig> config;
   private final Budgets budgets;
   /** {@code tokens_per_minute}, reserved before a model call and settled from its usage. */
-  private final TokenLimits tokenLimits = new TokenLimits(System::nanoTime);
+  private final TokenLimits tokenLimits;
   private final Supplier<AuditRecorder> audit;
   private final GatewayMetrics metrics;
   /** Where a principal's spend is first read from the audit store (a query, so never on the caller's thread). */
@@ -55,7 +55,9 @@ final class CallChain {
   private final TaskHandles tasks;
 
   CallChain(ToolRegistry registry, Access access, Supplier<Router> router, Supplier<GatewayConfig> config, Budgets budgets,
-      Supplier<AuditRecorder> audit, GatewayMetrics metrics, java.util.concurrent.Executor blocking, TaskHandles tasks) {
+      TokenLimits tokenLimits, Supplier<AuditRecorder> audit, GatewayMetrics metrics, java.util.concurrent.Executor blocking,
+      TaskHandles tasks) {
+    this.tokenLimits = tokenLimits;
     this.blocking = blocking;
     this.tasks = tasks;
     this.registry = registry;
@@ -158,6 +160,29 @@ final class CallChain {
       if (early == null) {
         early = decide(call, decided != null ? decided : access.decide(call.principal, call.resolved.action()));
       }
+      if (early == null && call.modelLimits.stream().anyMatch(l -> l.tokensPerMinute().isPresent())) {
+        // Tokens per minute: the estimate reserved (in Redis when shared) once the call is allowed.
+        return tokenLimits.reserveAsync(call.modelLimits, estimate(call)).thenCompose(r -> {
+          Outcome refused = null;
+          if (r.refusal() != null) {
+            metrics.modelLimited(r.refusal().limit().ruleId(), "tokens_per_minute", scope(r.refusal().limit()));
+            refused = new Outcome.Refused(Outcome.Why.RATE_LIMITED, r.refusal().message(), Optional.ofNullable(call.decision),
+                Optional.empty(), r.refusal().retryAfterSeconds(), Optional.empty());
+          }
+          call.tokens = r.reservation();
+          return execute(call, refused);
+        });
+      }
+    } catch (RuntimeException e) {
+      log.error("call {} {} failed before reaching its upstream", call.target.kind(), call.target.requested(), e);
+      early = new Outcome.Failed(RpcError.from(e));
+    }
+    return execute(call, early);
+  }
+
+  /** Prepare and execute (unless {@code early} ended the call), then record. */
+  private CompletableFuture<Outcome> execute(Call call, Outcome early) {
+    try {
       if (early == null) {
         call.prepare.accept(call);
       }
@@ -394,15 +419,6 @@ final class CallChain {
         options = options.withForcedModel(l.fallbackModel().get());
         call.budgetFallback = l.fallbackModel();
       }
-    }
-    if (call.modelLimits.stream().anyMatch(l -> l.tokensPerMinute().isPresent())) {
-      TokenLimits.Reserved r = tokenLimits.reserve(call.modelLimits, estimate(call));
-      if (r.refusal() != null) {
-        metrics.modelLimited(r.refusal().limit().ruleId(), "tokens_per_minute", scope(r.refusal().limit()));
-        return new Outcome.Refused(Outcome.Why.RATE_LIMITED, r.refusal().message(), Optional.of(d), Optional.empty(),
-            r.refusal().retryAfterSeconds(), Optional.empty());
-      }
-      call.tokens = r.reservation();
     }
     call.routeOptions = options;
     return null;

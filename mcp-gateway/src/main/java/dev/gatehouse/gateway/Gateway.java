@@ -87,7 +87,8 @@ public final class Gateway implements AutoCloseable {
     // authenticate (EdgeAuth, at each door) → resolve → decide → execute → record (CallChain)
     Access access = new Access(PolicyEngine.create(config.policies()), metrics, shared);
     TaskHandles tasks = TaskHandles.random();
-    CallChain chain = new CallChain(registry, access, () -> router, () -> this.config, budgets, () -> audit, metrics, blocking, tasks);
+    CallChain chain = new CallChain(registry, access, () -> router, () -> this.config, budgets,
+        new TokenLimits(System::nanoTime, shared), () -> audit, metrics, blocking, tasks);
     dispatcher.bind(registry, chain);
     this.integrity = new Integrity(() -> this.config, () -> audit, metrics,
         configFile.map(f -> f.toAbsolutePath().getParent()).orElse(Path.of("").toAbsolutePath()));

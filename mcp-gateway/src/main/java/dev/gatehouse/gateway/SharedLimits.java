@@ -72,6 +72,32 @@ final class SharedLimits implements RateCounters, AutoCloseable {
       return {0, 0}
       """;
 
+  // Token buckets (tokens_per_minute) as GCRA with a cost: KEYS are the buckets; ARGV[1] the tokens
+  // (negative gives back), ARGV[2] '1' to take (refusing when a bucket is short) or '0' to settle
+  // (charging past empty, giving back no further than full); then per bucket its microseconds per
+  // token and its burst (a minute) in microseconds. Returns {0, 0}, or {index (1-based), microseconds to wait}.
+  private static final String TOKENS = """
+      local t = redis.call('TIME')
+      local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
+      local cost = tonumber(ARGV[1])
+      local take = ARGV[2] == '1'
+      local tats = {}
+      for i = 1, #KEYS do
+        local interval = tonumber(ARGV[1 + 2 * i])
+        local burst = tonumber(ARGV[2 + 2 * i])
+        local tat = tonumber(redis.call('GET', KEYS[i]) or '0')
+        if tat < now then tat = now end
+        local nxt = tat + cost * interval
+        if take and nxt - now > burst then return {i, math.ceil(nxt - now - burst)} end
+        if nxt < now then nxt = now end
+        tats[i] = nxt
+      end
+      for i = 1, #KEYS do
+        redis.call('SET', KEYS[i], string.format('%.0f', tats[i]), 'PX', math.ceil((tats[i] - now) / 1000) + 1000)
+      end
+      return {0, 0}
+      """;
+
   // Adds to a day's spend only once it has been seeded (from the audit store) by a read.
   private static final String ADD_SPEND = """
       if redis.call('EXISTS', KEYS[1]) == 1 then return redis.call('INCRBY', KEYS[1], ARGV[1]) end
@@ -156,6 +182,35 @@ final class SharedLimits implements RateCounters, AutoCloseable {
             ? redis.<List<Object>>eval(GCRA, ScriptOutputType.MULTI, keys, args).toCompletableFuture()
             : CompletableFuture.failedFuture(e));
     return bounded(sent).handle((r, e) -> {
+      if (e != null) {
+        String why = failed(e);
+        return failOpen() ? Taken.LOCAL : new Taken(-1, 0, Optional.of(why));
+      }
+      recovered();
+      int index = ((Long) r.get(0)).intValue();
+      return index == 0 ? Taken.ALL : new Taken(index - 1, ((Long) r.get(1)) * 1000, Optional.empty());
+    });
+  }
+
+  // ---- token limits ----
+
+  /**
+   * Takes {@code tokens} from every bucket (all or none; {@code take}), or settles a reservation:
+   * charges (positive) or gives back (negative) {@code tokens} without refusing. Never fails: an
+   * unreachable Redis gives {@link Taken#LOCAL} (fail_open) or a {@code Taken} naming why (fail_closed).
+   */
+  CompletableFuture<Taken> tokens(List<Bucket> buckets, long tokens, boolean take) {
+    String[] keys = new String[buckets.size()];
+    String[] args = new String[2 + buckets.size() * 2];
+    args[0] = Long.toString(tokens);
+    args[1] = take ? "1" : "0";
+    for (int i = 0; i < keys.length; i++) {
+      Bucket b = buckets.get(i);
+      keys[i] = "gatehouse:tpm:" + digest(b.limit(), b.issuer(), b.subject());
+      args[2 + 2 * i] = Double.toString(MINUTE_MICROS / (double) b.perMinute());
+      args[3 + 2 * i] = Long.toString(MINUTE_MICROS);
+    }
+    return bounded(redis.<List<Object>>eval(TOKENS, ScriptOutputType.MULTI, keys, args).toCompletableFuture()).handle((r, e) -> {
       if (e != null) {
         String why = failed(e);
         return failOpen() ? Taken.LOCAL : new Taken(-1, 0, Optional.of(why));

@@ -16,30 +16,40 @@ import java.util.function.LongSupplier;
  * zero and then refuses until it has refilled. A request estimated at more than a whole minute's
  * tokens is refused outright: it could never fit.
  *
- * <p>Counted in this process (each replica alone, also with {@code limits.store: redis://…}). Memory is
- * bounded by the owners active in the last minute or so: a bucket that has refilled completely is dropped
- * by a sweep that runs at most once a minute.
+ * <p>Counted in this process, or with {@code limits.store: redis://…} in Redis, shared by every replica
+ * ({@link SharedLimits#tokens}; when Redis cannot be reached, {@code on_unavailable} decides as for rate
+ * limits). In memory, the buckets are bounded by the owners active in the last minute or so: a bucket
+ * that has refilled completely is dropped by a sweep that runs at most once a minute.
  */
 final class TokenLimits {
   private static final long MINUTE_NANOS = 60_000_000_000L;
 
   private final LongSupplier nanos;
+  private final SharedLimits shared;
   private final ConcurrentHashMap<String, Bucket> buckets = new ConcurrentHashMap<>();
   private final AtomicLong nextSweep = new AtomicLong();
 
   TokenLimits(LongSupplier nanos) {
+    this(nanos, null);
+  }
+
+  TokenLimits(LongSupplier nanos, SharedLimits shared) {
     this.nanos = nanos;
+    this.shared = shared;
     this.nextSweep.set(nanos.getAsLong() + MINUTE_NANOS);
   }
 
   /** Tokens taken from buckets for one call, to settle when it ends. */
   static final class Reservation {
     private final List<Bucket> from;
+    /** The Redis buckets, when counted there. */
+    private final List<dev.gatehouse.policy.RateCounters.Bucket> sharedFrom;
     private final long tokens;
     private boolean settled;
 
-    private Reservation(List<Bucket> from, long tokens) {
+    private Reservation(List<Bucket> from, List<dev.gatehouse.policy.RateCounters.Bucket> sharedFrom, long tokens) {
       this.from = from;
+      this.sharedFrom = sharedFrom;
       this.tokens = tokens;
     }
   }
@@ -52,8 +62,52 @@ final class TokenLimits {
 
   /**
    * Reserves {@code estimate} tokens from the bucket of every limit in {@code limits} that sets
-   * {@code tokens_per_minute}; none when one has too few.
+   * {@code tokens_per_minute}, in Redis when shared; none when one has too few. Never fails.
    */
+  java.util.concurrent.CompletableFuture<Reserved> reserveAsync(List<ModelLimit> limits, long estimate) {
+    if (shared == null) {
+      return java.util.concurrent.CompletableFuture.completedFuture(reserve(limits, estimate));
+    }
+    List<ModelLimit> counted = limits.stream().filter(l -> l.tokensPerMinute().isPresent()).toList();
+    for (ModelLimit l : counted) {
+      if (estimate > l.tokensPerMinute().getAsInt()) {
+        return java.util.concurrent.CompletableFuture.completedFuture(new Reserved(null, tooLarge(l, estimate)));
+      }
+    }
+    List<dev.gatehouse.policy.RateCounters.Bucket> buckets = counted.stream().map(TokenLimits::bucket).toList();
+    return shared.tokens(buckets, estimate, true).thenApply(t -> {
+      if (t.local()) {
+        return reserve(limits, estimate);
+      }
+      if (t.unavailable().isPresent()) {
+        ModelLimit l = counted.get(0);
+        return new Reserved(null, new Refusal(l, "Token limit of rule '" + l.ruleId() + "' cannot be counted: " + t.unavailable().get(), 1));
+      }
+      if (!t.ok()) {
+        return new Reserved(null, reached(counted.get(t.refused()), t.waitNanos()));
+      }
+      return new Reserved(new Reservation(List.of(), buckets, estimate), null);
+    });
+  }
+
+  private static dev.gatehouse.policy.RateCounters.Bucket bucket(ModelLimit l) {
+    int perMinute = l.tokensPerMinute().getAsInt();
+    return new dev.gatehouse.policy.RateCounters.Bucket(l.ruleId() + "\u0000tokens\u0000" + perMinute, l.ownerIssuer(), l.ownerSubject(),
+        perMinute);
+  }
+
+  private static Refusal tooLarge(ModelLimit l, long estimate) {
+    return new Refusal(l, "Token limit of rule '" + l.ruleId() + "' for " + l.owner() + ": this request is estimated at " + estimate
+        + " input tokens, more than the " + l.tokensPerMinute().getAsInt() + " tokens per minute the rule allows", 60);
+  }
+
+  private static Refusal reached(ModelLimit l, long waitNanos) {
+    long seconds = Math.max(1, (waitNanos + 999_999_999L) / 1_000_000_000L);
+    return new Refusal(l, "Token limit of rule '" + l.ruleId() + "' reached for " + l.owner() + ": "
+        + l.tokensPerMinute().getAsInt() + " tokens per minute; retry after " + seconds + " s", seconds);
+  }
+
+  /** {@link #reserveAsync} in this process. */
   Reserved reserve(List<ModelLimit> limits, long estimate) {
     long now = nanos.getAsLong();
     sweepIfDue(now);
@@ -65,20 +119,17 @@ final class TokenLimits {
       int perMinute = l.tokensPerMinute().getAsInt();
       if (estimate > perMinute) {
         giveBack(taken, estimate, now);
-        return new Reserved(null, new Refusal(l, "Token limit of rule '" + l.ruleId() + "' for " + l.owner() + ": this request is "
-            + "estimated at " + estimate + " input tokens, more than the " + perMinute + " tokens per minute the rule allows", 60));
+        return new Reserved(null, tooLarge(l, estimate));
       }
       Bucket b = bucket(l, perMinute, now);
       long wait = b.take(estimate, now);
       if (wait > 0) {
         giveBack(taken, estimate, now);
-        long seconds = Math.max(1, (wait + 999_999_999L) / 1_000_000_000L);
-        return new Reserved(null, new Refusal(l, "Token limit of rule '" + l.ruleId() + "' reached for " + l.owner() + ": "
-            + perMinute + " tokens per minute; retry after " + seconds + " s", seconds));
+        return new Reserved(null, reached(l, wait));
       }
       taken.add(b);
     }
-    return new Reserved(taken.isEmpty() ? null : new Reservation(taken, estimate), null);
+    return new Reserved(taken.isEmpty() ? null : new Reservation(taken, List.of(), estimate), null);
   }
 
   /** Settles a reservation with the tokens the call really used (0 when it failed before the provider answered). */
@@ -95,6 +146,9 @@ final class TokenLimits {
     long now = nanos.getAsLong();
     for (Bucket b : r.from) {
       b.adjust(r.tokens - used, now);
+    }
+    if (!r.sharedFrom.isEmpty() && used != r.tokens) {
+      shared.tokens(r.sharedFrom, used - r.tokens, false); // failures are counted by SharedLimits; nothing waits
     }
   }
 

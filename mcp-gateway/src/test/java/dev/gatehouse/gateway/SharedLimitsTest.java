@@ -73,6 +73,22 @@ class SharedLimitsTest {
   }
 
   @Test
+  void tokenBucketsAreSharedByReplicasReservedThenSettled() {
+    String who = principal();
+    Bucket tenant = new Bucket("r\u0000tokens\u0000100", "gatehouse:tenant", who, 100);
+    try (SharedLimits a = connect(LimitsSettings.FailMode.FAIL_CLOSED); SharedLimits b = connect(LimitsSettings.FailMode.FAIL_CLOSED)) {
+      assertTrue(a.tokens(List.of(tenant), 60, true).join().ok(), "60 of 100 reserved on one replica");
+      Taken refused = b.tokens(List.of(tenant), 60, true).join();
+      assertEquals(0, refused.refused(), "the other replica finds 40 left");
+      assertTrue(refused.waitNanos() > 10_000_000_000L, "about 12 s until 20 more tokens: " + refused.waitNanos());
+      assertTrue(a.tokens(List.of(tenant), -50, false).join().ok(), "the call used 10: 50 given back");
+      assertTrue(b.tokens(List.of(tenant), 60, true).join().ok(), "now 90 are left");
+      assertTrue(a.tokens(List.of(tenant), 100, false).join().ok(), "settling charges past empty");
+      assertEquals(0, b.tokens(List.of(tenant), 1, true).join().refused(), "in debt: refused");
+    }
+  }
+
+  @Test
   void aCallTakesFromEveryBucketOrFromNone() {
     String who = principal();
     try (SharedLimits a = connect(LimitsSettings.FailMode.FAIL_CLOSED)) {
