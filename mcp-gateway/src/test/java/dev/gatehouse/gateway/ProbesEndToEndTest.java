@@ -114,7 +114,8 @@ class ProbesEndToEndTest {
       JsonNode doc = json(r);
       assertEquals("3.1.0", doc.path("openapi").asText());
       assertFalse(doc.path("info").path("version").asText().contains("${"), "the version is filled in");
-      for (String path : java.util.List.of(ChatHandler.COMPLETIONS, ChatHandler.MODELS, ExecuteHandler.PATH,
+      for (String path : java.util.List.of(ChatHandler.COMPLETIONS, ChatHandler.MODELS, ChatHandler.EMBEDDINGS, ChatHandler.MESSAGES,
+          ChatHandler.RESPONSES, ChatHandler.RESPONSES + "/{id}", ExecuteHandler.PATH,
           AuditHandler.PREFIX + "chains/{id}", AuditHandler.PREFIX + "steps", AuditHandler.PREFIX + "export",
           "/admin/policy/explain", "/admin/upstreams", "/admin/catalog", "/healthz", "/readyz", "/metrics",
           EdgeAuth.METADATA_PATH, "/openapi.json")) {
