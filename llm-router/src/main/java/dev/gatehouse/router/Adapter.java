@@ -57,6 +57,17 @@ sealed interface Adapter permits OpenAiAdapter, AnthropicAdapter, GeminiAdapter,
     };
   }
 
+  /**
+   * The request's {@code provider_options} for {@code kind}: fields set on the provider's request body
+   * as they are (replacing what the translation wrote under the same name), for what a format has and
+   * OpenAI's shape does not. Options for other kinds are not sent.
+   */
+  static void providerOptions(ObjectNode req, ProviderKind kind, ObjectNode out) {
+    if (req.path("provider_options").get(kind.id()) instanceof ObjectNode o) {
+      out.setAll(o);
+    }
+  }
+
   /** A URI path segment, percent-encoded (model names may hold {@code :} or {@code /}). */
   static String segment(String s) {
     StringBuilder sb = new StringBuilder();

@@ -59,6 +59,7 @@ final class AnthropicAdapter implements Adapter {
     if (call.stream()) {
       out.put("stream", true);
     }
+    Adapter.providerOptions(req, ProviderKind.ANTHROPIC, out);
     return Json.bytes(out);
   }
 

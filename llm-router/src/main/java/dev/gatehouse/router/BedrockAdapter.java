@@ -66,6 +66,7 @@ final class BedrockAdapter implements Adapter {
       out.putObject("additionalModelRequestFields").set("top_k", req.get("top_k"));
     }
     tools(req, out);
+    Adapter.providerOptions(req, ProviderKind.BEDROCK, out);
     return Json.bytes(out);
   }
 

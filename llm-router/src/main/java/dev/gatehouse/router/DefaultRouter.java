@@ -310,6 +310,19 @@ final class DefaultRouter implements Router {
         throw RouterException.badRequest("messages[" + i + "]", "messages[" + i + "]: no role (expected: an object with a role)");
       }
     }
+    JsonNode po = request.get("provider_options");
+    if (po != null && !po.isNull()) {
+      boolean ok = po.isObject();
+      for (java.util.Iterator<Map.Entry<String, JsonNode>> it = po.fields(); ok && it.hasNext(); ) {
+        Map.Entry<String, JsonNode> e = it.next();
+        ok = e.getValue().isObject() && ProviderKind.known(e.getKey());
+      }
+      if (!ok) {
+        throw RouterException.badRequest("provider_options", "provider_options: expected an object whose keys are provider kinds "
+            + "(openai, azure, anthropic, gemini, bedrock, openai-compatible, vllm, ollama, groq, mistral, together, openrouter, "
+            + "deepseek) and whose values are objects of request fields");
+      }
+    }
     List<String> requested = new ArrayList<>();
     JsonNode fb = request.remove("fallbacks");
     if (fb != null && !fb.isNull()) {

@@ -67,6 +67,7 @@ final class GeminiAdapter implements Adapter {
       out.set("generationConfig", gen);
     }
     tools(req, out);
+    Adapter.providerOptions(req, ProviderKind.GEMINI, out);
     return Json.bytes(out);
   }
 

@@ -43,6 +43,7 @@ final class OpenAiAdapter implements Adapter {
     Map<String, JsonNode> overrides = new HashMap<>();
     Set<String> drop = new HashSet<>();
     drop.add("fallbacks");
+    drop.add("provider_options");
     overrides.put("model", TextNode.valueOf(call.model()));
     if (call.stream()) {
       overrides.put("stream", BooleanNode.TRUE);
@@ -66,6 +67,9 @@ final class OpenAiAdapter implements Adapter {
     }
     if (kind == ProviderKind.MISTRAL) {
       mistral(req, overrides, drop);
+    }
+    if (req.path("provider_options").get(kind.id()) instanceof ObjectNode o) {
+      o.fields().forEachRemaining(e -> overrides.put(e.getKey(), e.getValue()));
     }
     return Json.bytesWith(req, overrides, drop);
   }

@@ -72,6 +72,11 @@ public enum ProviderKind {
     return this == OPENAI_COMPATIBLE || this == VLLM || this == OLLAMA || this == BEDROCK;
   }
 
+  /** Whether {@code id} is exactly a kind's id, as {@code provider_options} keys must be. */
+  static boolean known(String id) {
+    return Arrays.stream(values()).anyMatch(k -> k.id.equals(id));
+  }
+
   /** The kind named {@code name} (case-insensitive; {@code _} and {@code -} alike). */
   @JsonCreator
   public static ProviderKind of(String name) {

@@ -214,6 +214,35 @@ class AnthropicAdapterTest {
   }
 
   @Test
+  void providerOptionsForAnthropicReachItAndOthersDoNot() {
+    server.reply(ok(TOOL_ANSWER));
+    try (TestRouter r = anthropic()) {
+      r.complete("{'model':'anthropic/claude-sonnet-4-5','messages':[{'role':'user','content':'x'}],"
+          + "'provider_options':{'anthropic':{'thinking':{'type':'enabled','budget_tokens':1024},'max_tokens':2048,"
+          + "'service_tier':'auto'},'gemini':{'safetySettings':[]}}}");
+      ObjectNode body = server.last().json();
+      assertEquals(1024, body.path("thinking").path("budget_tokens").asInt());
+      assertEquals(2048, body.path("max_tokens").asInt(), "an option replaces what the translation wrote");
+      assertEquals("auto", body.path("service_tier").asText());
+      assertFalse(body.has("safetySettings"), "another kind's options are not sent");
+      assertFalse(body.has("provider_options"));
+    }
+  }
+
+  @Test
+  void malformedProviderOptionsAreRefusedNamingTheField() {
+    try (TestRouter r = anthropic()) {
+      for (String po : new String[] {"'x'", "{'anthropic':1}", "{'claude':{}}"}) {
+        RouterException e = assertThrows(RouterException.class,
+            () -> r.complete("{'model':'anthropic/claude-sonnet-4-5','provider_options':" + po + ",'messages':[{'role':'user','content':'x'}]}"));
+        assertEquals(400, e.status());
+        assertEquals("provider_options", e.param().orElseThrow());
+      }
+      assertEquals(0, server.count());
+    }
+  }
+
+  @Test
   void moreThanOneChoiceIsRefusedBeforeCallingAnthropic() {
     try (TestRouter r = anthropic()) {
       RouterException e = assertThrows(RouterException.class,

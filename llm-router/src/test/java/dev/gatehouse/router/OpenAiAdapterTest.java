@@ -39,7 +39,8 @@ class OpenAiAdapterTest {
     server.reply(ok(completion("hello", 12, 3)));
     try (TestRouter r = router("openai", openAi(server))) {
       ChatResult result = r.complete("{'model':'openai/gpt-4o-mini','messages':[{'role':'user','content':'hi'}],"
-          + "'temperature':0.2,'logit_bias':{'50256':-100},'x_custom':{'a':1},'fallbacks':['openai/gpt-4o'],'stream':false}");
+          + "'temperature':0.2,'logit_bias':{'50256':-100},'x_custom':{'a':1},'fallbacks':['openai/gpt-4o'],'stream':false,"
+          + "'provider_options':{'openai':{'service_tier':'flex','temperature':0.3},'anthropic':{'top_k':5}}}");
       FakeProvider.Recorded req = server.last();
       assertEquals("/v1/chat/completions", req.path());
       assertEquals("Bearer " + SECRET, req.header("Authorization"));
@@ -47,7 +48,12 @@ class OpenAiAdapterTest {
       assertEquals("gpt-4o-mini", body.path("model").asText());
       assertEquals(1, body.path("x_custom").path("a").asInt(), "unknown fields reach OpenAI-compatible providers");
       assertEquals(-100, body.path("logit_bias").path("50256").asInt());
+
       assertFalse(body.has("fallbacks"), "the router's own field is consumed");
+      assertFalse(body.has("provider_options"), "so is provider_options");
+      assertEquals("flex", body.path("service_tier").asText(), "this kind's options are set");
+      assertEquals(0.3, body.path("temperature").asDouble(), 1e-9, "replacing the request's own value");
+      assertFalse(body.has("top_k"), "another kind's options are not sent");
       assertFalse(body.has("stream"));
       assertEquals("hello", result.message().path("content").asText());
       assertEquals(new Route("openai", "gpt-4o-mini", "key-1"), result.route());

@@ -17,7 +17,7 @@ import org.eclipse.jetty.util.Callback;
  * {@code POST /v1/messages}, Anthropic's Messages API, so that the Anthropic SDKs and Claude Code work
  * with only a base-URL change. The request becomes a chat body (system, text, image and document
  * blocks, {@code tool_use} and {@code tool_result}, tools and tool choice, stop sequences, metadata;
- * {@code thinking} and {@code top_k} pass on for Anthropic), routed to any provider — Anthropic's own
+ * {@code top_k} passes on, {@code thinking} reaches Anthropic providers only, as a provider option), routed to any provider — Anthropic's own
  * adapter turns it back into a Messages request, keeping {@code cache_control}. The answer and the
  * stream come back as a {@code message} and its typed events. Errors have Anthropic's shape.
  */
@@ -79,10 +79,16 @@ final class MessagesDoor implements ModelDoor {
       message(messages.get(i), "messages[" + i + "]", out);
     }
     chat.put("max_tokens", max.asInt());
-    for (String f : new String[] {"temperature", "top_p", "top_k", "thinking"}) {
+    for (String f : new String[] {"temperature", "top_p", "top_k", "provider_options"}) {
       if (body.hasNonNull(f)) {
-        chat.set(f, body.get(f));
+        chat.set(f, body.get(f).deepCopy());
       }
+    }
+    if (body.hasNonNull("thinking")) {
+      // Anthropic's own: sent to Anthropic providers only, never to a provider that would refuse the field.
+      ObjectNode options = chat.get("provider_options") instanceof ObjectNode o ? o : chat.putObject("provider_options");
+      ObjectNode anthropic = options.get("anthropic") instanceof ObjectNode a ? a : options.putObject("anthropic");
+      anthropic.set("thinking", body.get("thinking"));
     }
     JsonNode stop = body.get("stop_sequences");
     if (stop != null && stop.isArray() && !stop.isEmpty()) {

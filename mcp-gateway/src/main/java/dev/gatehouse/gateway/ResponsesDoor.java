@@ -267,7 +267,7 @@ final class ResponsesDoor implements ModelDoor {
     } else if (choice != null && choice.isObject() && choice.path("type").asText().equals("function")) {
       chat.putObject("tool_choice").put("type", "function").putObject("function").put("name", choice.path("name").asText(""));
     }
-    for (String f : new String[] {"parallel_tool_calls", "temperature", "top_p", "user"}) {
+    for (String f : new String[] {"parallel_tool_calls", "temperature", "top_p", "user", "provider_options"}) {
       if (body.hasNonNull(f)) {
         chat.set(f, body.get(f));
       }
