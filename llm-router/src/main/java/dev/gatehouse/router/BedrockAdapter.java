@@ -34,7 +34,7 @@ import software.amazon.eventstream.MessageDecoder;
  * Turns of the same role are merged, tool calls become {@code toolUse} and tool messages
  * {@code toolResult} blocks, and {@code maxTokens} defaults like Anthropic's.
  */
-final class BedrockAdapter implements Adapter {
+final class BedrockAdapter implements Adapter, Embeddings {
   private static final AwsV4HttpSigner SIGNER = AwsV4HttpSigner.create();
 
   private final Clock clock;
@@ -132,9 +132,14 @@ final class BedrockAdapter implements Adapter {
 
   @Override
   public Outbound request(Call call, KeyState key, byte[] body) {
+    return signed(call, key, body, call.stream() ? "/converse-stream" : "/converse",
+        call.stream() ? "application/vnd.amazon.eventstream" : "application/json");
+  }
+
+  /** The model's {@code operation} with {@code key}: a Bedrock API key as a bearer token, else signed with SigV4. */
+  private Outbound signed(Call call, KeyState key, byte[] body, String operation, String accept) {
     ProviderConfig cfg = call.provider().config;
-    URI uri = URI.create(key.baseUrl + "/model/" + Adapter.segment(call.model()) + (call.stream() ? "/converse-stream" : "/converse"));
-    String accept = call.stream() ? "application/vnd.amazon.eventstream" : "application/json";
+    URI uri = URI.create(key.baseUrl + "/model/" + Adapter.segment(call.model()) + operation);
     Outbound b = new Outbound(uri);
     if (key.secret().isPresent()) {
       // A Bedrock API key: a bearer token, no signature.
@@ -169,6 +174,64 @@ final class BedrockAdapter implements Adapter {
       }
     }
     return b;
+  }
+
+  /** Cohere's embedding models take a batch; Amazon's Titan models take one text per request. */
+  private static boolean cohere(Call call) {
+    return call.model().contains("cohere.embed");
+  }
+
+  /**
+   * {@code invoke} of an embedding model: Cohere's {@code texts} (with {@code input_type}
+   * {@code search_document} unless {@code provider_options.bedrock} says otherwise), or Titan's
+   * {@code inputText} (one input; {@code dimensions} passed on).
+   */
+  @Override
+  public byte[] embeddingsBody(Call call) {
+    List<String> texts = Embeddings.texts(call.request(), "Bedrock");
+    ObjectNode out = Json.object();
+    if (cohere(call)) {
+      ArrayNode list = out.putArray("texts");
+      texts.forEach(list::add);
+      out.put("input_type", "search_document");
+    } else {
+      if (texts.size() != 1) {
+        throw RouterException.badRequest("input", "input: " + texts.size() + " texts (expected: one; Bedrock's Titan embedding "
+            + "models take one text per request, Cohere's a batch)");
+      }
+      out.put("inputText", texts.get(0));
+      if (call.request().hasNonNull("dimensions")) {
+        out.set("dimensions", call.request().get("dimensions"));
+      }
+    }
+    Adapter.providerOptions(call.request(), ProviderKind.BEDROCK, out);
+    return Json.bytes(out);
+  }
+
+  @Override
+  public Outbound embeddingsRequest(Call call, KeyState key, byte[] body) {
+    return signed(call, key, body, "/invoke", "application/json");
+  }
+
+  /** The vectors (Cohere's {@code embeddings}, plain or by type; Titan's {@code embedding}); Titan's token count, else estimated. */
+  @Override
+  public Translated embeddingsResponse(Call call, byte[] body) throws IOException {
+    ObjectNode r = Json.parseObject(body);
+    List<JsonNode> vectors = new java.util.ArrayList<>();
+    JsonNode embeddings = r.path("embeddings");
+    if (embeddings.isObject()) {
+      embeddings = embeddings.path("float");
+    }
+    if (embeddings.isArray()) {
+      embeddings.forEach(vectors::add);
+    } else if (r.path("embedding").isArray()) {
+      vectors.add(r.get("embedding"));
+    } else {
+      throw new IOException("the provider's answer has no embeddings");
+    }
+    long counted = r.path("inputTextTokenCount").asLong(0);
+    Usage usage = counted > 0 ? new Usage(counted, 0, 0, 0, counted) : Embeddings.estimated(Embeddings.texts(call.request(), "Bedrock"));
+    return new Translated(Embeddings.list(call.request(), call.model(), vectors, usage), usage);
   }
 
   @Override

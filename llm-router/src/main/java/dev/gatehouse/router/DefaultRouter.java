@@ -123,11 +123,11 @@ final class DefaultRouter implements Router {
   @Override
   public ChatResult embed(ObjectNode request, RouteOptions options) {
     List<Target> all = plan(request, options, false);
-    List<Target> targets = all.stream().filter(t -> t.provider().adapter instanceof OpenAiAdapter).toList();
+    List<Target> targets = all.stream().filter(t -> t.provider().adapter instanceof Embeddings).toList();
     if (targets.isEmpty()) {
       throw new RouterException(400, "invalid_request_error", "embeddings_unsupported", "model '" + request.path("model").asText()
           + "': its provider (" + all.get(0).provider().config.kind().name().toLowerCase(java.util.Locale.ROOT)
-          + ") is not one Gatehouse asks for embeddings (OpenAI, Azure OpenAI and the OpenAI-compatible family are)",
+          + ") is not one Gatehouse asks for embeddings (OpenAI, Azure OpenAI, Gemini, Bedrock and the OpenAI-compatible family are)",
           Optional.empty(), List.of(), Optional.empty());
     }
     Success<Translated> s = execute(targets, request, false, (call, key, chatBody, route, attempt) -> {
@@ -141,9 +141,9 @@ final class DefaultRouter implements Router {
 
   private Translated embedOnce(Call call, KeyState key, long start) throws Failure {
     ProviderState p = call.provider();
-    OpenAiAdapter adapter = (OpenAiAdapter) p.adapter;
+    Embeddings adapter = (Embeddings) p.adapter;
     byte[] body = adapter.embeddingsBody(call);
-    Request request = build(p, adapter.embeddingsRequest(call, key), body);
+    Request request = build(p, adapter.embeddingsRequest(call, key, body), body);
     acquire(p);
     WholeBody whole = new WholeBody(MAX_BODY);
     try {
@@ -152,7 +152,7 @@ final class DefaultRouter implements Router {
       byte[] bytes = whole.bytes();
       refusal(response, bytes);
       try {
-        return adapter.embeddingsResponse(bytes);
+        return adapter.embeddingsResponse(call, bytes);
       } catch (IOException e) {
         throw Failure.inStream(Outcome.SERVER_ERROR, response.getStatus(), "bad_response",
             "the provider's answer could not be read: " + e.getMessage());

@@ -6,8 +6,10 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.Iterator;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -20,7 +22,7 @@ import java.util.Set;
  * matches no earlier call is refused, never sent with a made-up name). An answer with a function call
  * always finishes with {@code tool_calls}, whatever Gemini's {@code finishReason}.
  */
-final class GeminiAdapter implements Adapter {
+final class GeminiAdapter implements Adapter, Embeddings {
   /** The JSON Schema keywords Gemini's OpenAPI-subset {@code Schema} accepts; others are dropped. */
   private static final Set<String> SCHEMA_KEYS = Set.of("type", "format", "title", "description", "nullable", "enum",
       "maxItems", "minItems", "properties", "required", "minProperties", "maxProperties", "minLength", "maxLength",
@@ -245,13 +247,59 @@ final class GeminiAdapter implements Adapter {
 
   @Override
   public Outbound request(Call call, KeyState key, byte[] body) {
-    String model = call.model().startsWith("models/") ? call.model().substring(7) : call.model();
-    String path = "/v1beta/models/" + Adapter.segment(model) + (call.stream() ? ":streamGenerateContent?alt=sse" : ":generateContent");
-    Outbound b = new Outbound(URI.create(key.baseUrl + path))
+    return outbound(call, key, call.stream() ? ":streamGenerateContent?alt=sse" : ":generateContent", call.stream());
+  }
+
+  private static String model(Call call) {
+    return call.model().startsWith("models/") ? call.model().substring(7) : call.model();
+  }
+
+  private static Outbound outbound(Call call, KeyState key, String method, boolean stream) {
+    Outbound b = new Outbound(URI.create(key.baseUrl + "/v1beta/models/" + Adapter.segment(model(call)) + method))
         .header("Content-Type", "application/json")
-        .header("Accept", call.stream() ? "text/event-stream" : "application/json");
+        .header("Accept", stream ? "text/event-stream" : "application/json");
     key.secret().ifPresent(s -> b.header("x-goog-api-key", s));
     return b;
+  }
+
+  /**
+   * {@code batchEmbedContents}: one request per input, {@code dimensions} as
+   * {@code outputDimensionality}; {@code provider_options.gemini} fields (e.g. {@code taskType}) are set
+   * on each of them.
+   */
+  @Override
+  public byte[] embeddingsBody(Call call) {
+    ObjectNode out = Json.object();
+    ArrayNode requests = out.putArray("requests");
+    for (String text : Embeddings.texts(call.request(), "Gemini")) {
+      ObjectNode r = requests.addObject();
+      r.put("model", "models/" + model(call));
+      r.putObject("content").putArray("parts").addObject().put("text", text);
+      if (call.request().hasNonNull("dimensions")) {
+        r.set("outputDimensionality", call.request().get("dimensions"));
+      }
+      Adapter.providerOptions(call.request(), ProviderKind.GEMINI, r);
+    }
+    return Json.bytes(out);
+  }
+
+  @Override
+  public Outbound embeddingsRequest(Call call, KeyState key, byte[] body) {
+    return outbound(call, key, ":batchEmbedContents", false);
+  }
+
+  /** Gemini's vectors; its token count when it sends one, else estimated (it usually sends none). */
+  @Override
+  public Translated embeddingsResponse(Call call, byte[] body) throws IOException {
+    ObjectNode r = Json.parseObject(body);
+    if (!r.path("embeddings").isArray()) {
+      throw new IOException("the provider's answer has no embeddings");
+    }
+    List<JsonNode> vectors = new ArrayList<>();
+    r.path("embeddings").forEach(e -> vectors.add(e.path("values")));
+    long counted = r.path("usageMetadata").path("promptTokenCount").asLong(0);
+    Usage usage = counted > 0 ? new Usage(counted, 0, 0, 0, counted) : Embeddings.estimated(Embeddings.texts(call.request(), "Gemini"));
+    return new Translated(Embeddings.list(call.request(), model(call), vectors, usage), usage);
   }
 
   @Override

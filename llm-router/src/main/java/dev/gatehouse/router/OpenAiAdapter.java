@@ -27,7 +27,7 @@ import java.util.regex.Pattern;
  * rejects the option), so usage and cost are known even when the client did not ask; the usage chunk
  * reaches the client only if it did.
  */
-final class OpenAiAdapter implements Adapter {
+final class OpenAiAdapter implements Adapter, Embeddings {
   private static final Pattern MISTRAL_ID = Pattern.compile("[A-Za-z0-9]{9}");
   private static final String BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 
@@ -142,21 +142,29 @@ final class OpenAiAdapter implements Adapter {
     return request(call, key, "chat/completions");
   }
 
-  /** The body of an embeddings request: the client's, with the provider's model name and no {@code fallbacks}. */
-  byte[] embeddingsBody(Call call) {
+  /**
+   * The body of an embeddings request: the client's, with the provider's model name, without the
+   * router's {@code fallbacks} and {@code provider_options} (whose fields for this kind are set).
+   */
+  @Override
+  public byte[] embeddingsBody(Call call) {
     ObjectNode req = call.request().deepCopy();
     req.remove("fallbacks");
+    req.remove("provider_options");
     req.put("model", call.model());
+    Adapter.providerOptions(call.request(), kind, req);
     return Json.bytes(req);
   }
 
   /** The request head of an embeddings attempt ({@code /embeddings}, or the Azure deployment's). */
-  Outbound embeddingsRequest(Call call, KeyState key) {
+  @Override
+  public Outbound embeddingsRequest(Call call, KeyState key, byte[] body) {
     return request(call, key, "embeddings");
   }
 
   /** A 2xx embeddings answer: the provider's {@code list} of vectors, with its usage (input tokens only). */
-  Translated embeddingsResponse(byte[] body) throws IOException {
+  @Override
+  public Translated embeddingsResponse(Call call, byte[] body) throws IOException {
     ObjectNode response = Json.parseObject(body);
     if (!response.path("data").isArray()) {
       throw new IOException("the provider's answer has no data");

@@ -237,4 +237,29 @@ class BedrockAdapterTest {
       assertEquals(400, e.status());
     }
   }
+
+  @Test
+  void embeddingsInvokeTitanWithOneTextAndCohereWithABatchSigned() {
+    server.reply(ok("{\"embedding\":[0.1,0.2,0.3],\"inputTextTokenCount\":5}"));
+    server.reply(ok("{\"embeddings\":[[0.1],[0.2]],\"id\":\"x\",\"response_type\":\"embeddings_floats\"}"));
+    try (TestRouter r = bedrock()) {
+      ChatResult titan = r.embed("{'model':'bedrock/amazon.titan-embed-text-v2:0','input':'hello there','dimensions':256}");
+      FakeProvider.Recorded req = server.last();
+      assertEquals("/model/amazon.titan-embed-text-v2%3A0/invoke", req.path());
+      assertTrue(req.header("Authorization").startsWith("AWS4-HMAC-SHA256 Credential=" + ACCESS_KEY + "/"), req.header("Authorization"));
+      assertEquals("hello there", req.json().path("inputText").asText());
+      assertEquals(256, req.json().path("dimensions").asInt());
+      assertEquals(3, titan.response().path("data").path(0).path("embedding").size());
+      assertEquals(5, titan.usage().promptTokens(), "Titan's own count");
+      ChatResult cohere = r.embed("{'model':'bedrock/cohere.embed-english-v3','input':['a','b'],"
+          + "'provider_options':{'bedrock':{'input_type':'search_query'}}}");
+      assertEquals("search_query", server.last().json().path("input_type").asText(), "the option replaces the default");
+      assertEquals(2, server.last().json().path("texts").size());
+      assertEquals(0.2, cohere.response().path("data").path(1).path("embedding").path(0).asDouble(), 1e-9);
+      RouterException many = assertThrows(RouterException.class,
+          () -> r.embed("{'model':'bedrock/amazon.titan-embed-text-v2:0','input':['a','b']}"));
+      assertEquals(400, many.status());
+      assertTrue(many.getMessage().contains("one text per request"), many.getMessage());
+    }
+  }
 }

@@ -82,6 +82,10 @@ final class Fixtures {
       return router.complete(request(json), RouteOptions.defaults());
     }
 
+    ChatResult embed(String json) {
+      return router.embed(request(json), RouteOptions.defaults());
+    }
+
     Streamed stream(String json) {
       Streamed s = new Streamed();
       s.result = router.stream(request(json), RouteOptions.defaults(), s.chunks::add);

@@ -179,4 +179,33 @@ class GeminiAdapterTest {
     assertEquals("stop", GeminiAdapter.finishReason("STOP", false));
     assertEquals("tool_calls", GeminiAdapter.finishReason("STOP", true));
   }
+
+  @Test
+  void embeddingsAreOneBatchEmbedContentsCallAnsweredAsOpenAisListInEitherEncoding() {
+    server.reply(ok("{\"embeddings\":[{\"values\":[0.5,-0.25]},{\"values\":[1.0,0.0]}]}"));
+    server.reply(ok("{\"embeddings\":[{\"values\":[0.5,-0.25]}],\"usageMetadata\":{\"promptTokenCount\":7}}"));
+    try (TestRouter r = gemini()) {
+      ChatResult floats = r.embed("{'model':'gemini/gemini-embedding-001','input':['first text','second'],'dimensions':2,"
+          + "'provider_options':{'gemini':{'taskType':'RETRIEVAL_DOCUMENT'}}}");
+      FakeProvider.Recorded req = server.last();
+      assertEquals("/v1beta/models/gemini-embedding-001:batchEmbedContents", req.path());
+      assertEquals(SECRET, req.header("x-goog-api-key"));
+      ObjectNode body = req.json();
+      assertEquals("models/gemini-embedding-001", body.path("requests").path(0).path("model").asText());
+      assertEquals("second", body.path("requests").path(1).path("content").path("parts").path(0).path("text").asText());
+      assertEquals(2, body.path("requests").path(0).path("outputDimensionality").asInt());
+      assertEquals("RETRIEVAL_DOCUMENT", body.path("requests").path(1).path("taskType").asText());
+      assertEquals("list", floats.response().path("object").asText());
+      assertEquals(-0.25, floats.response().path("data").path(0).path("embedding").path(1).asDouble(), 1e-9);
+      assertEquals(1, floats.response().path("data").path(1).path("index").asInt());
+      assertEquals(4, floats.usage().promptTokens(), "Gemini counted none: 16 characters, estimated at 4 per token");
+      ChatResult b64 = r.embed("{'model':'gemini/gemini-embedding-001','input':'x','encoding_format':'base64'}");
+      byte[] raw = java.util.Base64.getDecoder().decode(b64.response().path("data").path(0).path("embedding").asText());
+      assertEquals(-0.25f, java.nio.ByteBuffer.wrap(raw).order(java.nio.ByteOrder.LITTLE_ENDIAN).getFloat(4), 1e-6);
+      assertEquals(7, b64.usage().promptTokens(), "Gemini's own count when it sends one");
+      RouterException tokens = assertThrows(RouterException.class,
+          () -> r.embed("{'model':'gemini/gemini-embedding-001','input':[[1,2,3]]}"));
+      assertEquals(400, tokens.status());
+    }
+  }
 }
