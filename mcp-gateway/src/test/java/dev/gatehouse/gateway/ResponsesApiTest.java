@@ -102,6 +102,19 @@ class ResponsesApiTest {
   }
 
   @Test
+  void theOpenAiAgentsSdkRunsAOneToolAgentThroughTheGateway() throws Exception {
+    for (String m : List.of("smart", "sonnet")) {
+      NodeTooling.Run r = NodeTooling.node(Duration.ofSeconds(60), "openai-agents-client.mjs",
+          gateway.baseUri().resolve("/v1").toString(), KEY, m, "what is 12*7");
+      assertEquals(0, r.exit(), r.stdout() + r.stderr());
+      JsonNode out = Json.MAPPER.readTree(r.stdout());
+      assertEquals("12*7", out.path("calls").path(0).path("expression").asText(), "the SDK ran the tool the model proposed: " + out);
+      assertEquals("calc: 84", out.path("finalOutput").asText(), m + ": " + out);
+      assertTrue(out.path("items").toString().contains("tool_call_output_item"), out.toString());
+    }
+  }
+
+  @Test
   void aConversationSentWholeWithoutStoreWorksToo() throws Exception {
     JsonNode out = sdk("smart", "{\"message\":\"what is 2+3\",\"tools\":[\"calc\"],\"results\":{\"calc\":\"5\"},\"continueWith\":\"items\"}");
     assertEquals("calc: 5", out.path("create").path("finalText").asText(), out.toString());
