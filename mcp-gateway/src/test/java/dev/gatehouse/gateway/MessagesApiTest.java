@@ -145,6 +145,36 @@ class MessagesApiTest {
   }
 
   @Test
+  void aToolUseProposedThroughMessagesIsTheParentOfItsExecutionWhichIsTheParentOfTheNextModelStep() throws Exception {
+    HttpResponse<String> first = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve(ChatHandler.MESSAGES))
+        .header("Content-Type", "application/json").header("x-api-key", KEY).header("X-Chain-Id", "msg-link")
+        .header(ChatHandler.TOOLS_HEADER, "tools__calc")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"sonnet\",\"max_tokens\":50,"
+            + "\"messages\":[{\"role\":\"user\",\"content\":\"what is 12*7\"}]}")).build());
+    assertEquals(200, first.statusCode(), first.body());
+    JsonNode use = Json.MAPPER.readTree(first.body()).path("content").path(0);
+    assertEquals("tools__calc", use.path("name").asText(), first.body());
+    HttpResponse<String> exec = ExecuteTestSupport.execute(gateway, KEY, "msg-link", "{\"id\":\"" + use.path("id").asText()
+        + "\",\"type\":\"function\",\"function\":{\"name\":\"tools__calc\",\"arguments\":" + Json.MAPPER.writeValueAsString(
+        use.path("input").toString()) + "}}");
+    assertEquals(200, exec.statusCode(), exec.body());
+    HttpResponse<String> second = post("{\"model\":\"sonnet\",\"max_tokens\":50,\"messages\":["
+        + "{\"role\":\"user\",\"content\":\"what is 12*7\"},{\"role\":\"assistant\",\"content\":["
+        + use + "]},{\"role\":\"user\",\"content\":[{\"type\":\"tool_result\",\"tool_use_id\":\"" + use.path("id").asText()
+        + "\",\"content\":" + Json.MAPPER.writeValueAsString(Json.MAPPER.readTree(exec.body()).path("content").asText()) + "}]}]}",
+        "msg-link", KEY);
+    assertEquals(200, second.statusCode(), second.body());
+    assertEquals("calc: 84", text(Json.MAPPER.readTree(second.body())), second.body());
+    JsonNode steps = Json.MAPPER.readTree(TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/v1/audit/chains/msg-link"))
+        .header("Authorization", "Bearer " + AUDITOR).GET().build()).body()).path("steps");
+    assertEquals(List.of("llm", "tool", "llm"), List.of(steps.get(0).path("kind").asText(), steps.get(1).path("kind").asText(),
+        steps.get(2).path("kind").asText()), steps.toString());
+    assertEquals(steps.get(0).path("step_id").asText(), steps.get(1).path("parent_step_id").asText(), "model → tool: " + steps);
+    assertEquals(steps.get(1).path("step_id").asText(), steps.get(2).path("parent_step_id").asText(), "tool → model: " + steps);
+    assertEquals("messages", steps.get(2).path("source").asText());
+  }
+
+  @Test
   void badRequestsAndRefusalsComeInAnthropicsErrorShape() throws Exception {
     List<String[]> cases = new ArrayList<>();
     cases.add(new String[] {"{\"model\":\"sonnet\",\"messages\":[{\"role\":\"user\",\"content\":\"x\"}]}", "400", "invalid_request_error", "max_tokens"});
