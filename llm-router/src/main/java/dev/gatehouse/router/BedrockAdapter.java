@@ -229,8 +229,7 @@ final class BedrockAdapter implements Adapter, Embeddings {
     } else {
       throw new IOException("the provider's answer has no embeddings");
     }
-    long counted = r.path("inputTextTokenCount").asLong(0);
-    Usage usage = counted > 0 ? new Usage(counted, 0, 0, 0, counted) : Embeddings.estimated(Embeddings.texts(call.request(), "Bedrock"));
+    Usage usage = Embeddings.usage(r.path("inputTextTokenCount").asLong(0), call.request(), "Bedrock");
     return new Translated(Embeddings.list(call.request(), call.model(), vectors, usage), usage);
   }
 

@@ -78,6 +78,11 @@ interface Embeddings {
     return out;
   }
 
+  /** The provider's own token count when it sent one ({@code counted} > 0), else {@link #estimated}. */
+  static Usage usage(long counted, ObjectNode request, String provider) {
+    return counted > 0 ? new Usage(counted, 0, 0, 0, counted) : estimated(texts(request, provider));
+  }
+
   /**
    * Input tokens estimated at four characters each, for providers whose embeddings answer counts none
    * (so that a call is never silently free).

@@ -297,8 +297,7 @@ final class GeminiAdapter implements Adapter, Embeddings {
     }
     List<JsonNode> vectors = new ArrayList<>();
     r.path("embeddings").forEach(e -> vectors.add(e.path("values")));
-    long counted = r.path("usageMetadata").path("promptTokenCount").asLong(0);
-    Usage usage = counted > 0 ? new Usage(counted, 0, 0, 0, counted) : Embeddings.estimated(Embeddings.texts(call.request(), "Gemini"));
+    Usage usage = Embeddings.usage(r.path("usageMetadata").path("promptTokenCount").asLong(0), call.request(), "Gemini");
     return new Translated(Embeddings.list(call.request(), model(call), vectors, usage), usage);
   }
 

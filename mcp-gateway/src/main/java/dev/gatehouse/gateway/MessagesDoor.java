@@ -57,10 +57,10 @@ final class MessagesDoor implements ModelDoor {
     chat.set("model", body.get("model"));
     JsonNode max = body.get("max_tokens");
     if (max == null || !max.canConvertToInt() || max.asInt() < 1) {
-      throw refused("max_tokens", "max_tokens: required, a positive integer");
+      throw ModelDoor.refused("max_tokens: required, a positive integer");
     }
     if (!(body.get("messages") instanceof ArrayNode messages) || messages.isEmpty()) {
-      throw refused("messages", "messages: required (a non-empty array)");
+      throw ModelDoor.refused("messages: required (a non-empty array)");
     }
     ArrayNode out = chat.putArray("messages");
     JsonNode system = body.get("system");
@@ -72,7 +72,7 @@ final class MessagesDoor implements ModelDoor {
       } else if (system.isArray()) {
         out.addObject().put("role", "system").set("content", textParts(system, "system"));
       } else {
-        throw refused("system", "system: a string or an array of text blocks");
+        throw ModelDoor.refused("system: a string or an array of text blocks");
       }
     }
     for (int i = 0; i < messages.size(); i++) {
@@ -99,10 +99,7 @@ final class MessagesDoor implements ModelDoor {
       chat.put("user", user);
     }
     tools(body, chat);
-    if (body.path("stream").asBoolean(false)) {
-      chat.put("stream", true);
-      chat.putObject("stream_options").put("include_usage", true);
-    }
+    ModelDoor.streamed(body, chat);
     return chat;
   }
 
@@ -110,7 +107,7 @@ final class MessagesDoor implements ModelDoor {
   private static void message(JsonNode m, String where, ArrayNode out) {
     String role = m.path("role").asText("");
     if (!role.equals("user") && !role.equals("assistant")) {
-      throw refused(where + ".role", where + ".role: '" + role + "' (expected: user or assistant)");
+      throw ModelDoor.refused(where + ".role: '" + role + "' (expected: user or assistant)");
     }
     JsonNode content = m.get("content");
     if (content != null && content.isTextual()) {
@@ -118,7 +115,7 @@ final class MessagesDoor implements ModelDoor {
       return;
     }
     if (content == null || !content.isArray()) {
-      throw refused(where + ".content", where + ".content: required, a string or an array of content blocks");
+      throw ModelDoor.refused(where + ".content: required, a string or an array of content blocks");
     }
     ArrayNode parts = Json.MAPPER.createArrayNode();
     ArrayNode calls = Json.MAPPER.createArrayNode();
@@ -139,7 +136,7 @@ final class MessagesDoor implements ModelDoor {
           String url = switch (src.path("type").asText("")) {
             case "base64" -> "data:" + src.path("media_type").asText("") + ";base64," + src.path("data").asText("");
             case "url" -> src.path("url").asText("");
-            default -> throw refused(at + ".source.type", at + ".source.type: '" + src.path("type").asText("")
+            default -> throw ModelDoor.refused(at + ".source.type: '" + src.path("type").asText("")
                 + "' (expected: base64 or url)");
           };
           ObjectNode p = parts.addObject().put("type", "image_url");
@@ -152,7 +149,7 @@ final class MessagesDoor implements ModelDoor {
           userOnly(role, at, type);
           JsonNode src = b.path("source");
           if (!src.path("type").asText("").equals("base64")) {
-            throw refused(at + ".source.type", at + ".source.type: '" + src.path("type").asText("")
+            throw ModelDoor.refused(at + ".source.type: '" + src.path("type").asText("")
                 + "' (expected: base64; text and URL documents are not routed)");
           }
           ObjectNode file = parts.addObject().put("type", "file").putObject("file");
@@ -163,7 +160,7 @@ final class MessagesDoor implements ModelDoor {
         }
         case "tool_use" -> {
           if (!role.equals("assistant")) {
-            throw refused(at + ".type", at + ".type: tool_use in a user turn (expected: in an assistant turn)");
+            throw ModelDoor.refused(at + ".type: tool_use in a user turn (expected: in an assistant turn)");
           }
           ObjectNode c = calls.addObject();
           c.put("id", b.path("id").asText(""));
@@ -175,7 +172,7 @@ final class MessagesDoor implements ModelDoor {
         case "tool_result" -> {
           userOnly(role, at, type);
           String text = b.get("content") == null || b.get("content").isNull() ? ""
-              : b.get("content").isTextual() ? b.get("content").asText() : joinedText(b.get("content"));
+              : b.get("content").isTextual() ? b.get("content").asText() : ModelDoor.joinedText(b.get("content"));
           ObjectNode t = out.addObject();
           t.put("role", "tool");
           t.put("tool_call_id", b.path("tool_use_id").asText(""));
@@ -184,7 +181,7 @@ final class MessagesDoor implements ModelDoor {
         case "thinking", "redacted_thinking" -> {
           // A provider's own reasoning: nothing to route on; Anthropic does not require it back.
         }
-        default -> throw refused(at + ".type", at + ".type: '" + type
+        default -> throw ModelDoor.refused(at + ".type: '" + type
             + "' (expected: text, image, document, tool_use, tool_result or thinking)");
       }
     }
@@ -193,7 +190,7 @@ final class MessagesDoor implements ModelDoor {
     }
     ObjectNode msg = out.addObject().put("role", role);
     if (role.equals("assistant")) {
-      String text = joinedText(parts);
+      String text = ModelDoor.joinedText(parts);
       if (text.isEmpty() && !calls.isEmpty()) {
         msg.putNull("content");
       } else {
@@ -209,7 +206,7 @@ final class MessagesDoor implements ModelDoor {
 
   private static void userOnly(String role, String at, String type) {
     if (!role.equals("user")) {
-      throw refused(at + ".type", at + ".type: " + type + " in an assistant turn (expected: in a user turn)");
+      throw ModelDoor.refused(at + ".type: " + type + " in an assistant turn (expected: in a user turn)");
     }
   }
 
@@ -219,7 +216,7 @@ final class MessagesDoor implements ModelDoor {
     for (int i = 0; i < blocks.size(); i++) {
       JsonNode b = blocks.get(i);
       if (!b.path("type").asText("").equals("text")) {
-        throw refused(where + "[" + i + "].type", where + "[" + i + "].type: '" + b.path("type").asText("") + "' (expected: text)");
+        throw ModelDoor.refused(where + "[" + i + "].type: '" + b.path("type").asText("") + "' (expected: text)");
       }
       ObjectNode p = parts.addObject().put("type", "text").put("text", b.path("text").asText(""));
       if (b.has("cache_control")) {
@@ -227,16 +224,6 @@ final class MessagesDoor implements ModelDoor {
       }
     }
     return parts;
-  }
-
-  private static String joinedText(JsonNode blocks) {
-    StringBuilder sb = new StringBuilder();
-    for (JsonNode b : blocks) {
-      if (b.path("type").asText("").equals("text")) {
-        sb.append(sb.isEmpty() ? "" : "\n").append(b.path("text").asText(""));
-      }
-    }
-    return sb.toString();
   }
 
   private static void tools(ObjectNode body, ObjectNode chat) {
@@ -247,16 +234,10 @@ final class MessagesDoor implements ModelDoor {
         JsonNode t = tools.get(i);
         String type = t.path("type").asText("custom");
         if (!type.equals("custom")) {
-          throw refused("tools[" + i + "].type", "tools[" + i + "].type: '" + type
+          throw ModelDoor.refused("tools[" + i + "].type: '" + type
               + "' (expected: custom; Anthropic's server tools are not routed through the gateway)");
         }
-        ObjectNode tool = out.addObject().put("type", "function");
-        ObjectNode fn = tool.putObject("function");
-        fn.put("name", t.path("name").asText(""));
-        if (t.hasNonNull("description")) {
-          fn.put("description", t.get("description").asText());
-        }
-        fn.set("parameters", t.get("input_schema") instanceof ObjectNode s ? s : Json.object().put("type", "object"));
+        ObjectNode tool = ModelDoor.functionTool(out, t.get("name"), t.get("description"), t.get("input_schema"));
         if (t.has("cache_control")) {
           tool.set("cache_control", t.get("cache_control"));
         }
@@ -275,10 +256,6 @@ final class MessagesDoor implements ModelDoor {
         chat.put("parallel_tool_calls", false);
       }
     }
-  }
-
-  private static ChatHandler.Refused refused(String param, String message) {
-    return new ChatHandler.Refused(400, "invalid_request_error", "invalid_request", message);
   }
 
   // ------------------------------------------------------------------ answer

@@ -63,6 +63,45 @@ interface ModelDoor {
     byte[] failed(RouterException e);
   }
 
+  /** A 400 naming what is wrong with a door's request. */
+  static ChatHandler.Refused refused(String message) {
+    return new ChatHandler.Refused(400, "invalid_request_error", "invalid_request", message);
+  }
+
+  /** The text of content parts (or blocks) that have one, joined by newlines; strings as they are. */
+  static String joinedText(JsonNode parts) {
+    StringBuilder sb = new StringBuilder();
+    for (JsonNode p : parts) {
+      if (p.isTextual()) {
+        sb.append(p.asText());
+      } else if (p.path("text").isTextual()) {
+        sb.append(sb.isEmpty() ? "" : "\n").append(p.path("text").asText());
+      }
+    }
+    return sb.toString();
+  }
+
+  /** Adds a chat function tool: its name, description (if any) and parameters (an empty object schema if none); returns the tool. */
+  static ObjectNode functionTool(com.fasterxml.jackson.databind.node.ArrayNode tools, JsonNode name, JsonNode description,
+      JsonNode parameters) {
+    ObjectNode tool = tools.addObject().put("type", "function");
+    ObjectNode fn = tool.putObject("function");
+    fn.put("name", name == null ? "" : name.asText(""));
+    if (description != null && !description.isNull()) {
+      fn.put("description", description.asText());
+    }
+    fn.set("parameters", parameters instanceof ObjectNode p ? p : Json.object().put("type", "object"));
+    return tool;
+  }
+
+  /** A streamed request asks the chain for a stream with usage (which the door's last events carry). */
+  static void streamed(ObjectNode body, ObjectNode chat) {
+    if (body.path("stream").asBoolean(false)) {
+      chat.put("stream", true);
+      chat.putObject("stream_options").put("include_usage", true);
+    }
+  }
+
   /** {@code data: <json>} and a blank line. */
   static byte[] data(JsonNode json) {
     return event(null, json);

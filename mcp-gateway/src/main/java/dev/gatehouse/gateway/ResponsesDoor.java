@@ -55,7 +55,7 @@ final class ResponsesDoor implements ModelDoor {
     int firstNew = messages.size();
     input(body.get("input"), messages);
     if (messages.size() == firstNew) {
-      throw refused("input", "input: required (a string or a non-empty array of input items)");
+      throw ModelDoor.refused("input: required (a string or a non-empty array of input items)");
     }
     options(body, chat);
     String id = "resp_" + UUID.randomUUID().toString().replace("-", "");
@@ -136,7 +136,7 @@ final class ResponsesDoor implements ModelDoor {
       return;
     }
     if (!input.isArray()) {
-      throw refused("input", "input: a string or an array of input items");
+      throw ModelDoor.refused("input: a string or an array of input items");
     }
     for (int i = 0; i < input.size(); i++) {
       JsonNode item = input.get(i);
@@ -161,13 +161,13 @@ final class ResponsesDoor implements ModelDoor {
         }
         case "function_call_output" -> {
           JsonNode output = item.get("output");
-          String text = output == null || output.isNull() ? "" : output.isTextual() ? output.asText() : joinedText(output);
+          String text = output == null || output.isNull() ? "" : output.isTextual() ? output.asText() : ModelDoor.joinedText(output);
           out.addObject().put("role", "tool").put("tool_call_id", item.path("call_id").asText("")).put("content", text);
         }
         case "reasoning" -> {
           // A provider's own reasoning: not routed.
         }
-        default -> throw refused(at + ".type", at + ".type: '" + type
+        default -> throw ModelDoor.refused(at + ".type: '" + type
             + "' (expected: message, function_call, function_call_output or reasoning)");
       }
     }
@@ -176,7 +176,7 @@ final class ResponsesDoor implements ModelDoor {
   private static void message(JsonNode item, String at, ArrayNode out) {
     String role = item.path("role").asText("");
     if (!List.of("user", "assistant", "system", "developer").contains(role)) {
-      throw refused(at + ".role", at + ".role: '" + role + "' (expected: user, assistant, system or developer)");
+      throw ModelDoor.refused(at + ".role: '" + role + "' (expected: user, assistant, system or developer)");
     }
     JsonNode content = item.get("content");
     if (content != null && content.isTextual()) {
@@ -184,7 +184,7 @@ final class ResponsesDoor implements ModelDoor {
       return;
     }
     if (content == null || !content.isArray()) {
-      throw refused(at + ".content", at + ".content: required, a string or an array of content parts");
+      throw ModelDoor.refused(at + ".content: required, a string or an array of content parts");
     }
     ArrayNode parts = Json.MAPPER.createArrayNode();
     for (int j = 0; j < content.size(); j++) {
@@ -195,7 +195,7 @@ final class ResponsesDoor implements ModelDoor {
         case "refusal" -> parts.addObject().put("type", "text").put("text", p.path("refusal").asText(""));
         case "input_image" -> {
           if (!p.hasNonNull("image_url")) {
-            throw refused(where, where + ": image_url required (file ids are not routed through the gateway)");
+            throw ModelDoor.refused(where + ": image_url required (file ids are not routed through the gateway)");
           }
           ObjectNode iu = parts.addObject().put("type", "image_url").putObject("image_url");
           iu.put("url", p.get("image_url").asText());
@@ -205,7 +205,7 @@ final class ResponsesDoor implements ModelDoor {
         }
         case "input_file" -> {
           if (!p.hasNonNull("file_data")) {
-            throw refused(where, where + ": file_data required (file ids and URLs are not routed through the gateway)");
+            throw ModelDoor.refused(where + ": file_data required (file ids and URLs are not routed through the gateway)");
           }
           ObjectNode f = parts.addObject().put("type", "file").putObject("file");
           String data = p.get("file_data").asText();
@@ -214,7 +214,7 @@ final class ResponsesDoor implements ModelDoor {
             f.put("filename", p.get("filename").asText());
           }
         }
-        default -> throw refused(where + ".type", where + ".type: '" + p.path("type").asText("")
+        default -> throw ModelDoor.refused(where + ".type: '" + p.path("type").asText("")
             + "' (expected: input_text, input_image, input_file, output_text or refusal)");
       }
     }
@@ -222,20 +222,8 @@ final class ResponsesDoor implements ModelDoor {
     if (role.equals("user")) {
       msg.set("content", parts);
     } else {
-      msg.put("content", joinedText(parts));
+      msg.put("content", ModelDoor.joinedText(parts));
     }
-  }
-
-  private static String joinedText(JsonNode parts) {
-    StringBuilder sb = new StringBuilder();
-    for (JsonNode p : parts) {
-      if (p.isTextual()) {
-        sb.append(p.asText());
-      } else if (p.has("text")) {
-        sb.append(sb.isEmpty() ? "" : "\n").append(p.path("text").asText(""));
-      }
-    }
-    return sb.toString();
   }
 
   /** Tools, tool choice, sampling, the output limit and format, streaming. */
@@ -247,15 +235,10 @@ final class ResponsesDoor implements ModelDoor {
         JsonNode t = tools.get(i);
         String type = t.path("type").asText("");
         if (!type.equals("function")) {
-          throw refused("tools[" + i + "].type", "tools[" + i + "].type: '" + type
+          throw ModelDoor.refused("tools[" + i + "].type: '" + type
               + "' (expected: function; the gateway's MCP tools are offered with the x-gatehouse-tools header)");
         }
-        ObjectNode fn = out.addObject().put("type", "function").putObject("function");
-        fn.put("name", t.path("name").asText(""));
-        if (t.hasNonNull("description")) {
-          fn.put("description", t.get("description").asText());
-        }
-        fn.set("parameters", t.get("parameters") instanceof ObjectNode p ? p : Json.object().put("type", "object"));
+        ObjectNode fn = (ObjectNode) ModelDoor.functionTool(out, t.get("name"), t.get("description"), t.get("parameters")).get("function");
         if (t.hasNonNull("strict")) {
           fn.set("strict", t.get("strict"));
         }
@@ -295,14 +278,7 @@ final class ResponsesDoor implements ModelDoor {
       case "json_object" -> chat.putObject("response_format").put("type", "json_object");
       default -> { }
     }
-    if (body.path("stream").asBoolean(false)) {
-      chat.put("stream", true);
-      chat.putObject("stream_options").put("include_usage", true);
-    }
-  }
-
-  private static ChatHandler.Refused refused(String param, String message) {
-    return new ChatHandler.Refused(400, "invalid_request_error", "invalid_request", message);
+    ModelDoor.streamed(body, chat);
   }
 
   // ------------------------------------------------------------------ answer
@@ -316,24 +292,29 @@ final class ResponsesDoor implements ModelDoor {
     r.put("status", status);
     r.putNull("error");
     r.putNull("incomplete_details");
-    r.set("instructions", request.hasNonNull("instructions") ? request.get("instructions") : Json.MAPPER.nullNode());
-    r.set("max_output_tokens", request.hasNonNull("max_output_tokens") ? request.get("max_output_tokens") : Json.MAPPER.nullNode());
+    echo(r, request, "instructions");
+    echo(r, request, "max_output_tokens");
     r.put("model", model);
     r.putArray("output");
     r.put("parallel_tool_calls", request.path("parallel_tool_calls").asBoolean(true));
-    r.set("previous_response_id", request.hasNonNull("previous_response_id") ? request.get("previous_response_id") : Json.MAPPER.nullNode());
+    echo(r, request, "previous_response_id");
     r.putObject("reasoning").putNull("effort").putNull("summary");
     r.put("store", request.path("store").asBoolean(true));
-    r.set("temperature", request.hasNonNull("temperature") ? request.get("temperature") : Json.MAPPER.nullNode());
+    echo(r, request, "temperature");
     r.set("text", request.get("text") instanceof ObjectNode t ? t : Json.object().set("format", Json.object().put("type", "text")));
     r.set("tool_choice", request.hasNonNull("tool_choice") ? request.get("tool_choice") : Json.MAPPER.valueToTree("auto"));
     r.set("tools", request.get("tools") instanceof ArrayNode t ? t : Json.MAPPER.createArrayNode());
-    r.set("top_p", request.hasNonNull("top_p") ? request.get("top_p") : Json.MAPPER.nullNode());
+    echo(r, request, "top_p");
     r.put("truncation", "disabled");
     r.putNull("usage");
-    r.set("user", request.hasNonNull("user") ? request.get("user") : Json.MAPPER.nullNode());
+    echo(r, request, "user");
     r.set("metadata", request.get("metadata") instanceof ObjectNode m ? m : Json.object());
     return r;
+  }
+
+  /** The request's {@code field}, or null: a response echoes what its request set. */
+  private static void echo(ObjectNode r, ObjectNode request, String field) {
+    r.set(field, request.hasNonNull(field) ? request.get(field) : Json.MAPPER.nullNode());
   }
 
   /** A {@code chat.completion} as a finished {@code response}. */

@@ -181,15 +181,18 @@ final class SharedLimits implements RateCounters, AutoCloseable {
             // Redis restarted and forgot the script: send it in full once.
             ? redis.<List<Object>>eval(GCRA, ScriptOutputType.MULTI, keys, args).toCompletableFuture()
             : CompletableFuture.failedFuture(e));
-    return bounded(sent).handle((r, e) -> {
-      if (e != null) {
-        String why = failed(e);
-        return failOpen() ? Taken.LOCAL : new Taken(-1, 0, Optional.of(why));
-      }
-      recovered();
-      int index = ((Long) r.get(0)).intValue();
-      return index == 0 ? Taken.ALL : new Taken(index - 1, ((Long) r.get(1)) * 1000, Optional.empty());
-    });
+    return bounded(sent).handle(this::taken);
+  }
+
+  /** A bucket script's answer ({0, 0}, or {index, microseconds}), or its failure, as a {@link Taken}. */
+  private Taken taken(List<Object> r, Throwable e) {
+    if (e != null) {
+      String why = failed(e);
+      return failOpen() ? Taken.LOCAL : new Taken(-1, 0, Optional.of(why));
+    }
+    recovered();
+    int index = ((Long) r.get(0)).intValue();
+    return index == 0 ? Taken.ALL : new Taken(index - 1, ((Long) r.get(1)) * 1000, Optional.empty());
   }
 
   // ---- token limits ----
@@ -210,15 +213,7 @@ final class SharedLimits implements RateCounters, AutoCloseable {
       args[2 + 2 * i] = Double.toString(MINUTE_MICROS / (double) b.perMinute());
       args[3 + 2 * i] = Long.toString(MINUTE_MICROS);
     }
-    return bounded(redis.<List<Object>>eval(TOKENS, ScriptOutputType.MULTI, keys, args).toCompletableFuture()).handle((r, e) -> {
-      if (e != null) {
-        String why = failed(e);
-        return failOpen() ? Taken.LOCAL : new Taken(-1, 0, Optional.of(why));
-      }
-      recovered();
-      int index = ((Long) r.get(0)).intValue();
-      return index == 0 ? Taken.ALL : new Taken(index - 1, ((Long) r.get(1)) * 1000, Optional.empty());
-    });
+    return bounded(redis.<List<Object>>eval(TOKENS, ScriptOutputType.MULTI, keys, args).toCompletableFuture()).handle(this::taken);
   }
 
   // ---- budgets ----
