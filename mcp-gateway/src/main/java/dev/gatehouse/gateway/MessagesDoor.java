@@ -8,6 +8,7 @@ import dev.gatehouse.router.RouterException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import org.eclipse.jetty.server.Response;
@@ -105,18 +106,11 @@ final class MessagesDoor implements ModelDoor {
 
   /** One Messages turn as chat messages: tool results become tool messages, before the user's other blocks. */
   private static void message(JsonNode m, String where, ArrayNode out) {
-    String role = m.path("role").asText("");
-    if (!role.equals("user") && !role.equals("assistant")) {
-      throw ModelDoor.refused(where + ".role: '" + role + "' (expected: user or assistant)");
-    }
-    JsonNode content = m.get("content");
-    if (content != null && content.isTextual()) {
-      out.addObject().put("role", role).put("content", content.asText());
+    ArrayNode content = ModelDoor.blocks(m, where, List.of("user", "assistant"), out);
+    if (content == null) {
       return;
     }
-    if (content == null || !content.isArray()) {
-      throw ModelDoor.refused(where + ".content: required, a string or an array of content blocks");
-    }
+    String role = m.path("role").asText();
     ArrayNode parts = Json.MAPPER.createArrayNode();
     ArrayNode calls = Json.MAPPER.createArrayNode();
     for (int j = 0; j < content.size(); j++) {

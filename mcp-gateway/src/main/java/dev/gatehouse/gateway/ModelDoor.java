@@ -68,6 +68,27 @@ interface ModelDoor {
     return new ChatHandler.Refused(400, "invalid_request_error", "invalid_request", message);
   }
 
+  /**
+   * A message's content blocks, after checking its role is one of {@code roles}: a message whose content
+   * is a string is added to {@code out} as it is, and null returned.
+   */
+  static com.fasterxml.jackson.databind.node.ArrayNode blocks(JsonNode m, String where, java.util.List<String> roles,
+      com.fasterxml.jackson.databind.node.ArrayNode out) {
+    String role = m.path("role").asText("");
+    if (!roles.contains(role)) {
+      throw refused(where + ".role: '" + role + "' (expected: " + String.join(", ", roles) + ")");
+    }
+    JsonNode content = m.get("content");
+    if (content != null && content.isTextual()) {
+      out.addObject().put("role", role).put("content", content.asText());
+      return null;
+    }
+    if (!(content instanceof com.fasterxml.jackson.databind.node.ArrayNode blocks)) {
+      throw refused(where + ".content: required, a string or an array of content blocks");
+    }
+    return blocks;
+  }
+
   /** The text of content parts (or blocks) that have one, joined by newlines; strings as they are. */
   static String joinedText(JsonNode parts) {
     StringBuilder sb = new StringBuilder();

@@ -174,18 +174,11 @@ final class ResponsesDoor implements ModelDoor {
   }
 
   private static void message(JsonNode item, String at, ArrayNode out) {
-    String role = item.path("role").asText("");
-    if (!List.of("user", "assistant", "system", "developer").contains(role)) {
-      throw ModelDoor.refused(at + ".role: '" + role + "' (expected: user, assistant, system or developer)");
-    }
-    JsonNode content = item.get("content");
-    if (content != null && content.isTextual()) {
-      out.addObject().put("role", role).put("content", content.asText());
+    ArrayNode content = ModelDoor.blocks(item, at, List.of("user", "assistant", "system", "developer"), out);
+    if (content == null) {
       return;
     }
-    if (content == null || !content.isArray()) {
-      throw ModelDoor.refused(at + ".content: required, a string or an array of content parts");
-    }
+    String role = item.path("role").asText();
     ArrayNode parts = Json.MAPPER.createArrayNode();
     for (int j = 0; j < content.size(); j++) {
       JsonNode p = content.get(j);
