@@ -33,6 +33,7 @@ import org.junit.jupiter.api.io.TempDir;
 class ResponsesApiTest {
   static final String KEY = ApiKeys.generate();
   static final String OTHER = ApiKeys.generate();
+  static final String AUDITOR = ApiKeys.generate();
   @TempDir
   static Path dir;
   static RunningServer model;
@@ -50,7 +51,10 @@ class ResponsesApiTest {
         + "aliases: { smart: scripted/scripted-1, sonnet: claude/claude-sonnet-4-5 }\n"
         + "identity:\n  api_keys:\n"
         + "    - { id: app, hash: \"" + ApiKeys.hash(KEY) + "\", subject: app-1 }\n"
-        + "    - { id: other, hash: \"" + ApiKeys.hash(OTHER) + "\", subject: app-2 }\n");
+        + "    - { id: other, hash: \"" + ApiKeys.hash(OTHER) + "\", subject: app-2 }\n"
+        + "    - { id: auditor, hash: \"" + ApiKeys.hash(AUDITOR) + "\", subject: carol, roles: [gatehouse-auditor] }\n"
+        + "agent_mode:\n  - { rules: [none], auto_execute: [\"tools__calc\"], max_depth: 3 }\n"
+        + "audit: { store: \"sqlite:" + dir.resolve("audit.db") + "\" }\n");
     gateway = Gateway.start(new ConfigLoader().load(file), Optional.of(file));
     await("tools", Duration.ofSeconds(60), () -> gateway.registry().catalog().tool("tools__calc").isPresent());
   }
@@ -112,6 +116,23 @@ class ResponsesApiTest {
       assertEquals("calc: 84", out.path("finalOutput").asText(), m + ": " + out);
       assertTrue(out.path("items").toString().contains("tool_call_output_item"), out.toString());
     }
+  }
+
+  @Test
+  void agentModeRunsTheGatewaysToolsBehindTheResponsesApiAndTheChainLinksEveryStep() throws Exception {
+    HttpResponse<String> r = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve(ChatHandler.RESPONSES))
+        .header("Content-Type", "application/json").header("Authorization", "Bearer " + KEY).header("X-Chain-Id", "resp-agent")
+        .header(ChatHandler.TOOLS_HEADER, "tools__*")
+        .POST(HttpRequest.BodyPublishers.ofString("{\"model\":\"smart\",\"input\":\"what is 12*7\",\"stream\":true}")).build());
+    assertEquals(200, r.statusCode(), r.body());
+    assertTrue(r.body().contains("event: response.completed"), r.body());
+    assertTrue(r.body().contains("\"text\":\"calc: 84\""), "the gateway ran tools__calc, then the model answered: " + r.body());
+    JsonNode steps = Json.MAPPER.readTree(TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/v1/audit/chains/resp-agent"))
+        .header("Authorization", "Bearer " + AUDITOR).GET().build()).body()).path("steps");
+    assertEquals(List.of("responses", "agent", "responses"), List.of(steps.get(0).path("source").asText(),
+        steps.get(1).path("source").asText(), steps.get(2).path("source").asText()), steps.toString());
+    assertEquals(steps.get(0).path("step_id").asText(), steps.get(1).path("parent_step_id").asText(), steps.toString());
+    assertEquals(steps.get(1).path("step_id").asText(), steps.get(2).path("parent_step_id").asText(), steps.toString());
   }
 
   @Test
