@@ -120,6 +120,9 @@ final class DefaultRouter implements Router {
     return pricing.price(route).isPresent();
   }
 
+  /** Fields {@code provider_options} may not set: who decides the model and how the answer comes back is not the caller's. */
+  static final List<String> OWNED_FIELDS = List.of("model", "stream", "stream_options");
+
   @Override
   public ChatResult embed(ObjectNode request, RouteOptions options) {
     List<Target> all = plan(request, options, false);
@@ -316,6 +319,15 @@ final class DefaultRouter implements Router {
       for (java.util.Iterator<Map.Entry<String, JsonNode>> it = po.fields(); ok && it.hasNext(); ) {
         Map.Entry<String, JsonNode> e = it.next();
         ok = e.getValue().isObject() && ProviderKind.known(e.getKey());
+      }
+      for (JsonNode perKind : po.isObject() ? po : Json.array()) {
+        for (String owned : OWNED_FIELDS) {
+          if (perKind.has(owned)) {
+            // The model is the policy's to decide and the router's to route; streaming is the router's.
+            throw RouterException.badRequest("provider_options", "provider_options: '" + owned + "' cannot be set per provider "
+                + "(expected: request fields other than " + String.join(", ", OWNED_FIELDS) + ")");
+          }
+        }
       }
       if (!ok) {
         throw RouterException.badRequest("provider_options", "provider_options: expected an object whose keys are provider kinds "

@@ -232,7 +232,8 @@ class AnthropicAdapterTest {
   @Test
   void malformedProviderOptionsAreRefusedNamingTheField() {
     try (TestRouter r = anthropic()) {
-      for (String po : new String[] {"'x'", "{'anthropic':1}", "{'claude':{}}"}) {
+      for (String po : new String[] {"'x'", "{'anthropic':1}", "{'claude':{}}", "{'anthropic':{'model':'claude-opus-4-1'}}",
+          "{'openai':{'stream':true}}"}) {
         RouterException e = assertThrows(RouterException.class,
             () -> r.complete("{'model':'anthropic/claude-sonnet-4-5','provider_options':" + po + ",'messages':[{'role':'user','content':'x'}]}"));
         assertEquals(400, e.status());
