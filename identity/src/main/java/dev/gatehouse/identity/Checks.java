@@ -61,43 +61,12 @@ final class Checks {
     return ms + "ms";
   }
 
-  /**
-   * An absolute URL the fetcher may call: https, or http only when {@code allowHttp} and the host is
-   * a loopback literal or {@code localhost} (no DNS lookup is made to decide).
-   */
+  /** An absolute URL the fetcher may call (see {@link dev.gatehouse.http.FetchableUrls#check}). */
   static URI fetchableUrl(String field, String value, boolean allowHttp) {
-    String expected = allowHttp
-        ? "an https URL, or http://localhost / http://127.0.0.1 / http://[::1]"
-        : "an https URL (plain http only for a loopback host with allow_http: true)";
-    URI uri;
-    try {
-      uri = new URI(value);
-    } catch (URISyntaxException e) {
-      throw new IllegalArgumentException(field + ": '" + value + "' is not a URL (expected: " + expected + ")");
-    }
-    String scheme = uri.getScheme() == null ? "" : uri.getScheme().toLowerCase(Locale.ROOT);
-    boolean ok = uri.isAbsolute() && uri.getHost() != null && uri.getRawUserInfo() == null && uri.getRawFragment() == null
-        && (scheme.equals("https") || (scheme.equals("http") && allowHttp && isLoopback(uri.getHost())));
-    if (!ok) {
-      throw new IllegalArgumentException(field + ": '" + value + "' (expected: " + expected + ")");
-    }
-    return uri;
+    return dev.gatehouse.http.FetchableUrls.check(field, value, allowHttp);
   }
 
   static boolean isLoopback(String host) {
-    String h = host.startsWith("[") && host.endsWith("]") ? host.substring(1, host.length() - 1) : host;
-    if (h.equalsIgnoreCase("localhost")) {
-      return true;
-    }
-    // Only IP literals are parsed: getByName on a literal makes no lookup, a name is not loopback.
-    boolean literal = h.contains(":") || h.chars().allMatch(c -> c == '.' || (c >= '0' && c <= '9'));
-    if (!literal || h.isEmpty()) {
-      return false;
-    }
-    try {
-      return InetAddress.getByName(h).isLoopbackAddress();
-    } catch (UnknownHostException e) {
-      return false;
-    }
+    return dev.gatehouse.http.FetchableUrls.isLoopback(host);
   }
 }

@@ -64,8 +64,12 @@ final class NodeTooling {
    * Starts {@code node-tests/<script>} and waits for its first line, {@code listening on <url>}; the
    * rest of its output is drained (and discarded).
    */
-  static Listening listening(String script) throws IOException {
-    ProcessBuilder pb = new ProcessBuilder(NODE.toString(), script).directory(ROOT.resolve("node-tests").toFile())
+  static Listening listening(String script, String... args) throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(NODE.toString());
+    cmd.add(script);
+    cmd.addAll(List.of(args));
+    ProcessBuilder pb = new ProcessBuilder(cmd).directory(ROOT.resolve("node-tests").toFile())
         .redirectErrorStream(true);
     Process p = pb.start();
     java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));

@@ -36,7 +36,15 @@ final class SseTransport implements Transport {
   private volatile InputStream stream;
   private volatile Listener listener;
 
+  /** The gateway's token for this upstream ({@code auth:}), or null. */
+  private final UpstreamTokens tokens;
+
   SseTransport(String name, UpstreamConfig.Sse config, UpstreamHttp http) {
+    this(name, config, http, null);
+  }
+
+  SseTransport(String name, UpstreamConfig.Sse config, UpstreamHttp http, UpstreamTokens tokens) {
+    this.tokens = tokens;
     this.name = name;
     this.url = config.url();
     this.headers = config.headers();
@@ -48,8 +56,12 @@ final class SseTransport implements Transport {
   public void start(Listener listener, Duration timeout) throws IOException {
     this.listener = listener;
     // The event stream lives as long as the connection: no total timeout, and silence is normal.
+    String bearer = tokens == null ? null : tokens.tokenNow(timeout);
     Request get = http.newRequest(url).method(HttpMethod.GET).idleTimeout(0, TimeUnit.MILLISECONDS).headers(h -> {
       headers.forEach(h::put);
+      if (bearer != null) {
+        h.put(HttpHeader.AUTHORIZATION, "Bearer " + bearer);
+      }
       h.put(HttpHeader.ACCEPT, "text/event-stream");
     });
     UpstreamHttp.Exchange resp = UpstreamHttp.exchange(get, timeout, 64 * 1024, "the SSE stream");
@@ -124,12 +136,28 @@ final class SseTransport implements Transport {
     if (target == null) {
       return java.util.concurrent.CompletableFuture.failedFuture(new IOException("no endpoint announced yet"));
     }
+    byte[] bytes = Json.bytes(message);
+    if (tokens == null) {
+      return post(target, bytes, null);
+    }
+    return tokens.token().thenCompose(bearer -> post(target, bytes, bearer));
+  }
+
+  private java.util.concurrent.CompletableFuture<Void> post(URI target, byte[] bytes, String bearer) {
     Request post = http.newRequest(target).method(HttpMethod.POST)
         .timeout(postTimeout.toMillis(), TimeUnit.MILLISECONDS)
-        .headers(h -> headers.forEach(h::put))
-        .body(new BytesRequestContent("application/json", Json.bytes(message)));
+        .headers(h -> {
+          headers.forEach(h::put);
+          if (bearer != null) {
+            h.put(HttpHeader.AUTHORIZATION, "Bearer " + bearer);
+          }
+        })
+        .body(new BytesRequestContent("application/json", bytes));
     return UpstreamHttp.exchangeAsync(post, postTimeout, 64 * 1024, "POST " + target).thenAccept(resp -> {
       resp.discard();
+      if (resp.status() == 401 && bearer != null) {
+        tokens.refused(bearer); // the next message gets a new one
+      }
       if (resp.status() / 100 != 2) {
         throw new java.util.concurrent.CompletionException(new IOException("POST " + target.getPath() + " answered HTTP " + resp.status()));
       }

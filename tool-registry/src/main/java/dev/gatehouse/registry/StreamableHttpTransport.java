@@ -60,7 +60,15 @@ final class StreamableHttpTransport implements Transport {
   /** Sends waiting for a slot, in arrival order; each gives up at its deadline. */
   private final java.util.concurrent.ConcurrentLinkedQueue<Runnable> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
 
+  /** The gateway's token for this upstream ({@code auth:}), or null. */
+  private final UpstreamTokens tokens;
+
   StreamableHttpTransport(String name, UpstreamConfig.StreamableHttp config, UpstreamHttp http) {
+    this(name, config, http, null);
+  }
+
+  StreamableHttpTransport(String name, UpstreamConfig.StreamableHttp config, UpstreamHttp http, UpstreamTokens tokens) {
+    this.tokens = tokens;
     this.name = name;
     this.url = config.url();
     this.headers = config.headers();
@@ -114,11 +122,31 @@ final class StreamableHttpTransport implements Transport {
     return request(method, Map.of());
   }
 
+  /** A request of a long-lived stream: on its own thread, which may wait for a token. */
   private Request request(HttpMethod method, Map<String, String> extra) {
+    return request(method, extra, bearerNow());
+  }
+
+  /** The token to send now, waiting for one when none is fresh; null without {@code auth:}. */
+  private String bearerNow() {
+    if (tokens == null) {
+      return null;
+    }
+    try {
+      return tokens.tokenNow(OPEN_TIMEOUT);
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private Request request(HttpMethod method, Map<String, String> extra, String bearer) {
     String sid = sessionId;
     String v = protocolVersion;
     return http.newRequest(url).method(method).headers(h -> {
       headers.forEach(h::put);
+      if (bearer != null) {
+        h.put(HttpHeader.AUTHORIZATION, "Bearer " + bearer);
+      }
       if (sid != null) {
         h.put(SESSION_HEADER, sid);
       }
@@ -148,9 +176,26 @@ final class StreamableHttpTransport implements Transport {
         done.completeExceptionally(new IOException("more than " + MAX_IN_FLIGHT + " requests in flight to the server"));
         return;
       }
-      post(bytes, id, done, extra);
+      authorized(bytes, id, done, extra, false);
     });
     return done;
+  }
+
+  /** Posts with the gateway's token for this upstream, once it has one (none without {@code auth:}). */
+  private void authorized(byte[] bytes, JsonNode id, CompletableFuture<Void> done, Map<String, String> extra, boolean retried) {
+    if (tokens == null) {
+      post(bytes, id, done, extra, null, retried);
+      return;
+    }
+    tokens.token().whenComplete((token, e) -> {
+      if (e != null) {
+        release();
+        Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
+        done.completeExceptionally(c);
+        return;
+      }
+      post(bytes, id, done, extra, token, retried);
+    });
   }
 
   /** Runs {@code task} holding one of the {@value #MAX_IN_FLIGHT} slots: now, or when one frees (no thread waits). */
@@ -189,8 +234,9 @@ final class StreamableHttpTransport implements Transport {
   }
 
   /** One POST, holding a slot: a JSON answer is delivered from the client's thread; an event stream is read on its own. */
-  private void post(byte[] bytes, JsonNode id, CompletableFuture<Void> done, Map<String, String> extra) {
-    Request req = request(HttpMethod.POST, extra)
+  private void post(byte[] bytes, JsonNode id, CompletableFuture<Void> done, Map<String, String> extra, String bearer,
+      boolean retried) {
+    Request req = request(HttpMethod.POST, extra, bearer)
         .timeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
         .headers(h -> h.put(HttpHeader.ACCEPT, "application/json, text/event-stream"))
         .body(new BytesRequestContent("application/json", bytes));
@@ -200,6 +246,7 @@ final class StreamableHttpTransport implements Transport {
     }
     UpstreamHttp.exchangeAsync(req, requestTimeout, maxMessageBytes, "the server").whenComplete((resp, failure) -> {
       boolean streaming = false;
+      boolean again = false;
       try {
         if (failure != null) {
           Throwable e = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null ? failure.getCause() : failure;
@@ -219,6 +266,18 @@ final class StreamableHttpTransport implements Transport {
         if (status == 404 && sessionId != null) {
           resp.discard();
           throw new McpException.SessionExpired(name);
+        }
+        if (status == 401 && bearer != null) {
+          // The upstream refused the gateway's token: drop it, and try once more with a new one.
+          String challenge = resp.header("WWW-Authenticate");
+          resp.discard();
+          tokens.refused(bearer);
+          if (!retried) {
+            again = true;
+            return;
+          }
+          throw new McpException(McpException.UPSTREAM_UNAVAILABLE, "upstream '" + name + "' refused the gateway's token twice"
+              + " (HTTP 401" + (challenge == null ? "" : ", WWW-Authenticate: " + summary(challenge)) + ")");
         }
         if (status == 202 || status == 204) {
           resp.discard();
@@ -271,10 +330,12 @@ final class StreamableHttpTransport implements Transport {
       } catch (IOException | RuntimeException e) {
         done.completeExceptionally(e);
       } finally {
-        if (!streaming) {
-          if (abortable) {
-            exchanges.remove(id, req);
-          }
+        if (abortable && !streaming) {
+          exchanges.remove(id, req);
+        }
+        if (again) {
+          authorized(bytes, id, done, extra, true); // keeps the slot
+        } else if (!streaming) {
           release();
         }
       }
@@ -617,8 +678,8 @@ final class StreamableHttpTransport implements Transport {
         }
       } catch (java.io.InterruptedIOException e) {
         return;
-      } catch (IOException e) {
-        log.debug("upstream '{}': {} stream failed: {}", name, what, e.toString());
+      } catch (IOException | java.io.UncheckedIOException e) {
+        log.debug("upstream '{}': {} stream failed: {}", name, what, e.toString()); // a token that could not be had too
       }
       if (closed.get() || stopped.getAsBoolean()) {
         return;
@@ -655,7 +716,7 @@ final class StreamableHttpTransport implements Transport {
     if (sid != null) {
       // Tell the server the session is over; best effort, bounded.
       try {
-        request(HttpMethod.DELETE).timeout(2, TimeUnit.SECONDS).send(result -> {});
+        request(HttpMethod.DELETE, Map.of(), tokens == null ? null : tokens.cached()).timeout(2, TimeUnit.SECONDS).send(result -> {});
       } catch (RuntimeException e) {
         log.debug("upstream '{}': DELETE failed: {}", name, e.toString());
       }

@@ -64,10 +64,14 @@ final class Upstream {
     this.http = http;
     this.events = events;
     this.clientVersion = clientVersion;
+    this.tokens = config.auth() == null ? null : new UpstreamTokens(name, config.auth(), http, System::nanoTime);
     if (!config.enabled()) {
       state = UpstreamStatus.State.DISABLED;
     }
   }
+
+  /** The gateway's token for this upstream, kept across reconnects; null without {@code auth:}. */
+  private final UpstreamTokens tokens;
 
   String name() {
     return name;
@@ -220,8 +224,8 @@ final class Upstream {
   private Transport transport() {
     return switch (config) {
       case UpstreamConfig.Stdio s -> new StdioTransport(name, s, owner);
-      case UpstreamConfig.StreamableHttp h -> new StreamableHttpTransport(name, h, http);
-      case UpstreamConfig.Sse s -> new SseTransport(name, s, http);
+      case UpstreamConfig.StreamableHttp h -> new StreamableHttpTransport(name, h, http, tokens);
+      case UpstreamConfig.Sse s -> new SseTransport(name, s, http, tokens);
     };
   }
 

@@ -46,6 +46,82 @@ public sealed interface UpstreamConfig {
     }
   }
 
+  /**
+   * {@code auth:} under an HTTP upstream: how the gateway gets the bearer token it sends that upstream
+   * (never the caller's own). {@code client_credentials}: the gateway's own token from the
+   * authorization server (OAuth 2.0 client credentials grant), cached and refreshed before it expires.
+   *
+   * @param mode {@code client_credentials}
+   * @param tokenUrl the token endpoint; or leave it out and give {@code issuer}
+   * @param issuer the authorization server, whose metadata (RFC 8414, or OpenID Connect discovery) names
+   *     the token endpoint
+   * @param clientId the gateway's client id there
+   * @param clientSecret its secret ({@code ${env:…}}); never logged nor shown
+   * @param clientAuth {@code client_secret_basic} (default) or {@code client_secret_post}
+   * @param scopes the scopes asked for
+   * @param audience an {@code audience} parameter, for servers that take one
+   * @param resource the upstream as an RFC 8707 resource indicator
+   * @param allowHttp plain http for a loopback token endpoint or issuer (tests, a local authorization
+   *     server); otherwise https only: the client secret travels there
+   */
+  record Auth(
+      @JsonProperty("mode") String mode,
+      @JsonProperty("token_url") URI tokenUrl,
+      @JsonProperty("issuer") URI issuer,
+      @JsonProperty("client_id") String clientId,
+      @JsonProperty("client_secret") String clientSecret,
+      @JsonProperty("client_auth") String clientAuth,
+      @JsonProperty("scopes") List<String> scopes,
+      @JsonProperty("audience") String audience,
+      @JsonProperty("resource") URI resource,
+      @JsonProperty("allow_http") Boolean allowHttp) {
+    public static final String CLIENT_CREDENTIALS = "client_credentials";
+
+    public Auth {
+      if (!CLIENT_CREDENTIALS.equals(mode)) {
+        throw new IllegalArgumentException("auth.mode: '" + mode + "' (expected: " + CLIENT_CREDENTIALS
+            + "; token_exchange and user_consent are not built yet)");
+      }
+      if (tokenUrl == null && issuer == null) {
+        throw new IllegalArgumentException("auth: token_url or issuer is required (where the gateway gets its token)");
+      }
+      allowHttp = allowHttp != null && allowHttp;
+      if (tokenUrl != null) {
+        tokenUrl = dev.gatehouse.http.FetchableUrls.check("auth.token_url", tokenUrl.toString(), allowHttp);
+      }
+      if (issuer != null) {
+        issuer = dev.gatehouse.http.FetchableUrls.check("auth.issuer", issuer.toString(), allowHttp);
+      }
+      if (clientId == null || clientId.isBlank()) {
+        throw new IllegalArgumentException("auth.client_id: required");
+      }
+      if (clientSecret == null || clientSecret.isEmpty()) {
+        throw new IllegalArgumentException("auth.client_secret: required (e.g. \"${env:UPSTREAM_CLIENT_SECRET}\")");
+      }
+      clientAuth = clientAuth == null ? "client_secret_basic" : clientAuth;
+      if (!clientAuth.equals("client_secret_basic") && !clientAuth.equals("client_secret_post")) {
+        throw new IllegalArgumentException("auth.client_auth: '" + clientAuth + "' (expected: client_secret_basic or client_secret_post)");
+      }
+      scopes = scopes == null ? List.of() : List.copyOf(scopes);
+      for (String scope : scopes) {
+        if (scope == null || scope.isBlank() || scope.contains(" ")) {
+          throw new IllegalArgumentException("auth.scopes: '" + scope + "' (expected: scope names without spaces)");
+        }
+      }
+    }
+
+    /** Never the secret: configs are logged and compared. */
+    @Override
+    public String toString() {
+      return "auth{" + mode + " client_id=" + clientId + " at " + (tokenUrl != null ? tokenUrl : issuer) + (scopes.isEmpty() ? "" : " scopes=" + scopes) + "}";
+    }
+  }
+
+  /** The {@code auth:} block of an HTTP upstream, or null. */
+  default Auth auth() {
+    return null;
+  }
+
   /** This upstream's tool-integrity mode, if it sets one ({@code off}, {@code warn} or {@code pin}). */
   default java.util.Optional<String> integrityMode() {
     return java.util.Optional.ofNullable(integrity()).map(Integrity::mode);
@@ -69,6 +145,14 @@ public sealed interface UpstreamConfig {
       throw new IllegalArgumentException("max_message_bytes: " + v + " (expected: 1024..536870912)");
     }
     return v;
+  }
+
+  /** An {@code auth:} block sets the Authorization header itself: a configured one would be ambiguous. */
+  private static void checkAuthHeaders(Auth auth, Map<String, String> headers) {
+    if (auth != null && headers.keySet().stream().anyMatch(h -> h.equalsIgnoreCase("Authorization"))) {
+      throw new IllegalArgumentException("headers.Authorization: set together with auth (expected: one of them; auth sends the "
+          + "token it gets as Authorization)");
+    }
   }
 
   /** Validates a server name against {@link #NAME} and the tool-name separator. */
@@ -182,7 +266,8 @@ public sealed interface UpstreamConfig {
       @JsonProperty("timeouts") Timeouts timeouts,
       @JsonProperty("max_message_bytes") Integer maxMessageBytesOrNull,
       @JsonProperty("protocol_version") String protocolVersion,
-      @JsonProperty("integrity") Integrity integrity)
+      @JsonProperty("integrity") Integrity integrity,
+      @JsonProperty("auth") Auth auth)
       implements UpstreamConfig {
     /** The stateless revision, spoken to upstreams that serve it. */
     public static final String STATELESS = "2026-07-28";
@@ -199,6 +284,7 @@ public sealed interface UpstreamConfig {
         throw new IllegalArgumentException("protocol_version: '" + protocolVersion + "' (expected: " + STATELESS + " or "
             + SESSION + ", or leave it out to use 2026-07-28 when the server offers it)");
       }
+      checkAuthHeaders(auth, headers);
     }
 
     public StreamableHttp(URI url) {
@@ -206,21 +292,26 @@ public sealed interface UpstreamConfig {
     }
 
     public StreamableHttp(URI url, Map<String, String> headers, Boolean enabled, Timeouts timeouts) {
-      this(url, headers, enabled, timeouts, null, null, null);
+      this(url, headers, enabled, timeouts, null, null, null, null);
     }
 
     public StreamableHttp(URI url, Map<String, String> headers, Boolean enabled, Timeouts timeouts, Integer maxMessageBytes) {
-      this(url, headers, enabled, timeouts, maxMessageBytes, null, null);
+      this(url, headers, enabled, timeouts, maxMessageBytes, null, null, null);
     }
 
     public StreamableHttp(URI url, Map<String, String> headers, Boolean enabled, Timeouts timeouts, Integer maxMessageBytes,
         String protocolVersion) {
-      this(url, headers, enabled, timeouts, maxMessageBytes, protocolVersion, null);
+      this(url, headers, enabled, timeouts, maxMessageBytes, protocolVersion, null, null);
     }
 
     /** This upstream with its own tool-integrity mode. */
     public StreamableHttp withIntegrity(String mode) {
-      return new StreamableHttp(url, headers, enabledFlag, timeouts, maxMessageBytesOrNull, protocolVersion, new Integrity(mode));
+      return new StreamableHttp(url, headers, enabledFlag, timeouts, maxMessageBytesOrNull, protocolVersion, new Integrity(mode), auth);
+    }
+
+    /** This upstream with {@code auth}. */
+    public StreamableHttp withAuth(Auth auth) {
+      return new StreamableHttp(url, headers, enabledFlag, timeouts, maxMessageBytesOrNull, protocolVersion, integrity, auth);
     }
 
     /** Whether the stateless revision is tried first ({@code server/discover}): unless the session-based one is configured. */
@@ -245,7 +336,7 @@ public sealed interface UpstreamConfig {
 
     @Override
     public String toString() {
-      return "streamable-http:" + url + (headers.isEmpty() ? "" : " headers=" + headers.keySet());
+      return "streamable-http:" + url + (headers.isEmpty() ? "" : " headers=" + headers.keySet()) + (auth == null ? "" : " " + auth);
     }
   }
 
@@ -256,7 +347,8 @@ public sealed interface UpstreamConfig {
       @JsonProperty("enabled") Boolean enabledFlag,
       @JsonProperty("timeouts") Timeouts timeouts,
       @JsonProperty("max_message_bytes") Integer maxMessageBytesOrNull,
-      @JsonProperty("integrity") Integrity integrity)
+      @JsonProperty("integrity") Integrity integrity,
+      @JsonProperty("auth") Auth auth)
       implements UpstreamConfig {
     public Sse {
       maxMessageBytesOrNull = checkMaxMessageBytes(maxMessageBytesOrNull);
@@ -264,6 +356,7 @@ public sealed interface UpstreamConfig {
       headers = headers == null ? Map.of() : Map.copyOf(headers);
       enabledFlag = enabledFlag == null || enabledFlag;
       timeouts = timeouts == null ? Timeouts.defaults() : timeouts;
+      checkAuthHeaders(auth, headers);
     }
 
     public Sse(URI url) {
@@ -271,7 +364,7 @@ public sealed interface UpstreamConfig {
     }
 
     public Sse(URI url, Map<String, String> headers, Boolean enabled, Timeouts timeouts) {
-      this(url, headers, enabled, timeouts, null, null);
+      this(url, headers, enabled, timeouts, null, null, null);
     }
 
     @Override
@@ -286,7 +379,7 @@ public sealed interface UpstreamConfig {
 
     @Override
     public String toString() {
-      return "sse:" + url + (headers.isEmpty() ? "" : " headers=" + headers.keySet());
+      return "sse:" + url + (headers.isEmpty() ? "" : " headers=" + headers.keySet()) + (auth == null ? "" : " " + auth);
     }
   }
 

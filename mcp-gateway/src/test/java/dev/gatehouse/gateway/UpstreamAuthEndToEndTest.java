@@ -1,0 +1,162 @@
+package dev.gatehouse.gateway;
+
+import static dev.gatehouse.gateway.TestUpstreams.await;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.gatehouse.registry.Json;
+import java.net.InetAddress;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import no.nav.security.mock.oauth2.MockOAuth2Server;
+import no.nav.security.mock.oauth2.token.DefaultOAuth2TokenCallback;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * {@code auth: {mode: client_credentials}} toward an upstream that is an OAuth protected resource (a
+ * TypeScript SDK server demanding a bearer JWT of its authorization server, for its audience and scope):
+ * the gateway gets its own token from mock-oauth2-server (issuer metadata discovered), sends it on every
+ * upstream request, replaces it before it expires, and never passes on the caller's token.
+ */
+@Timeout(120)
+class UpstreamAuthEndToEndTest {
+  @TempDir
+  static Path dir;
+  static MockOAuth2Server idp;
+  static NodeTooling.Listening upstream;
+  /** Another instance, for the upstreams whose tokens go wrong (so that the first one's counts stay clean). */
+  static NodeTooling.Listening other;
+  static Gateway gateway;
+  static String callerIssuer;
+  static String upstreamIssuer;
+
+  /** Tokens of the upstream's authorization server: for the upstream, with its scope, living 3 s (so refreshes show). */
+  static void enqueueUpstreamTokens(int n) {
+    for (int i = 0; i < n; i++) {
+      idp.enqueueCallback(new DefaultOAuth2TokenCallback("upstream-as", "ignored", "JWT", List.of("mcp-upstream"),
+          Map.of("scope", "mcp:tools"), 3));
+    }
+  }
+
+  @BeforeAll
+  static void start() throws Exception {
+    NodeTooling.require();
+    idp = new MockOAuth2Server();
+    idp.start(InetAddress.getLoopbackAddress(), 0);
+    callerIssuer = idp.issuerUrl("acme").toString();
+    upstreamIssuer = idp.issuerUrl("upstream-as").toString();
+    enqueueUpstreamTokens(200);
+    upstream = NodeTooling.listening("oauth-upstream.mjs", upstreamIssuer, "mcp-upstream", "mcp:tools");
+    other = NodeTooling.listening("oauth-upstream.mjs", upstreamIssuer, "mcp-upstream", "mcp:tools");
+    Path file = dir.resolve("g.yaml");
+    Files.writeString(file, "server: { port: 0 }\n"
+        + "identity:\n  issuers: [{ issuer: \"" + callerIssuer + "\", audience: gatehouse, allow_http: true }]\n"
+        + "upstreams:\n"
+        + "  secure:\n    transport: streamable-http\n    url: \"" + upstream.url() + "\"\n"
+        + "    auth: { mode: client_credentials, issuer: \"" + upstreamIssuer + "\", client_id: gatehouse, client_secret: s3cret-value,"
+        + " scopes: [\"mcp:tools\"], audience: mcp-upstream, allow_http: true }\n"
+        // Tokens of another issuer: the upstream refuses them.
+        + "  foreign:\n    transport: streamable-http\n    url: \"" + other.url() + "\"\n"
+        + "    auth: { mode: client_credentials, token_url: \"" + idp.tokenEndpointUrl("elsewhere") + "\", client_id: gatehouse,"
+        + " client_secret: s3cret-value, allow_http: true }\n"
+        // A token endpoint nobody listens on.
+        + "  unreachable:\n    transport: streamable-http\n    url: \"" + other.url() + "\"\n"
+        + "    auth: { mode: client_credentials, token_url: \"http://127.0.0.1:1/token\", client_id: gatehouse,"
+        + " client_secret: s3cret-value, allow_http: true }\n");
+    gateway = Gateway.start(new ConfigLoader().load(file), Optional.of(file));
+    await("secure connected", Duration.ofSeconds(30), () -> gateway.registry().catalog().tool("secure__whoami").isPresent());
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    TestUpstreams.closeAll(gateway, upstream, other);
+    if (idp != null) {
+      idp.shutdown();
+    }
+  }
+
+  static String callerToken(String subject) {
+    return idp.issueToken("acme", "agent-app", new DefaultOAuth2TokenCallback("acme", subject, "at+jwt", List.of("gatehouse"),
+        Map.of(), 3600)).serialize();
+  }
+
+  static JsonNode whoami(String token) throws Exception {
+    HttpResponse<String> r = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve(ExecuteHandler.PATH))
+        .header("Content-Type", "application/json").header("Authorization", "Bearer " + token)
+        .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"secure__whoami\",\"arguments\":\"{}\"}}"))
+        .build());
+    assertEquals(200, r.statusCode(), r.body());
+    return Json.MAPPER.readTree(Json.MAPPER.readTree(r.body()).path("content").asText());
+  }
+
+  static JsonNode seen() throws Exception {
+    return Json.MAPPER.readTree(TestUpstreams.get(upstream.url().resolve("/seen")).body());
+  }
+
+  static String sha256(String s) throws Exception {
+    return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+  }
+
+  @Test
+  void theUpstreamGetsTheGatewaysOwnTokenForItsAudienceAndScopeNeverTheCallers() throws Exception {
+    String caller = callerToken("alice");
+    JsonNode claims = whoami(caller);
+    assertEquals("gatehouse", claims.path("sub").asText(), "the client credentials grant's subject is the gateway's client: " + claims);
+    assertTrue(claims.path("aud").toString().contains("mcp-upstream"), claims.toString());
+    assertEquals("mcp:tools", claims.path("scope").asText(), claims.toString());
+    assertEquals(upstreamIssuer, claims.path("iss").asText());
+    JsonNode seen = seen();
+    assertFalse(seen.path("bearers").toString().contains(sha256(caller)), "the caller's token reached the upstream: " + seen);
+    assertEquals(0, seen.path("refused").asInt(), "every request the upstream saw carried a valid token: " + seen);
+  }
+
+  @Test
+  void theTokenIsReplacedBeforeItExpiresAndCallsGoOn() throws Exception {
+    String caller = callerToken("bob");
+    int before = seen().path("bearers").size();
+    // Tokens live 3 s and are replaced once 80 % of that is gone: within a few seconds of calls a new one shows.
+    await("a new token", Duration.ofSeconds(20), () -> {
+      try {
+        whoami(caller);
+        return seen().path("bearers").size() > before;
+      } catch (Exception e) {
+        throw new AssertionError(e);
+      }
+    });
+    assertEquals(0, seen().path("refused").asInt(), "no request went out with an expired token: " + seen());
+  }
+
+  static String lastError(String upstream) {
+    await(upstream + " reported", Duration.ofSeconds(30), () -> gateway.registry().status().stream()
+        .anyMatch(s -> s.name().equals(upstream) && s.lastError().isPresent()));
+    return gateway.registry().status().stream().filter(s -> s.name().equals(upstream)).findFirst().orElseThrow()
+        .lastError().orElseThrow();
+  }
+
+  @Test
+  void tokenFailuresAreReportedPreciselyWithoutTheSecretAndTheToolsOfOthersStay() throws Exception {
+    String unreachable = lastError("unreachable");
+    assertTrue(unreachable.contains("token endpoint http://127.0.0.1:1/token could not be reached"), unreachable);
+    String foreign = lastError("foreign");
+    assertTrue(foreign.contains("refused the gateway's token") && foreign.contains("invalid_token"), foreign);
+    for (String error : List.of(unreachable, foreign)) {
+      assertFalse(error.contains("s3cret-value"), error);
+    }
+    assertTrue(gateway.registry().catalog().tool("secure__whoami").isPresent());
+  }
+}

@@ -1,0 +1,104 @@
+// An MCP server (official TypeScript SDK, Streamable HTTP with sessions) that is an OAuth protected
+// resource: every request needs a bearer JWT signed by the issuer's keys, for this audience and with the
+// required scope, as an upstream behind a gateway should demand.
+//
+// Usage: node oauth-upstream.mjs <issuer> <audience> <scope>
+//   prints "listening on http://127.0.0.1:<port>/mcp" once ready.
+// - POST/GET/DELETE /mcp: MCP; without a valid token 401 (WWW-Authenticate: Bearer error="invalid_token",
+//   resource_metadata=…), with a token lacking the scope 403 (error="insufficient_scope").
+// - GET /.well-known/oauth-protected-resource/mcp: its RFC 9728 metadata.
+// - GET /seen: {"bearers": [SHA-256 of every bearer it was sent], "refused": n}: what reached it, so a
+//   test can tell that no caller's token did.
+// Tool whoami: the claims of the token of the request that called it (sub, aud, scope, azp, iss).
+import { createServer } from "node:http";
+import { createHash, randomUUID } from "node:crypto";
+import { createRemoteJWKSet, jwtVerify } from "jose";
+import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
+import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+
+const [issuer, audience, scope] = process.argv.slice(2);
+if (!issuer || !audience || !scope) {
+  console.error("usage: node oauth-upstream.mjs <issuer> <audience> <scope>");
+  process.exit(2);
+}
+const meta = await (await fetch(`${issuer.replace(/\/$/, "")}/.well-known/openid-configuration`)).json();
+const jwks = createRemoteJWKSet(new URL(meta.jwks_uri));
+
+const seen = new Set();
+let refused = 0;
+
+function build() {
+  const server = new McpServer({ name: "oauth-protected", version: "1.0.0" });
+  server.registerTool("whoami", { description: "The claims of the bearer token this call came with" }, async (extra) => {
+    const c = extra.authInfo?.extra?.claims ?? {};
+    const claims = { sub: c.sub, aud: c.aud, scope: c.scope, azp: c.azp, iss: c.iss, act: c.act };
+    return { content: [{ type: "text", text: JSON.stringify(claims) }], structuredContent: claims };
+  });
+  return server;
+}
+
+async function authenticate(req, res, base) {
+  const header = req.headers.authorization ?? "";
+  const challenge = (error) =>
+    `Bearer error="${error}", scope="${scope}", resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"`;
+  if (!header.startsWith("Bearer ")) {
+    refused++;
+    res.writeHead(401, { "WWW-Authenticate": challenge("invalid_request") }).end();
+    return null;
+  }
+  const token = header.slice(7);
+  seen.add(createHash("sha256").update(token).digest("hex"));
+  try {
+    const { payload } = await jwtVerify(token, jwks, { issuer, audience });
+    const scopes = String(payload.scope ?? "").split(" ");
+    if (!scopes.includes(scope)) {
+      refused++;
+      res.writeHead(403, { "WWW-Authenticate": challenge("insufficient_scope") }).end();
+      return null;
+    }
+    return { token, clientId: String(payload.azp ?? payload.client_id ?? payload.sub), scopes, extra: { claims: payload } };
+  } catch (e) {
+    refused++;
+    res.writeHead(401, { "WWW-Authenticate": challenge("invalid_token") }).end();
+    return null;
+  }
+}
+
+const transports = new Map();
+const http = createServer(async (req, res) => {
+  const base = `http://127.0.0.1:${http.address().port}`;
+  if (req.url === "/seen") {
+    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify({ bearers: [...seen], refused }));
+    return;
+  }
+  if (req.url === "/.well-known/oauth-protected-resource/mcp") {
+    res.writeHead(200, { "Content-Type": "application/json" })
+      .end(JSON.stringify({ resource: `${base}/mcp`, authorization_servers: [issuer], scopes_supported: [scope] }));
+    return;
+  }
+  const auth = await authenticate(req, res, base);
+  if (!auth) {
+    return;
+  }
+  req.auth = auth;
+  const chunks = [];
+  for await (const c of req) chunks.push(c);
+  const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined;
+  const sid = req.headers["mcp-session-id"];
+  let transport = sid ? transports.get(sid) : undefined;
+  if (!transport) {
+    if (sid || !body || body.method !== "initialize") {
+      res.writeHead(sid ? 404 : 400).end();
+      return;
+    }
+    transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: () => randomUUID(),
+      onsessioninitialized: (id) => transports.set(id, transport),
+    });
+    await build().connect(transport);
+  }
+  await transport.handleRequest(req, res, body);
+});
+http.listen(0, "127.0.0.1", () => {
+  console.log(`listening on http://127.0.0.1:${http.address().port}/mcp`);
+});

@@ -1,0 +1,267 @@
+package dev.gatehouse.registry;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import java.io.IOException;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongSupplier;
+import org.eclipse.jetty.client.Request;
+import org.eclipse.jetty.client.StringRequestContent;
+import org.eclipse.jetty.http.HttpHeader;
+import org.eclipse.jetty.http.HttpMethod;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The bearer token the gateway sends one upstream, for {@code auth: {mode: client_credentials}}: got from
+ * the authorization server's token endpoint (named, or found in its RFC 8414 / OpenID Connect metadata),
+ * kept until shortly before it expires, refreshed then by the first request that notices, one fetch at
+ * a time (single flight: concurrent requests share it). A token the upstream refused (401) is dropped
+ * so that the next request fetches a new one.
+ *
+ * <p>No token value and no client secret is logged or put in an error message.
+ */
+final class UpstreamTokens {
+  private static final Logger log = LoggerFactory.getLogger(UpstreamTokens.class);
+  /** Used when the token endpoint gives no {@code expires_in}. */
+  static final Duration DEFAULT_LIFETIME = Duration.ofMinutes(5);
+  /** Largest token response read. */
+  private static final int MAX_RESPONSE_BYTES = 64 * 1024;
+  private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
+
+  private final String upstream;
+  private final UpstreamConfig.Auth auth;
+  private final UpstreamHttp http;
+  private final LongSupplier nanos;
+
+  /** A token and when to stop using it (nanoTime), and when to start replacing it. */
+  private record Token(String value, long refreshAt, long expiresAt) {}
+
+  private volatile Token current;
+  /** The fetch in flight, if any: every request that needs a token meanwhile waits on it. */
+  private CompletableFuture<Token> fetching;
+  private volatile URI tokenEndpoint;
+  private volatile long fetches;
+
+  UpstreamTokens(String upstream, UpstreamConfig.Auth auth, UpstreamHttp http, LongSupplier nanos) {
+    this.upstream = upstream;
+    this.auth = auth;
+    this.http = http;
+    this.nanos = nanos;
+    this.tokenEndpoint = auth.tokenUrl();
+  }
+
+  /**
+   * A token to send now: the cached one while fresh; past its refresh point, the cached one still while
+   * a new one is fetched in the background; expired or absent, the fetch's result. Fails with an
+   * {@link McpException} saying why no token could be had.
+   */
+  CompletableFuture<String> token() {
+    Token t = current;
+    long now = nanos.getAsLong();
+    if (t != null && now - t.refreshAt() < 0) {
+      return CompletableFuture.completedFuture(t.value());
+    }
+    CompletableFuture<Token> f = fetch();
+    if (t != null && now - t.expiresAt() < 0) {
+      return CompletableFuture.completedFuture(t.value()); // still valid: the refresh runs meanwhile
+    }
+    return f.thenApply(Token::value);
+  }
+
+  /** {@link #token()} for threads that may wait (connecting, long-lived streams). */
+  String tokenNow(Duration timeout) throws IOException {
+    try {
+      return token().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new java.io.InterruptedIOException("interrupted while getting a token for upstream '" + upstream + "'");
+    } catch (java.util.concurrent.TimeoutException e) {
+      throw new IOException("no token for upstream '" + upstream + "' within " + timeout.toSeconds() + " s");
+    } catch (java.util.concurrent.ExecutionException e) {
+      Throwable c = e.getCause() == null ? e : e.getCause();
+      throw new IOException(c.getMessage(), c);
+    }
+  }
+
+  /** The token in hand, fresh or not, without fetching (for a best-effort request such as a session's DELETE); null if none. */
+  String cached() {
+    Token t = current;
+    return t == null ? null : t.value();
+  }
+
+  /** The upstream refused {@code value} (401): never send it again. */
+  void refused(String value) {
+    Token t = current;
+    if (t != null && t.value().equals(value)) {
+      current = null;
+    }
+  }
+
+  /** How many tokens were fetched (for tests and the admin view). */
+  long fetches() {
+    return fetches;
+  }
+
+  private synchronized CompletableFuture<Token> fetch() {
+    if (fetching != null) {
+      return fetching;
+    }
+    CompletableFuture<Token> f = endpoint().thenCompose(this::request);
+    fetching = f;
+    f.whenComplete((t, e) -> {
+      synchronized (this) {
+        fetching = null;
+      }
+      if (t != null) {
+        current = t;
+        fetches++;
+      } else {
+        log.warn("upstream '{}': no token from the authorization server: {}", upstream, message(e));
+      }
+    });
+    return f;
+  }
+
+  /** The token endpoint: configured, or read once from the issuer's metadata. */
+  private CompletableFuture<URI> endpoint() {
+    URI known = tokenEndpoint;
+    if (known != null) {
+      return CompletableFuture.completedFuture(known);
+    }
+    return discover(candidates(auth.issuer()), 0);
+  }
+
+  /** Where an issuer's metadata may be: RFC 8414 (path inserted, then appended), OpenID Connect discovery. */
+  static List<URI> candidates(URI issuer) {
+    String base = issuer.getScheme() + "://" + issuer.getRawAuthority();
+    String path = issuer.getRawPath() == null ? "" : issuer.getRawPath().replaceAll("/+$", "");
+    List<URI> out = new ArrayList<>();
+    out.add(URI.create(base + "/.well-known/oauth-authorization-server" + path));
+    out.add(URI.create(base + path + "/.well-known/openid-configuration"));
+    if (!path.isEmpty()) {
+      out.add(URI.create(base + path + "/.well-known/oauth-authorization-server"));
+    }
+    return out;
+  }
+
+  private CompletableFuture<URI> discover(List<URI> where, int i) {
+    if (i >= where.size()) {
+      return CompletableFuture.failedFuture(new McpException(McpException.UPSTREAM_UNAVAILABLE, "upstream '" + upstream
+          + "': the authorization server " + auth.issuer() + " publishes no metadata naming a token endpoint (tried " + where + ")"));
+    }
+    Request req = http.newRequest(where.get(i)).method(HttpMethod.GET).timeout(REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+        .headers(h -> h.put(HttpHeader.ACCEPT, "application/json"));
+    return UpstreamHttp.exchangeAsync(req, REQUEST_TIMEOUT, MAX_RESPONSE_BYTES, "the authorization server").handle((resp, e) -> {
+      if (e != null || resp.status() != 200) {
+        if (resp != null) {
+          resp.discard();
+        }
+        return null;
+      }
+      try {
+        JsonNode meta = Json.MAPPER.readTree(resp.bytes());
+        String issuer = meta.path("issuer").asText("");
+        if (!issuer.replaceAll("/+$", "").equals(auth.issuer().toString().replaceAll("/+$", ""))) {
+          throw new McpException(McpException.UPSTREAM_UNAVAILABLE, "upstream '" + upstream + "': the metadata at " + where.get(i)
+              + " names issuer '" + issuer + "' (expected: " + auth.issuer() + ")");
+        }
+        URI endpoint = URI.create(meta.path("token_endpoint").asText(""));
+        if (endpoint.getScheme() == null || !endpoint.getScheme().startsWith("http")) {
+          throw new McpException(McpException.UPSTREAM_UNAVAILABLE, "upstream '" + upstream + "': the metadata at " + where.get(i)
+              + " names no usable token_endpoint");
+        }
+        return endpoint;
+      } catch (IOException | IllegalArgumentException bad) {
+        return null;
+      }
+    }).thenCompose(found -> {
+      if (found == null) {
+        return discover(where, i + 1);
+      }
+      tokenEndpoint = found;
+      return CompletableFuture.completedFuture(found);
+    });
+  }
+
+  /** One client credentials grant at {@code endpoint}. */
+  private CompletableFuture<Token> request(URI endpoint) {
+    StringBuilder form = new StringBuilder("grant_type=client_credentials");
+    if (!auth.scopes().isEmpty()) {
+      form.append("&scope=").append(enc(String.join(" ", auth.scopes())));
+    }
+    if (auth.audience() != null) {
+      form.append("&audience=").append(enc(auth.audience()));
+    }
+    if (auth.resource() != null) {
+      form.append("&resource=").append(enc(auth.resource().toString()));
+    }
+    boolean basic = auth.clientAuth().equals("client_secret_basic");
+    if (!basic) {
+      form.append("&client_id=").append(enc(auth.clientId())).append("&client_secret=").append(enc(auth.clientSecret()));
+    }
+    Request req = http.newRequest(endpoint).method(HttpMethod.POST).timeout(REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
+        .headers(h -> {
+          h.put(HttpHeader.ACCEPT, "application/json");
+          if (basic) {
+            // RFC 6749 2.3.1: each part form-encoded, then joined and base64-encoded.
+            String pair = enc(auth.clientId()) + ":" + enc(auth.clientSecret());
+            h.put(HttpHeader.AUTHORIZATION, "Basic " + Base64.getEncoder().encodeToString(pair.getBytes(StandardCharsets.UTF_8)));
+          }
+        })
+        .body(new StringRequestContent("application/x-www-form-urlencoded", form.toString(), StandardCharsets.UTF_8));
+    long sent = nanos.getAsLong();
+    return UpstreamHttp.exchangeAsync(req, REQUEST_TIMEOUT, MAX_RESPONSE_BYTES, "the token endpoint")
+        .exceptionally(e -> {
+          throw new CompletionException(new McpException(McpException.UPSTREAM_UNAVAILABLE, "upstream '" + upstream
+              + "': the token endpoint " + endpoint + " could not be reached (" + message(e) + ")"));
+        })
+        .thenApply(resp -> {
+      JsonNode body;
+      try {
+        body = Json.MAPPER.readTree(resp.bytes());
+      } catch (IOException e) {
+        throw new CompletionException(new McpException(McpException.UPSTREAM_UNAVAILABLE, "upstream '" + upstream
+            + "': the token endpoint " + endpoint + " answered HTTP " + resp.status() + " without JSON"));
+      }
+      if (resp.status() != 200 || !body.path("access_token").isTextual()) {
+        // error and error_description are the server's words about our request: never a token
+        String error = body.path("error").asText("no access_token");
+        String description = body.path("error_description").asText("");
+        throw new CompletionException(new McpException(McpException.UPSTREAM_UNAVAILABLE, "upstream '" + upstream
+            + "': the token endpoint " + endpoint + " refused the client credentials grant (HTTP " + resp.status() + ": " + error
+            + (description.isEmpty() ? "" : " — " + clip(description)) + ")"));
+      }
+      String type = body.path("token_type").asText("Bearer");
+      if (!type.equalsIgnoreCase("Bearer")) {
+        throw new CompletionException(new McpException(McpException.UPSTREAM_UNAVAILABLE, "upstream '" + upstream
+            + "': the token endpoint gave a '" + clip(type) + "' token (expected: Bearer)"));
+      }
+      long lifetime = body.path("expires_in").canConvertToLong() && body.path("expires_in").asLong() > 0
+          ? TimeUnit.SECONDS.toNanos(body.path("expires_in").asLong()) : DEFAULT_LIFETIME.toNanos();
+      // Replaced once 80 % of its life is gone, and not used in its last 5 % (clock skew, time in flight).
+      return new Token(body.get("access_token").asText(), sent + lifetime * 4 / 5, sent + lifetime * 19 / 20);
+    });
+  }
+
+  private static String enc(String s) {
+    return URLEncoder.encode(s, StandardCharsets.UTF_8);
+  }
+
+  private static String clip(String s) {
+    return s.length() <= 200 ? s : s.substring(0, 200) + "…";
+  }
+
+  private static String message(Throwable e) {
+    Throwable c = e instanceof CompletionException && e.getCause() != null ? e.getCause() : e;
+    return c == null ? "unknown" : c.getMessage();
+  }
+}
