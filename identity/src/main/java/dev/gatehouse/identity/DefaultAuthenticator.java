@@ -191,7 +191,7 @@ final class DefaultAuthenticator implements Authenticator {
       }
       verified.remove(token, hit);
     }
-    Principal p = verifyJwt(token);
+    Principal p = verifyJwt(token).withAccessToken(token);
     Object exp = p.claims().get("exp");
     if (exp instanceof Number n) {
       long notAfter = Math.min(n.longValue() * 1000, now + CACHE_TTL.toMillis());

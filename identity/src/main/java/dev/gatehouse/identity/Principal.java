@@ -19,6 +19,9 @@ import java.util.Set;
  *     empty for API keys and anonymous callers
  * @param kind how the caller authenticated
  * @param keyId the API key's id, for {@link Kind#API_KEY}
+ * @param accessToken the validated access token a JWT caller presented: kept only so that the gateway
+ *     can exchange it (RFC 8693) for a token toward an upstream that acts as the user; never sent to an
+ *     upstream, never shown, and not part of a principal's identity (equality ignores it)
  */
 public record Principal(
     String subject,
@@ -29,7 +32,8 @@ public record Principal(
     Set<String> scopes,
     Map<String, Object> claims,
     Kind kind,
-    Optional<String> keyId) {
+    Optional<String> keyId,
+    @com.fasterxml.jackson.annotation.JsonIgnore Optional<AccessToken> accessToken) {
 
   /** How a principal authenticated. */
   public enum Kind { JWT, API_KEY, ANONYMOUS }
@@ -50,6 +54,49 @@ public record Principal(
     scopes = scopes == null ? Set.of() : Set.copyOf(scopes);
     claims = claims == null ? Map.of() : Map.copyOf(claims);
     keyId = keyId == null ? Optional.empty() : keyId;
+    accessToken = accessToken == null ? Optional.empty() : accessToken;
+  }
+
+  /** A principal without an access token to exchange (API keys, anonymous, restored sessions, tests). */
+  public Principal(String subject, String issuer, Optional<String> tenant, Set<String> groups, Set<String> roles, Set<String> scopes,
+      Map<String, Object> claims, Kind kind, Optional<String> keyId) {
+    this(subject, issuer, tenant, groups, roles, scopes, claims, kind, keyId, Optional.empty());
+  }
+
+  /** This principal with the access token it presented. */
+  public Principal withAccessToken(String token) {
+    return new Principal(subject, issuer, tenant, groups, roles, scopes, claims, kind, keyId, Optional.of(new AccessToken(token)));
+  }
+
+  /**
+   * A presented access token. Its value is read only to exchange it; it prints as {@code ***}, and all
+   * of them are equal, so that a principal is who called, not with which token.
+   */
+  public static final class AccessToken {
+    private final String value;
+
+    AccessToken(String value) {
+      this.value = java.util.Objects.requireNonNull(value, "value");
+    }
+
+    public String value() {
+      return value;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+      return o instanceof AccessToken;
+    }
+
+    @Override
+    public int hashCode() {
+      return 0;
+    }
+
+    @Override
+    public String toString() {
+      return "AccessToken[***]";
+    }
   }
 
   /** The caller when identity is not configured, or anonymous access is explicitly allowed. */

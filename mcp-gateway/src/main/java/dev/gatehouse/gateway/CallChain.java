@@ -6,6 +6,7 @@ import dev.gatehouse.policy.Action;
 import dev.gatehouse.policy.Decision;
 import dev.gatehouse.policy.PolicyEngine;
 import dev.gatehouse.policy.ResourceUris;
+import dev.gatehouse.registry.CallContext;
 import dev.gatehouse.registry.FederatedCatalog;
 import dev.gatehouse.registry.ToolNames;
 import dev.gatehouse.registry.ToolRegistry;
@@ -434,7 +435,10 @@ final class CallChain {
     long start = System.nanoTime();
     CompletableFuture<JsonNode> sent;
     try {
-      sent = registry.call(r.server(), r.method(), r.params(), call.relay);
+      // Made for this caller: an upstream that acts as the user exchanges the caller's own access token.
+      CallContext made = CallContext.actingFor(call.relay,
+          new CallContext.Caller(call.principal.accessToken().map(dev.gatehouse.identity.Principal.AccessToken::value)));
+      sent = registry.call(r.server(), r.method(), r.params(), made);
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
     }

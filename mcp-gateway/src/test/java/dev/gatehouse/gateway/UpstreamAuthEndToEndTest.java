@@ -28,10 +28,12 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code auth: {mode: client_credentials}} toward an upstream that is an OAuth protected resource (a
- * TypeScript SDK server demanding a bearer JWT of its authorization server, for its audience and scope):
- * the gateway gets its own token from mock-oauth2-server (issuer metadata discovered), sends it on every
- * upstream request, replaces it before it expires, and never passes on the caller's token.
+ * Upstream auth toward an upstream that is an OAuth protected resource (a TypeScript SDK server demanding
+ * a bearer JWT of its authorization server, for its audience and scope), with mock-oauth2-server as the
+ * authorization server. {@code client_credentials}: the gateway gets its own token (issuer metadata
+ * discovered), sends it on every upstream request, replaces it before it expires. {@code token_exchange}:
+ * each caller's call goes with a token exchanged for that caller's own (RFC 8693), so the upstream sees
+ * the user; never another caller's, never the caller's own token, and an API-key caller is refused.
  */
 @Timeout(120)
 class UpstreamAuthEndToEndTest {
@@ -42,6 +44,7 @@ class UpstreamAuthEndToEndTest {
   /** Another instance, for the upstreams whose tokens go wrong (so that the first one's counts stay clean). */
   static NodeTooling.Listening other;
   static Gateway gateway;
+  static final String API_KEY = dev.gatehouse.identity.ApiKeys.generate();
   static String callerIssuer;
   static String upstreamIssuer;
 
@@ -66,9 +69,13 @@ class UpstreamAuthEndToEndTest {
     Path file = dir.resolve("g.yaml");
     Files.writeString(file, "server: { port: 0 }\n"
         + "identity:\n  issuers: [{ issuer: \"" + callerIssuer + "\", audience: gatehouse, allow_http: true }]\n"
+        + "  api_keys: [{ id: bot, hash: \"" + dev.gatehouse.identity.ApiKeys.hash(API_KEY) + "\", subject: bot }]\n"
         + "upstreams:\n"
         + "  secure:\n    transport: streamable-http\n    url: \"" + upstream.url() + "\"\n"
         + "    auth: { mode: client_credentials, issuer: \"" + upstreamIssuer + "\", client_id: gatehouse, client_secret: s3cret-value,"
+        + " scopes: [\"mcp:tools\"], audience: mcp-upstream, allow_http: true }\n"
+        + "  asuser:\n    transport: streamable-http\n    url: \"" + upstream.url() + "\"\n"
+        + "    auth: { mode: token_exchange, issuer: \"" + upstreamIssuer + "\", client_id: gatehouse, client_secret: s3cret-value,"
         + " scopes: [\"mcp:tools\"], audience: mcp-upstream, allow_http: true }\n"
         // Tokens of another issuer: the upstream refuses them.
         + "  foreign:\n    transport: streamable-http\n    url: \"" + other.url() + "\"\n"
@@ -96,10 +103,19 @@ class UpstreamAuthEndToEndTest {
   }
 
   static JsonNode whoami(String token) throws Exception {
-    HttpResponse<String> r = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve(ExecuteHandler.PATH))
-        .header("Content-Type", "application/json").header("Authorization", "Bearer " + token)
-        .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"secure__whoami\",\"arguments\":\"{}\"}}"))
+    return whoami("secure", token);
+  }
+
+  static HttpResponse<String> execute(String server, String credential) {
+    return TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve(ExecuteHandler.PATH))
+        .header("Content-Type", "application/json").header("Authorization", "Bearer " + credential)
+        .POST(HttpRequest.BodyPublishers.ofString("{\"id\":\"c1\",\"type\":\"function\",\"function\":{\"name\":\"" + server
+            + "__whoami\",\"arguments\":\"{}\"}}"))
         .build());
+  }
+
+  static JsonNode whoami(String server, String token) throws Exception {
+    HttpResponse<String> r = execute(server, token);
     assertEquals(200, r.statusCode(), r.body());
     return Json.MAPPER.readTree(Json.MAPPER.readTree(r.body()).path("content").asText());
   }
@@ -139,6 +155,46 @@ class UpstreamAuthEndToEndTest {
       }
     });
     assertEquals(0, seen().path("refused").asInt(), "no request went out with an expired token: " + seen());
+  }
+
+  @Test
+  void withTokenExchangeEachCallerIsActedForWithItsOwnExchangedTokenConcurrentlyAndNeverAnothers() throws Exception {
+    String alice = callerToken("alice");
+    String bob = callerToken("bob");
+    assertEquals("alice", whoami("asuser", alice).path("sub").asText());
+    List<java.util.concurrent.CompletableFuture<String>> calls = new java.util.ArrayList<>();
+    try (var pool = java.util.concurrent.Executors.newVirtualThreadPerTaskExecutor()) {
+      for (int i = 0; i < 20; i++) {
+        String who = i % 2 == 0 ? "alice" : "bob";
+        String token = i % 2 == 0 ? alice : bob;
+        calls.add(java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+          try {
+            JsonNode claims = whoami("asuser", token);
+            return who + "=" + claims.path("sub").asText() + " " + claims.path("aud") + " " + claims.path("iss").asText();
+          } catch (Exception e) {
+            throw new AssertionError(e);
+          }
+        }, pool));
+      }
+      for (var c : calls) {
+        String got = c.join();
+        String who = got.substring(0, got.indexOf('='));
+        assertTrue(got.startsWith(who + "=" + who + " "), "each call is made as its own caller: " + got);
+        assertTrue(got.contains("mcp-upstream") && got.endsWith(upstreamIssuer), got);
+      }
+    }
+    JsonNode seen = seen();
+    assertFalse(seen.path("bearers").toString().contains(sha256(alice)), "alice's own token reached the upstream");
+    assertFalse(seen.path("bearers").toString().contains(sha256(bob)), "bob's own token reached the upstream");
+  }
+
+  @Test
+  void aCallerWithoutAnAccessTokenToExchangeIsRefusedPrecisely() throws Exception {
+    HttpResponse<String> r = execute("asuser", API_KEY);
+    assertEquals(502, r.statusCode(), r.body());
+    assertTrue(r.body().contains("acts as the user") && r.body().contains("no access token to exchange"), r.body());
+    HttpResponse<String> own = execute("secure", API_KEY);
+    assertEquals(200, own.statusCode(), "an upstream of the gateway's own identity serves any caller: " + own.body());
   }
 
   static String lastError(String upstream) {

@@ -60,6 +60,73 @@ public interface CallContext {
     return Optional.empty();
   }
 
+  /**
+   * Whom the call is made for, as an upstream that acts as the user ({@code auth: {mode:
+   * token_exchange}}) needs to know: empty for the gateway's own calls (connecting, catalog refreshes);
+   * a caller, with the access token it presented if it has one to exchange.
+   */
+  default Optional<Caller> caller() {
+    return Optional.empty();
+  }
+
+  /** A caller of a call: its presented access token, if it authenticated with one (not an API key). */
+  record Caller(Optional<String> accessToken) {
+    @Override
+    public String toString() {
+      return accessToken.isPresent() ? "Caller[token ***]" : "Caller[no token]";
+    }
+  }
+
+  /** {@code base}, made for {@code caller}: everything else as {@code base} does it. */
+  static CallContext actingFor(CallContext base, Caller caller) {
+    return new CallContext() {
+      @Override
+      public Optional<JsonNode> progressToken() {
+        return base.progressToken();
+      }
+
+      @Override
+      public void notify(String method, ObjectNode params) {
+        base.notify(method, params);
+      }
+
+      @Override
+      public CompletableFuture<JsonNode> request(String method, ObjectNode params) {
+        return base.request(method, params);
+      }
+
+      @Override
+      public Object owner() {
+        return base.owner();
+      }
+
+      @Override
+      public void onCancel(Runnable action) {
+        base.onCancel(action);
+      }
+
+      @Override
+      public boolean takesInputRequired() {
+        return base.takesInputRequired();
+      }
+
+      @Override
+      public Optional<ObjectNode> clientCapabilities() {
+        return base.clientCapabilities();
+      }
+
+      @Override
+      public boolean relays() {
+        return base.relays();
+      }
+
+      @Override
+      public Optional<Caller> caller() {
+        return Optional.of(caller);
+      }
+    };
+  }
+
   /** Whether this context can take relayed requests and notifications. */
   default boolean relays() {
     return true;

@@ -529,7 +529,7 @@ final class Connection implements Transport.Listener {
     Map<String, String> headers = transport.stateless()
         ? McpHeaders.of(method, params, method.equals("tools/call") ? toolSchemas.get(params.path("name").asText()) : null)
         : Map.of();
-    transport.send(msg, System.nanoTime() + timeout.toNanos(), headers).whenComplete((v, failure) -> {
+    transport.send(msg, System.nanoTime() + timeout.toNanos(), headers, context.caller()).whenComplete((v, failure) -> {
       if (failure != null) {
         Throwable e = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null ? failure.getCause() : failure;
         result.completeExceptionally(e instanceof McpException m ? m : new McpException(McpException.UPSTREAM_UNAVAILABLE,

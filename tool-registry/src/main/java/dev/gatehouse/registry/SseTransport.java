@@ -128,7 +128,17 @@ final class SseTransport implements Transport {
   }
 
   @Override
+  public java.util.concurrent.CompletableFuture<Void> send(ObjectNode message, long deadlineNanos, java.util.Map<String, String> headers,
+      java.util.Optional<CallContext.Caller> caller) {
+    return send(message, caller);
+  }
+
+  @Override
   public java.util.concurrent.CompletableFuture<Void> send(ObjectNode message, long deadlineNanos) {
+    return send(message, java.util.Optional.empty());
+  }
+
+  private java.util.concurrent.CompletableFuture<Void> send(ObjectNode message, java.util.Optional<CallContext.Caller> caller) {
     if (closed.get()) {
       return java.util.concurrent.CompletableFuture.failedFuture(new IOException("transport closed"));
     }
@@ -140,7 +150,7 @@ final class SseTransport implements Transport {
     if (tokens == null) {
       return post(target, bytes, null);
     }
-    return tokens.token().thenCompose(bearer -> post(target, bytes, bearer));
+    return tokens.token(caller).thenCompose(bearer -> post(target, bytes, bearer));
   }
 
   private java.util.concurrent.CompletableFuture<Void> post(URI target, byte[] bytes, String bearer) {

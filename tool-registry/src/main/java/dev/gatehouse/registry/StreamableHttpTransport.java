@@ -164,6 +164,12 @@ final class StreamableHttpTransport implements Transport {
 
   @Override
   public CompletableFuture<Void> send(ObjectNode message, long deadlineNanos, Map<String, String> extra) {
+    return send(message, deadlineNanos, extra, java.util.Optional.empty());
+  }
+
+  @Override
+  public CompletableFuture<Void> send(ObjectNode message, long deadlineNanos, Map<String, String> extra,
+      java.util.Optional<CallContext.Caller> caller) {
     if (closed.get()) {
       return CompletableFuture.failedFuture(new IOException("transport closed"));
     }
@@ -176,25 +182,26 @@ final class StreamableHttpTransport implements Transport {
         done.completeExceptionally(new IOException("more than " + MAX_IN_FLIGHT + " requests in flight to the server"));
         return;
       }
-      authorized(bytes, id, done, extra, false);
+      authorized(bytes, id, done, extra, false, caller);
     });
     return done;
   }
 
   /** Posts with the gateway's token for this upstream, once it has one (none without {@code auth:}). */
-  private void authorized(byte[] bytes, JsonNode id, CompletableFuture<Void> done, Map<String, String> extra, boolean retried) {
+  private void authorized(byte[] bytes, JsonNode id, CompletableFuture<Void> done, Map<String, String> extra, boolean retried,
+      java.util.Optional<CallContext.Caller> caller) {
     if (tokens == null) {
-      post(bytes, id, done, extra, null, retried);
+      post(bytes, id, done, extra, null, retried, caller);
       return;
     }
-    tokens.token().whenComplete((token, e) -> {
+    tokens.token(caller).whenComplete((token, e) -> {
       if (e != null) {
         release();
         Throwable c = e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e;
         done.completeExceptionally(c);
         return;
       }
-      post(bytes, id, done, extra, token, retried);
+      post(bytes, id, done, extra, token, retried, caller);
     });
   }
 
@@ -235,7 +242,7 @@ final class StreamableHttpTransport implements Transport {
 
   /** One POST, holding a slot: a JSON answer is delivered from the client's thread; an event stream is read on its own. */
   private void post(byte[] bytes, JsonNode id, CompletableFuture<Void> done, Map<String, String> extra, String bearer,
-      boolean retried) {
+      boolean retried, java.util.Optional<CallContext.Caller> caller) {
     Request req = request(HttpMethod.POST, extra, bearer)
         .timeout(requestTimeout.toMillis(), TimeUnit.MILLISECONDS)
         .headers(h -> h.put(HttpHeader.ACCEPT, "application/json, text/event-stream"))
@@ -334,7 +341,7 @@ final class StreamableHttpTransport implements Transport {
           exchanges.remove(id, req);
         }
         if (again) {
-          authorized(bytes, id, done, extra, true); // keeps the slot
+          authorized(bytes, id, done, extra, true, caller); // keeps the slot
         } else if (!streaming) {
           release();
         }

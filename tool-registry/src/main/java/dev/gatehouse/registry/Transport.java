@@ -38,6 +38,15 @@ interface Transport extends AutoCloseable {
    */
   java.util.concurrent.CompletableFuture<Void> send(ObjectNode message, long deadlineNanos);
 
+  /**
+   * {@link #send(ObjectNode, long)} with extra HTTP headers (transports that carry HTTP), made for
+   * {@code caller} (empty: the gateway's own request), which an upstream acting as the user needs.
+   */
+  default java.util.concurrent.CompletableFuture<Void> send(ObjectNode message, long deadlineNanos, java.util.Map<String, String> headers,
+      java.util.Optional<CallContext.Caller> caller) {
+    return send(message, deadlineNanos, headers);
+  }
+
   /** {@link #send(ObjectNode, long)} without a deadline. */
   default java.util.concurrent.CompletableFuture<Void> send(ObjectNode message) {
     return send(message, 0);

@@ -50,8 +50,11 @@ public sealed interface UpstreamConfig {
    * {@code auth:} under an HTTP upstream: how the gateway gets the bearer token it sends that upstream
    * (never the caller's own). {@code client_credentials}: the gateway's own token from the
    * authorization server (OAuth 2.0 client credentials grant), cached and refreshed before it expires.
+   * {@code token_exchange}: each caller's call carries a token the authorization server issued for the
+   * caller in exchange for the caller's validated access token (RFC 8693), with this upstream as
+   * audience; the gateway's own requests (connecting, listing) use its client credentials token.
    *
-   * @param mode {@code client_credentials}
+   * @param mode {@code client_credentials} or {@code token_exchange}
    * @param tokenUrl the token endpoint; or leave it out and give {@code issuer}
    * @param issuer the authorization server, whose metadata (RFC 8414, or OpenID Connect discovery) names
    *     the token endpoint
@@ -76,11 +79,12 @@ public sealed interface UpstreamConfig {
       @JsonProperty("resource") URI resource,
       @JsonProperty("allow_http") Boolean allowHttp) {
     public static final String CLIENT_CREDENTIALS = "client_credentials";
+    public static final String TOKEN_EXCHANGE = "token_exchange";
 
     public Auth {
-      if (!CLIENT_CREDENTIALS.equals(mode)) {
-        throw new IllegalArgumentException("auth.mode: '" + mode + "' (expected: " + CLIENT_CREDENTIALS
-            + "; token_exchange and user_consent are not built yet)");
+      if (!CLIENT_CREDENTIALS.equals(mode) && !TOKEN_EXCHANGE.equals(mode)) {
+        throw new IllegalArgumentException("auth.mode: '" + mode + "' (expected: " + CLIENT_CREDENTIALS + " or " + TOKEN_EXCHANGE
+            + "; user_consent is not built yet)");
       }
       if (tokenUrl == null && issuer == null) {
         throw new IllegalArgumentException("auth: token_url or issuer is required (where the gateway gets its token)");

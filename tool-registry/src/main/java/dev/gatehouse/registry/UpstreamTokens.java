@@ -21,11 +21,18 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The bearer token the gateway sends one upstream, for {@code auth: {mode: client_credentials}}: got from
+ * The bearer tokens the gateway sends one upstream. Its own ({@code client_credentials}, and for a
+ * {@code token_exchange} upstream the connection's own requests): got from
  * the authorization server's token endpoint (named, or found in its RFC 8414 / OpenID Connect metadata),
  * kept until shortly before it expires, refreshed then by the first request that notices, one fetch at
  * a time (single flight: concurrent requests share it). A token the upstream refused (401) is dropped
  * so that the next request fetches a new one.
+ *
+ * <p>{@code token_exchange}: a caller's call carries a token exchanged (RFC 8693) at the authorization
+ * server for the caller's own validated access token, with the upstream as audience: the upstream sees
+ * the user, the caller's token never leaves for the upstream. Exchanged tokens are kept per presented
+ * token (by its SHA-256) until shortly before they expire, at most {@value #MAX_EXCHANGED}, one exchange
+ * at a time per token. A caller without an access token (an API key) cannot be acted for: refused.
  *
  * <p>No token value and no client secret is logged or put in an error message.
  */
@@ -36,6 +43,10 @@ final class UpstreamTokens {
   /** Largest token response read. */
   private static final int MAX_RESPONSE_BYTES = 64 * 1024;
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(10);
+  /** Most exchanged tokens kept: the least recently used go first. */
+  static final int MAX_EXCHANGED = 10_000;
+  static final String TOKEN_EXCHANGE = "urn:ietf:params:oauth:grant-type:token-exchange";
+  static final String ACCESS_TOKEN_TYPE = "urn:ietf:params:oauth:token-type:access_token";
 
   private final String upstream;
   private final UpstreamConfig.Auth auth;
@@ -50,6 +61,9 @@ final class UpstreamTokens {
   private CompletableFuture<Token> fetching;
   private volatile URI tokenEndpoint;
   private volatile long fetches;
+  /** Exchanged tokens by the SHA-256 of the caller's token; and the exchanges in flight. Guarded by {@code this}. */
+  private final java.util.LinkedHashMap<String, Token> exchanged = new java.util.LinkedHashMap<>(16, 0.75f, true);
+  private final java.util.Map<String, CompletableFuture<Token>> exchanging = new java.util.HashMap<>();
 
   UpstreamTokens(String upstream, UpstreamConfig.Auth auth, UpstreamHttp http, LongSupplier nanos) {
     this.upstream = upstream;
@@ -75,6 +89,63 @@ final class UpstreamTokens {
       return CompletableFuture.completedFuture(t.value()); // still valid: the refresh runs meanwhile
     }
     return f.thenApply(Token::value);
+  }
+
+  /**
+   * The token for a request made for {@code caller}: for a {@code token_exchange} upstream and a caller,
+   * the caller's exchanged token (refused when the caller has none to exchange); otherwise the gateway's own.
+   */
+  CompletableFuture<String> token(java.util.Optional<CallContext.Caller> caller) {
+    if (!auth.mode().equals(UpstreamConfig.Auth.TOKEN_EXCHANGE) || caller.isEmpty()) {
+      return token();
+    }
+    java.util.Optional<String> subject = caller.get().accessToken();
+    if (subject.isEmpty()) {
+      return CompletableFuture.failedFuture(new McpException(McpException.UPSTREAM_UNAVAILABLE, "upstream '" + upstream
+          + "' acts as the user (auth.mode: token_exchange), and this caller presented no access token to exchange (an API key"
+          + " or no credentials): sign in with the identity provider to use it"));
+    }
+    return exchanged(subject.get()).thenApply(Token::value);
+  }
+
+  private CompletableFuture<Token> exchanged(String subjectToken) {
+    String key = sha256(subjectToken);
+    long now = nanos.getAsLong();
+    synchronized (this) {
+      Token t = exchanged.get(key);
+      if (t != null && now - t.refreshAt() < 0) {
+        return CompletableFuture.completedFuture(t);
+      }
+      CompletableFuture<Token> running = exchanging.get(key);
+      if (running != null) {
+        return running;
+      }
+      CompletableFuture<Token> f = endpoint().thenCompose(e -> request(e, exchangeForm(subjectToken), "token exchange"));
+      exchanging.put(key, f);
+      f.whenComplete((got, e) -> {
+        synchronized (this) {
+          exchanging.remove(key);
+          if (got != null) {
+            exchanged.put(key, got);
+            while (exchanged.size() > MAX_EXCHANGED) {
+              exchanged.remove(exchanged.keySet().iterator().next());
+            }
+          }
+        }
+        if (got == null) {
+          log.warn("upstream '{}': token exchange failed: {}", upstream, message(e));
+        }
+      });
+      return f;
+    }
+  }
+
+  private static String sha256(String s) {
+    try {
+      return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256").digest(s.getBytes(StandardCharsets.UTF_8)));
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   /** {@link #token()} for threads that may wait (connecting, long-lived streams). */
@@ -104,6 +175,9 @@ final class UpstreamTokens {
     if (t != null && t.value().equals(value)) {
       current = null;
     }
+    synchronized (this) {
+      exchanged.values().removeIf(x -> x.value().equals(value));
+    }
   }
 
   /** How many tokens were fetched (for tests and the admin view). */
@@ -115,7 +189,7 @@ final class UpstreamTokens {
     if (fetching != null) {
       return fetching;
     }
-    CompletableFuture<Token> f = endpoint().thenCompose(this::request);
+    CompletableFuture<Token> f = endpoint().thenCompose(e -> request(e, "grant_type=client_credentials", "client credentials grant"));
     fetching = f;
     f.whenComplete((t, e) -> {
       synchronized (this) {
@@ -192,9 +266,15 @@ final class UpstreamTokens {
     });
   }
 
-  /** One client credentials grant at {@code endpoint}. */
-  private CompletableFuture<Token> request(URI endpoint) {
-    StringBuilder form = new StringBuilder("grant_type=client_credentials");
+  /** A token exchange's form: the caller's token as the subject, an access token for the upstream asked for. */
+  private static String exchangeForm(String subjectToken) {
+    return "grant_type=" + enc(TOKEN_EXCHANGE) + "&subject_token=" + enc(subjectToken) + "&subject_token_type=" + enc(ACCESS_TOKEN_TYPE)
+        + "&requested_token_type=" + enc(ACCESS_TOKEN_TYPE);
+  }
+
+  /** One grant ({@code grantForm}: its own parameters) at {@code endpoint}, with scopes, audience, resource and client authentication. */
+  private CompletableFuture<Token> request(URI endpoint, String grantForm, String grant) {
+    StringBuilder form = new StringBuilder(grantForm);
     if (!auth.scopes().isEmpty()) {
       form.append("&scope=").append(enc(String.join(" ", auth.scopes())));
     }
@@ -237,7 +317,7 @@ final class UpstreamTokens {
         String error = body.path("error").asText("no access_token");
         String description = body.path("error_description").asText("");
         throw new CompletionException(new McpException(McpException.UPSTREAM_UNAVAILABLE, "upstream '" + upstream
-            + "': the token endpoint " + endpoint + " refused the client credentials grant (HTTP " + resp.status() + ": " + error
+            + "': the token endpoint " + endpoint + " refused the " + grant + " (HTTP " + resp.status() + ": " + error
             + (description.isEmpty() ? "" : " — " + clip(description)) + ")"));
       }
       String type = body.path("token_type").asText("Bearer");

@@ -41,7 +41,7 @@ class UpstreamAuthConfigTest {
 
   @Test
   void modesNotBuiltYetAndMissingFieldsAreRefusedByName() {
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> auth("token_exchange", "https://as/token", null, null))
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> auth("user_consent", "https://as/token", null, null))
         .getMessage().contains("not built yet"));
     assertTrue(assertThrows(IllegalArgumentException.class, () -> auth("client_credentials", null, null, null))
         .getMessage().contains("token_url or issuer"));
