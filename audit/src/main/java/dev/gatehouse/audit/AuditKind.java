@@ -29,7 +29,12 @@ public enum AuditKind {
    */
   INTEGRITY,
   /** A request refused before it named a target: missing, invalid or expired credentials. */
-  AUTH;
+  AUTH,
+  /**
+   * A credential toward an upstream ({@code auth:} of an upstream): a token issued to the gateway or
+   * exchanged for a caller, a failure to get one, an upstream's refusal of one. Never the token.
+   */
+  UPSTREAM_AUTH;
 
   private final String wireName = name().toLowerCase(Locale.ROOT);
 
@@ -45,6 +50,6 @@ public enum AuditKind {
         return k;
       }
     }
-    throw new IllegalArgumentException("kind: '" + name + "' (expected: tool, resource, prompt, completion, llm or auth)");
+    throw new IllegalArgumentException("kind: '" + name + "' (expected: tool, resource, prompt, completion, task, llm, integrity, auth or upstream_auth)");
   }
 }

@@ -325,6 +325,32 @@ final class AuditRecorder implements AutoCloseable {
     return append(step);
   }
 
+  /**
+   * Records an upstream credential event ({@code auth:} of an upstream): action {@code <server>/token},
+   * decision and outcome the event's ({@code issued}, {@code failed}, {@code refused}), reason its
+   * grant and detail. No token value is ever part of it.
+   */
+  CompletableFuture<Void> upstreamToken(String server, dev.gatehouse.registry.UpstreamTokenEvent event) {
+    if (store == null) {
+      return CompletableFuture.completedFuture(null);
+    }
+    AuditStep step = AuditStep.builder()
+        .chainId("upstream-auth")
+        .stepId(AuditStep.newId())
+        .kind(AuditKind.UPSTREAM_AUTH)
+        .source("gateway")
+        .principal("gateway", "gatehouse:gateway")
+        .action(AuditStep.clip(server + "/token", 512))
+        .decision(event.outcome())
+        .reason(AuditStep.clip(event.grant() + ": " + event.detail(), 2000))
+        .outcome(event.outcome())
+        .status(0)
+        .startedAt(Instant.now().truncatedTo(ChronoUnit.MICROS))
+        .durationMicros(0)
+        .build();
+    return append(step);
+  }
+
   /** The store of approved definitions: beside the chain, or in memory when audit is off. */
   dev.gatehouse.audit.DefinitionStore definitions() {
     return store == null ? memoryDefinitions : store.definitions();

@@ -77,6 +77,7 @@ public final class Gateway implements AutoCloseable {
     this.audit = AuditRecorder.open(config.audit(), configFile.map(f -> f.toAbsolutePath().getParent())
         .orElse(Path.of("").toAbsolutePath()), metrics);
     this.dispatcher = new McpDispatcher(Cli.version(), metrics);
+    dispatcher.onUpstreamTokens((server, event) -> audit.upstreamToken(server, event));
     this.registry = ToolRegistry.create(Cli.version(), dispatcher);
     metrics.bindUpstreams(registry);
     metrics.gauge("gatehouse.sessions", "Open MCP sessions", dispatcher::sessionCount);

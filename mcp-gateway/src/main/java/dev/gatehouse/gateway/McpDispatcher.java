@@ -1168,6 +1168,18 @@ final class McpDispatcher implements ToolRegistry.Listener {
 
   // ---------------------------------------------------------------- registry events
 
+  /** Where upstream credential events go (the audit trail); set once the gateway is wired. */
+  private volatile java.util.function.BiConsumer<String, dev.gatehouse.registry.UpstreamTokenEvent> tokenEvents = (s, e) -> { };
+
+  void onUpstreamTokens(java.util.function.BiConsumer<String, dev.gatehouse.registry.UpstreamTokenEvent> sink) {
+    this.tokenEvents = sink;
+  }
+
+  @Override
+  public void onUpstreamToken(String server, dev.gatehouse.registry.UpstreamTokenEvent event) {
+    tokenEvents.accept(server, event);
+  }
+
   @Override
   public void onCatalogChanged(FederatedCatalog before, FederatedCatalog after) {
     Integrity i = integrity;

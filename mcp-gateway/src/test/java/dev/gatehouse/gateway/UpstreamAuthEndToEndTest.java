@@ -45,6 +45,7 @@ class UpstreamAuthEndToEndTest {
   static NodeTooling.Listening other;
   static Gateway gateway;
   static final String API_KEY = dev.gatehouse.identity.ApiKeys.generate();
+  static final String AUDITOR = dev.gatehouse.identity.ApiKeys.generate();
   static String callerIssuer;
   static String upstreamIssuer;
 
@@ -69,7 +70,9 @@ class UpstreamAuthEndToEndTest {
     Path file = dir.resolve("g.yaml");
     Files.writeString(file, "server: { port: 0 }\n"
         + "identity:\n  issuers: [{ issuer: \"" + callerIssuer + "\", audience: gatehouse, allow_http: true }]\n"
-        + "  api_keys: [{ id: bot, hash: \"" + dev.gatehouse.identity.ApiKeys.hash(API_KEY) + "\", subject: bot }]\n"
+        + "  api_keys:\n    - { id: bot, hash: \"" + dev.gatehouse.identity.ApiKeys.hash(API_KEY) + "\", subject: bot }\n"
+        + "    - { id: auditor, hash: \"" + dev.gatehouse.identity.ApiKeys.hash(AUDITOR) + "\", subject: carol, roles: [gatehouse-auditor] }\n"
+        + "audit: { store: \"sqlite:" + dir.resolve("audit.db") + "\" }\n"
         + "upstreams:\n"
         + "  secure:\n    transport: streamable-http\n    url: \"" + upstream.url() + "\"\n"
         + "    auth: { mode: client_credentials, issuer: \"" + upstreamIssuer + "\", client_id: gatehouse, client_secret: s3cret-value,"
@@ -195,6 +198,41 @@ class UpstreamAuthEndToEndTest {
     assertTrue(r.body().contains("acts as the user") && r.body().contains("no access token to exchange"), r.body());
     HttpResponse<String> own = execute("secure", API_KEY);
     assertEquals(200, own.statusCode(), "an upstream of the gateway's own identity serves any caller: " + own.body());
+  }
+
+  @Test
+  void everyTokenIssuedExchangedOrFailedIsAnAuditStepWithoutTheToken() throws Exception {
+    String alice = callerToken("alice");
+    whoami("asuser", alice);
+    lastError("unreachable");
+    await("token steps", Duration.ofSeconds(20), () -> {
+      String steps = TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/v1/audit/chains/upstream-auth"))
+          .header("Authorization", "Bearer " + AUDITOR).GET().build()).body();
+      return steps.contains("\"secure/token\"") && steps.contains("for subject 'alice'") && steps.contains("\"unreachable/token\"");
+    });
+    JsonNode steps = Json.MAPPER.readTree(TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve("/v1/audit/chains/upstream-auth"))
+        .header("Authorization", "Bearer " + AUDITOR).GET().build()).body()).path("steps");
+    boolean issued = false;
+    boolean exchanged = false;
+    boolean failed = false;
+    for (JsonNode step : steps) {
+      assertEquals("upstream_auth", step.path("kind").asText(), step.toString());
+      String action = step.path("action").asText();
+      String outcome = step.path("outcome").asText();
+      String reason = step.path("reason").asText();
+      issued |= action.equals("secure/token") && outcome.equals("issued") && reason.startsWith("client_credentials: from ");
+      exchanged |= action.equals("asuser/token") && outcome.equals("issued") && reason.startsWith("token_exchange: for subject 'alice'");
+      failed |= action.equals("unreachable/token") && outcome.equals("failed") && reason.contains("could not be reached");
+      assertFalse(reason.contains("eyJ") || reason.contains("s3cret"), "no token, no secret: " + reason);
+    }
+    assertTrue(issued && exchanged && failed, steps.toString());
+    // The store's files (its write-ahead log too): no JWT (they all begin with the same header) was written.
+    for (String f : List.of("audit.db", "audit.db-wal")) {
+      if (Files.exists(dir.resolve(f))) {
+        String bytes = new String(Files.readAllBytes(dir.resolve(f)), StandardCharsets.ISO_8859_1);
+        assertFalse(bytes.contains(alice.substring(0, 40)) || bytes.contains(alice.substring(alice.length() - 40)), f + " holds a token");
+      }
+    }
   }
 
   static String lastError(String upstream) {

@@ -102,6 +102,17 @@ final class DefaultToolRegistry implements ToolRegistry, Upstream.Events {
   }
 
   @Override
+  public void onToken(Upstream upstream, UpstreamTokenEvent event) {
+    if (upstreams.get(upstream.name()) == upstream) {
+      try {
+        listener.onUpstreamToken(upstream.name(), event);
+      } catch (RuntimeException e) {
+        log.warn("upstream token listener failed", e);
+      }
+    }
+  }
+
+  @Override
   public void onNotification(Upstream upstream, String method, ObjectNode params) {
     if (upstreams.get(upstream.name()) == upstream) {
       listener.onNotification(upstream.name(), method, params);

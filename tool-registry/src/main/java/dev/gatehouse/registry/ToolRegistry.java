@@ -20,6 +20,9 @@ public interface ToolRegistry extends AutoCloseable {
 
     /** A notification from an upstream that no call owns, e.g. {@code notifications/resources/updated}. */
     default void onNotification(String server, String method, ObjectNode params) {}
+
+    /** The gateway got, or failed to get, a token for an upstream ({@code auth:}); never carries a token. */
+    default void onUpstreamToken(String server, UpstreamTokenEvent event) {}
   }
 
   static ToolRegistry create(String clientVersion, Listener listener) {

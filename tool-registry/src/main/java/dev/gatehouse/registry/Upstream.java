@@ -31,6 +31,8 @@ final class Upstream {
     void onCatalog(Upstream upstream);
 
     void onNotification(Upstream upstream, String method, ObjectNode params);
+
+    default void onToken(Upstream upstream, UpstreamTokenEvent event) {}
   }
 
   private final String name;
@@ -64,7 +66,8 @@ final class Upstream {
     this.http = http;
     this.events = events;
     this.clientVersion = clientVersion;
-    this.tokens = config.auth() == null ? null : new UpstreamTokens(name, config.auth(), http, System::nanoTime);
+    this.tokens = config.auth() == null ? null
+        : new UpstreamTokens(name, config.auth(), http, System::nanoTime, e -> events.onToken(this, e));
     if (!config.enabled()) {
       state = UpstreamStatus.State.DISABLED;
     }

@@ -52,9 +52,18 @@ final class UpstreamTokens {
   private final UpstreamConfig.Auth auth;
   private final UpstreamHttp http;
   private final LongSupplier nanos;
+  private final java.util.function.Consumer<UpstreamTokenEvent> events;
 
-  /** A token and when to stop using it (nanoTime), and when to start replacing it. */
-  private record Token(String value, long refreshAt, long expiresAt) {}
+  /** A token and when to stop using it (nanoTime), and when to start replacing it; {@code detail} says whence (never the value). */
+  private record Token(String value, long refreshAt, long expiresAt, String detail) {}
+
+  private void emit(String outcome, String grant, String detail) {
+    try {
+      events.accept(new UpstreamTokenEvent(outcome, grant, detail));
+    } catch (RuntimeException e) {
+      log.warn("upstream '{}': token event listener failed: {}", upstream, e.toString());
+    }
+  }
 
   private volatile Token current;
   /** The fetch in flight, if any: every request that needs a token meanwhile waits on it. */
@@ -66,6 +75,12 @@ final class UpstreamTokens {
   private final java.util.Map<String, CompletableFuture<Token>> exchanging = new java.util.HashMap<>();
 
   UpstreamTokens(String upstream, UpstreamConfig.Auth auth, UpstreamHttp http, LongSupplier nanos) {
+    this(upstream, auth, http, nanos, e -> { });
+  }
+
+  UpstreamTokens(String upstream, UpstreamConfig.Auth auth, UpstreamHttp http, LongSupplier nanos,
+      java.util.function.Consumer<UpstreamTokenEvent> events) {
+    this.events = events;
     this.upstream = upstream;
     this.auth = auth;
     this.http = http;
@@ -120,7 +135,9 @@ final class UpstreamTokens {
       if (running != null) {
         return running;
       }
-      CompletableFuture<Token> f = endpoint().thenCompose(e -> request(e, exchangeForm(subjectToken), "token exchange"));
+      String whom = whom(subjectToken);
+      CompletableFuture<Token> f = endpoint().thenCompose(e -> request(e, exchangeForm(subjectToken), "token exchange"))
+          .thenApply(x -> new Token(x.value(), x.refreshAt(), x.expiresAt(), "for " + whom + ", " + x.detail()));
       exchanging.put(key, f);
       f.whenComplete((got, e) -> {
         synchronized (this) {
@@ -134,9 +151,23 @@ final class UpstreamTokens {
         }
         if (got == null) {
           log.warn("upstream '{}': token exchange failed: {}", upstream, message(e));
+          emit("failed", UpstreamConfig.Auth.TOKEN_EXCHANGE, message(e));
+        } else {
+          emit("issued", UpstreamConfig.Auth.TOKEN_EXCHANGE, got.detail());
         }
       });
       return f;
+    }
+  }
+
+  /** Whom a (validated) JWT names, for the audit trail: its subject and issuer, read from its payload. */
+  static String whom(String jwt) {
+    try {
+      String[] parts = jwt.split("\\.");
+      JsonNode claims = Json.MAPPER.readTree(java.util.Base64.getUrlDecoder().decode(parts[1]));
+      return "subject '" + clip(claims.path("sub").asText("?")) + "' of " + clip(claims.path("iss").asText("?"));
+    } catch (RuntimeException | IOException e) {
+      return "a caller";
     }
   }
 
@@ -171,6 +202,7 @@ final class UpstreamTokens {
 
   /** The upstream refused {@code value} (401): never send it again. */
   void refused(String value) {
+    emit("refused", auth.mode(), "the upstream answered 401 to the token; it is dropped and a new one asked for");
     Token t = current;
     if (t != null && t.value().equals(value)) {
       current = null;
@@ -198,8 +230,10 @@ final class UpstreamTokens {
       if (t != null) {
         current = t;
         fetches++;
+        emit("issued", UpstreamConfig.Auth.CLIENT_CREDENTIALS, t.detail());
       } else {
         log.warn("upstream '{}': no token from the authorization server: {}", upstream, message(e));
+        emit("failed", UpstreamConfig.Auth.CLIENT_CREDENTIALS, message(e));
       }
     });
     return f;
@@ -328,7 +362,9 @@ final class UpstreamTokens {
       long lifetime = body.path("expires_in").canConvertToLong() && body.path("expires_in").asLong() > 0
           ? TimeUnit.SECONDS.toNanos(body.path("expires_in").asLong()) : DEFAULT_LIFETIME.toNanos();
       // Replaced once 80 % of its life is gone, and not used in its last 5 % (clock skew, time in flight).
-      return new Token(body.get("access_token").asText(), sent + lifetime * 4 / 5, sent + lifetime * 19 / 20);
+      return new Token(body.get("access_token").asText(), sent + lifetime * 4 / 5, sent + lifetime * 19 / 20,
+          "from " + endpoint + ", valid " + TimeUnit.NANOSECONDS.toSeconds(lifetime) + " s"
+              + (auth.scopes().isEmpty() ? "" : ", scopes " + String.join(" ", auth.scopes())));
     });
   }
 
