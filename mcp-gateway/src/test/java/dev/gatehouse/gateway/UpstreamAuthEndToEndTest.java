@@ -43,6 +43,8 @@ class UpstreamAuthEndToEndTest {
   static NodeTooling.Listening upstream;
   /** Another instance, for the upstreams whose tokens go wrong (so that the first one's counts stay clean). */
   static NodeTooling.Listening other;
+  /** One that demands a scope the gateway's tokens do not have. */
+  static NodeTooling.Listening strict;
   static Gateway gateway;
   static final String API_KEY = dev.gatehouse.identity.ApiKeys.generate();
   static final String AUDITOR = dev.gatehouse.identity.ApiKeys.generate();
@@ -67,6 +69,7 @@ class UpstreamAuthEndToEndTest {
     enqueueUpstreamTokens(200);
     upstream = NodeTooling.listening("oauth-upstream.mjs", upstreamIssuer, "mcp-upstream", "mcp:tools");
     other = NodeTooling.listening("oauth-upstream.mjs", upstreamIssuer, "mcp-upstream", "mcp:tools");
+    strict = NodeTooling.listening("oauth-upstream.mjs", upstreamIssuer, "mcp-upstream", "admin:all");
     Path file = dir.resolve("g.yaml");
     Files.writeString(file, "server: { port: 0 }\n"
         + "identity:\n  issuers: [{ issuer: \"" + callerIssuer + "\", audience: gatehouse, allow_http: true }]\n"
@@ -84,6 +87,10 @@ class UpstreamAuthEndToEndTest {
         + "  foreign:\n    transport: streamable-http\n    url: \"" + other.url() + "\"\n"
         + "    auth: { mode: client_credentials, token_url: \"" + idp.tokenEndpointUrl("elsewhere") + "\", client_id: gatehouse,"
         + " client_secret: s3cret-value, allow_http: true }\n"
+        // Tokens without the scope it demands.
+        + "  strict:\n    transport: streamable-http\n    url: \"" + strict.url() + "\"\n"
+        + "    auth: { mode: client_credentials, issuer: \"" + upstreamIssuer + "\", client_id: gatehouse, client_secret: s3cret-value,"
+        + " audience: mcp-upstream, allow_http: true }\n"
         // A token endpoint nobody listens on.
         + "  unreachable:\n    transport: streamable-http\n    url: \"" + other.url() + "\"\n"
         + "    auth: { mode: client_credentials, token_url: \"http://127.0.0.1:1/token\", client_id: gatehouse,"
@@ -94,7 +101,7 @@ class UpstreamAuthEndToEndTest {
 
   @AfterAll
   static void stop() throws Exception {
-    TestUpstreams.closeAll(gateway, upstream, other);
+    TestUpstreams.closeAll(gateway, upstream, other, strict);
     if (idp != null) {
       idp.shutdown();
     }
@@ -248,7 +255,9 @@ class UpstreamAuthEndToEndTest {
     assertTrue(unreachable.contains("token endpoint http://127.0.0.1:1/token could not be reached"), unreachable);
     String foreign = lastError("foreign");
     assertTrue(foreign.contains("refused the gateway's token") && foreign.contains("invalid_token"), foreign);
-    for (String error : List.of(unreachable, foreign)) {
+    String strictError = lastError("strict");
+    assertTrue(strictError.contains("HTTP 403 (WWW-Authenticate: Bearer error=\"insufficient_scope\", scope=\"admin:all\""), strictError);
+    for (String error : List.of(unreachable, foreign, strictError)) {
       assertFalse(error.contains("s3cret-value"), error);
     }
     assertTrue(gateway.registry().catalog().tool("secure__whoami").isPresent());

@@ -303,8 +303,11 @@ final class StreamableHttpTransport implements Transport {
               return;
             }
           }
+          String challenge = status == 401 || status == 403 ? resp.header("WWW-Authenticate") : null;
           String text = resp.text(2048);
-          throw new IOException("HTTP " + status + (text.isBlank() ? "" : ": " + summary(text)));
+          // A refusal of the credentials says what the upstream wants (a scope to step up to, a token it takes).
+          throw new IOException("HTTP " + status + (challenge == null ? "" : " (WWW-Authenticate: " + summary(challenge) + ")")
+              + (text.isBlank() ? "" : ": " + summary(text)));
         }
         String type = resp.contentType();
         if (type.startsWith("text/event-stream")) {
