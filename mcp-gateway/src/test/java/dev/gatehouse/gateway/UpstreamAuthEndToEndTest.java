@@ -59,9 +59,17 @@ class UpstreamAuthEndToEndTest {
     }
   }
 
+  static java.security.KeyPair clientKey;
+
   @BeforeAll
   static void start() throws Exception {
     NodeTooling.require();
+    java.security.KeyPairGenerator gen = java.security.KeyPairGenerator.getInstance("RSA");
+    gen.initialize(2048);
+    clientKey = gen.generateKeyPair();
+    Files.writeString(dir.resolve("client-key.pem"), "-----BEGIN PRIVATE KEY-----\n"
+        + java.util.Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII)).encodeToString(clientKey.getPrivate().getEncoded())
+        + "\n-----END PRIVATE KEY-----\n");
     idp = new MockOAuth2Server();
     idp.start(InetAddress.getLoopbackAddress(), 0);
     callerIssuer = idp.issuerUrl("acme").toString();
@@ -83,6 +91,13 @@ class UpstreamAuthEndToEndTest {
         + "  asuser:\n    transport: streamable-http\n    url: \"" + upstream.url() + "\"\n"
         + "    auth: { mode: token_exchange, issuer: \"" + upstreamIssuer + "\", client_id: gatehouse, client_secret: s3cret-value,"
         + " scopes: [\"mcp:tools\"], audience: mcp-upstream, allow_http: true }\n"
+        + "  keyed:\n    transport: streamable-http\n    url: \"" + upstream.url() + "\"\n"
+        + "    auth: { mode: client_credentials, issuer: \"" + upstreamIssuer + "\", client_id: gatehouse-keyed,"
+        + " client_auth: private_key_jwt, private_key_file: \"" + dir.resolve("client-key.pem") + "\", key_id: k1,"
+        + " audience: mcp-upstream, allow_http: true }\n"
+        + "  delegated:\n    transport: streamable-http\n    url: \"" + upstream.url() + "\"\n"
+        + "    auth: { mode: token_exchange, issuer: \"" + upstreamIssuer + "\", client_id: gatehouse, client_secret: s3cret-value,"
+        + " audience: mcp-upstream, actor_token: true, allow_http: true }\n"
         // Tokens of another issuer: the upstream refuses them.
         + "  foreign:\n    transport: streamable-http\n    url: \"" + other.url() + "\"\n"
         + "    auth: { mode: client_credentials, token_url: \"" + idp.tokenEndpointUrl("elsewhere") + "\", client_id: gatehouse,"
@@ -240,6 +255,50 @@ class UpstreamAuthEndToEndTest {
         assertFalse(bytes.contains(alice.substring(0, 40)) || bytes.contains(alice.substring(alice.length() - 40)), f + " holds a token");
       }
     }
+  }
+
+  /** The form of the first token request the authorization server received that {@code match}es. */
+  static Map<String, String> tokenRequest(java.util.function.Predicate<Map<String, String>> match) throws Exception {
+    for (int i = 0; i < 500; i++) {
+      var r = idp.takeRequest(5, java.util.concurrent.TimeUnit.SECONDS);
+      if (r == null) {
+        break;
+      }
+      if (r.getPath() == null || !r.getPath().endsWith("/token")) {
+        continue;
+      }
+      Map<String, String> form = new java.util.HashMap<>();
+      for (String pair : r.getBody().readUtf8().split("&")) {
+        int eq = pair.indexOf('=');
+        form.put(java.net.URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8),
+            java.net.URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8));
+      }
+      if (match.test(form)) {
+        return form;
+      }
+    }
+    throw new AssertionError("no such token request");
+  }
+
+  @Test
+  void privateKeyJwtAuthenticatesTheGatewayWithASignedAssertionAndTheActorTokenNamesItInAnExchange() throws Exception {
+    assertEquals("gatehouse-keyed", whoami("keyed", callerToken("carol")).path("sub").asText());
+    assertEquals("dave", whoami("delegated", callerToken("dave")).path("sub").asText());
+    Map<String, String> keyed = tokenRequest(f -> f.containsKey("client_assertion"));
+    assertEquals("urn:ietf:params:oauth:client-assertion-type:jwt-bearer", keyed.get("client_assertion_type"));
+    assertFalse(keyed.containsKey("client_secret"));
+    com.nimbusds.jwt.SignedJWT assertion = com.nimbusds.jwt.SignedJWT.parse(keyed.get("client_assertion"));
+    assertTrue(assertion.verify(new com.nimbusds.jose.crypto.RSASSAVerifier((java.security.interfaces.RSAPublicKey) clientKey.getPublic())),
+        "signed with the configured key");
+    assertEquals("k1", assertion.getHeader().getKeyID());
+    assertEquals("gatehouse-keyed", assertion.getJWTClaimsSet().getIssuer());
+    assertEquals("gatehouse-keyed", assertion.getJWTClaimsSet().getSubject());
+    assertTrue(assertion.getJWTClaimsSet().getAudience().get(0).endsWith("/token"), assertion.getJWTClaimsSet().getAudience().toString());
+    Map<String, String> exchange = tokenRequest(f -> f.containsKey("actor_token"));
+    assertEquals("urn:ietf:params:oauth:grant-type:token-exchange", exchange.get("grant_type"));
+    assertEquals("urn:ietf:params:oauth:token-type:access_token", exchange.get("actor_token_type"));
+    assertEquals("gatehouse", com.nimbusds.jwt.SignedJWT.parse(exchange.get("actor_token")).getJWTClaimsSet().getSubject(),
+        "the actor is the gateway's own client");
   }
 
   static String lastError(String upstream) {

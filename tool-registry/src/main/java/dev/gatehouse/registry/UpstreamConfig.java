@@ -59,13 +59,20 @@ public sealed interface UpstreamConfig {
    * @param issuer the authorization server, whose metadata (RFC 8414, or OpenID Connect discovery) names
    *     the token endpoint
    * @param clientId the gateway's client id there
-   * @param clientSecret its secret ({@code ${env:…}}); never logged nor shown
-   * @param clientAuth {@code client_secret_basic} (default) or {@code client_secret_post}
+   * @param clientSecret its secret ({@code ${env:…}}); never logged nor shown; not with {@code private_key_jwt}
+   * @param clientAuth {@code client_secret_basic} (default), {@code client_secret_post}, or
+   *     {@code private_key_jwt} (RFC 7523: a JWT signed with {@code private_key_file})
    * @param scopes the scopes asked for
    * @param audience an {@code audience} parameter, for servers that take one
    * @param resource the upstream as an RFC 8707 resource indicator
    * @param allowHttp plain http for a loopback token endpoint or issuer (tests, a local authorization
    *     server); otherwise https only: the client secret travels there
+   * @param privateKeyFile for {@code private_key_jwt}: a PEM file with the client's PKCS#8 private key
+   *     (RSA, signed RS256; or EC P-256, signed ES256)
+   * @param keyId for {@code private_key_jwt}: the {@code kid} the authorization server knows the key by
+   * @param actorToken for {@code token_exchange}: also send the gateway's own client credentials token as
+   *     the {@code actor_token}, so that an authorization server that supports delegation names the
+   *     gateway in the issued token's {@code act} claim
    */
   record Auth(
       @JsonProperty("mode") String mode,
@@ -77,7 +84,10 @@ public sealed interface UpstreamConfig {
       @JsonProperty("scopes") List<String> scopes,
       @JsonProperty("audience") String audience,
       @JsonProperty("resource") URI resource,
-      @JsonProperty("allow_http") Boolean allowHttp) {
+      @JsonProperty("allow_http") Boolean allowHttp,
+      @JsonProperty("private_key_file") String privateKeyFile,
+      @JsonProperty("key_id") String keyId,
+      @JsonProperty("actor_token") Boolean actorToken) {
     public static final String CLIENT_CREDENTIALS = "client_credentials";
     public static final String TOKEN_EXCHANGE = "token_exchange";
 
@@ -99,12 +109,24 @@ public sealed interface UpstreamConfig {
       if (clientId == null || clientId.isBlank()) {
         throw new IllegalArgumentException("auth.client_id: required");
       }
-      if (clientSecret == null || clientSecret.isEmpty()) {
-        throw new IllegalArgumentException("auth.client_secret: required (e.g. \"${env:UPSTREAM_CLIENT_SECRET}\")");
-      }
       clientAuth = clientAuth == null ? "client_secret_basic" : clientAuth;
-      if (!clientAuth.equals("client_secret_basic") && !clientAuth.equals("client_secret_post")) {
-        throw new IllegalArgumentException("auth.client_auth: '" + clientAuth + "' (expected: client_secret_basic or client_secret_post)");
+      if (!clientAuth.equals("client_secret_basic") && !clientAuth.equals("client_secret_post") && !clientAuth.equals("private_key_jwt")) {
+        throw new IllegalArgumentException("auth.client_auth: '" + clientAuth
+            + "' (expected: client_secret_basic, client_secret_post or private_key_jwt)");
+      }
+      if (clientAuth.equals("private_key_jwt")) {
+        if (privateKeyFile == null || privateKeyFile.isBlank()) {
+          throw new IllegalArgumentException("auth.private_key_file: required with client_auth: private_key_jwt (a PKCS#8 PEM file)");
+        }
+        if (clientSecret != null) {
+          throw new IllegalArgumentException("auth.client_secret: set with client_auth: private_key_jwt (expected: one of them)");
+        }
+      } else if (clientSecret == null || clientSecret.isEmpty()) {
+        throw new IllegalArgumentException("auth.client_secret: required (e.g. \"${env:UPSTREAM_CLIENT_SECRET}\"), or client_auth: private_key_jwt");
+      }
+      actorToken = actorToken != null && actorToken;
+      if (actorToken && !TOKEN_EXCHANGE.equals(mode)) {
+        throw new IllegalArgumentException("auth.actor_token: only with mode: token_exchange");
       }
       scopes = scopes == null ? List.of() : List.copyOf(scopes);
       for (String scope : scopes) {

@@ -136,7 +136,12 @@ final class UpstreamTokens {
         return running;
       }
       String whom = whom(subjectToken);
-      CompletableFuture<Token> f = endpoint().thenCompose(e -> request(e, exchangeForm(subjectToken), "token exchange"))
+      CompletableFuture<Token> f = endpoint()
+          .thenCompose(e -> !auth.actorToken()
+              ? request(e, exchangeForm(subjectToken), "token exchange")
+              // Delegation: the gateway names itself as the actor with its own token (RFC 8693 section 4.1, act).
+              : token().thenCompose(actor -> request(e, exchangeForm(subjectToken) + "&actor_token=" + enc(actor)
+                  + "&actor_token_type=" + enc(ACCESS_TOKEN_TYPE), "token exchange")))
           .thenApply(x -> new Token(x.value(), x.refreshAt(), x.expiresAt(), "for " + whom + ", " + x.detail()));
       exchanging.put(key, f);
       f.whenComplete((got, e) -> {
@@ -319,8 +324,19 @@ final class UpstreamTokens {
       form.append("&resource=").append(enc(auth.resource().toString()));
     }
     boolean basic = auth.clientAuth().equals("client_secret_basic");
-    if (!basic) {
+    if (auth.clientAuth().equals("client_secret_post")) {
       form.append("&client_id=").append(enc(auth.clientId())).append("&client_secret=").append(enc(auth.clientSecret()));
+    } else if (auth.clientAuth().equals("private_key_jwt")) {
+      String assertion;
+      try {
+        assertion = ClientAssertion.sign(auth, endpoint);
+      } catch (IOException | java.security.GeneralSecurityException e) {
+        return CompletableFuture.failedFuture(new McpException(McpException.UPSTREAM_UNAVAILABLE, "upstream '" + upstream
+            + "': no client assertion could be signed with auth.private_key_file " + auth.privateKeyFile() + ": " + e.getMessage()));
+      }
+      form.append("&client_id=").append(enc(auth.clientId()))
+          .append("&client_assertion_type=").append(enc(ClientAssertion.TYPE))
+          .append("&client_assertion=").append(enc(assertion));
     }
     Request req = http.newRequest(endpoint).method(HttpMethod.POST).timeout(REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS)
         .headers(h -> {

@@ -17,7 +17,7 @@ class UpstreamAuthConfigTest {
 
   static UpstreamConfig.Auth auth(String mode, String tokenUrl, String issuer, Boolean allowHttp) {
     return new UpstreamConfig.Auth(mode, tokenUrl == null ? null : URI.create(tokenUrl), issuer == null ? null : URI.create(issuer),
-        "gatehouse", "s3cret", null, List.of("mcp:tools"), null, null, allowHttp);
+        "gatehouse", "s3cret", null, List.of("mcp:tools"), null, null, allowHttp, null, null, null);
   }
 
   @Test
