@@ -146,7 +146,7 @@ final class DefaultRouter implements Router {
     ProviderState p = call.provider();
     Embeddings adapter = (Embeddings) p.adapter;
     byte[] body = adapter.embeddingsBody(call);
-    Request request = build(p, adapter.embeddingsRequest(call, key, body), body);
+    Request request = build(p, adapter.embeddingsRequest(call, key, body), body, call.request());
     acquire(p);
     WholeBody whole = new WholeBody(MAX_BODY);
     try {
@@ -313,6 +313,9 @@ final class DefaultRouter implements Router {
         throw RouterException.badRequest("messages[" + i + "]", "messages[" + i + "]: no role (expected: an object with a role)");
       }
     }
+    // The trace context the gateway passes on to providers: set here from the options, never taken from a client.
+    request.remove(RouteOptions.TRACE_FIELD);
+    options.traceparent().ifPresent(t -> request.put(RouteOptions.TRACE_FIELD, t));
     JsonNode po = request.get("provider_options");
     if (po != null && !po.isNull()) {
       boolean ok = po.isObject();
@@ -637,10 +640,11 @@ final class DefaultRouter implements Router {
   // ---- one exchange
 
   private Request build(Call call, KeyState key, byte[] body) {
-    return build(call.provider(), call.provider().adapter.request(call, key, body), body);
+    return build(call.provider(), call.provider().adapter.request(call, key, body), body, call.request());
   }
 
-  private Request build(ProviderState p, Outbound o, byte[] body) {
+  private Request build(ProviderState p, Outbound o, byte[] body, ObjectNode request) {
+    String traceparent = request.path(RouteOptions.TRACE_FIELD).asText(null);
     return p.client.newRequest(o.uri)
         .method(HttpMethod.POST)
         .timeout(p.config.timeouts().total().toMillis(), TimeUnit.MILLISECONDS)
@@ -649,6 +653,9 @@ final class DefaultRouter implements Router {
             h.add(o.headers.get(i), o.headers.get(i + 1));
           }
           p.config.headers().forEach(h::add);
+          if (traceparent != null) {
+            h.put("traceparent", traceparent);
+          }
         })
         .body(new BytesRequestContent("application/json", body));
   }

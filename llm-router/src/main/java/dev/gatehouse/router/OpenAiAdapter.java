@@ -44,6 +44,7 @@ final class OpenAiAdapter implements Adapter, Embeddings {
     Set<String> drop = new HashSet<>();
     drop.add("fallbacks");
     drop.add("provider_options");
+    drop.add(RouteOptions.TRACE_FIELD);
     overrides.put("model", TextNode.valueOf(call.model()));
     if (call.stream()) {
       overrides.put("stream", BooleanNode.TRUE);
@@ -151,6 +152,7 @@ final class OpenAiAdapter implements Adapter, Embeddings {
     ObjectNode req = call.request().deepCopy();
     req.remove("fallbacks");
     req.remove("provider_options");
+    req.remove(RouteOptions.TRACE_FIELD);
     req.put("model", call.model());
     Adapter.providerOptions(call.request(), kind, req);
     return Json.bytes(req);

@@ -70,6 +70,10 @@ final class Call {
   long upstreamNanos;
   /** Model calls: the router's options (allowed fallbacks, a budget's forced model). */
   RouteOptions routeOptions;
+  /** The caller's W3C traceparent, when the door saw one in a header (MCP requests carry theirs in {@code _meta}). */
+  String traceparent;
+  /** This step's trace span (invalid when tracing is off). */
+  io.opentelemetry.api.trace.Span span;
   /** Model calls: the token limits and budgets of the rules that apply, each with whom it counts for. */
   java.util.List<dev.gatehouse.policy.PolicyEngine.ModelLimit> modelLimits = java.util.List.of();
   /** Model calls with a budget: the spend so far, by budget owner and period, read before deciding (absent: read when deciding). */

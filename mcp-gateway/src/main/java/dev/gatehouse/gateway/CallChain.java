@@ -55,6 +55,9 @@ final class CallChain {
   /** Opens the task ids given to 2026-07-28 clients (the tasks extension). */
   private final TaskHandles tasks;
 
+  /** Traces of the chain's steps ({@link Tracing#OFF} unless configured). */
+  private volatile Tracing tracing = Tracing.OFF;
+
   CallChain(ToolRegistry registry, Access access, Supplier<Router> router, Supplier<GatewayConfig> config, Budgets budgets,
       TokenLimits tokenLimits, Supplier<AuditRecorder> audit, GatewayMetrics metrics, java.util.concurrent.Executor blocking,
       TaskHandles tasks) {
@@ -78,8 +81,16 @@ final class CallChain {
     return tasks;
   }
 
+  void tracing(Tracing tracing) {
+    this.tracing = tracing;
+  }
+
   /** Runs {@code call} through the chain; the future never fails, its value says how the call ended. */
   CompletableFuture<Outcome> run(Call call) {
+    Tracing t = tracing;
+    if (t.on()) {
+      call.span = t.start(call, call.traceparent != null ? call.traceparent : Tracing.metaTraceparent(call.target.params()));
+    }
     Outcome early;
     try {
       early = resolve(call);
@@ -436,8 +447,14 @@ final class CallChain {
     CompletableFuture<JsonNode> sent;
     try {
       // Made for this caller: an upstream that acts as the user exchanges the caller's own access token.
+      // Traced: the upstream gets this step's span as its parent (header and _meta).
+      String traceparent = call.span == null ? null : Tracing.traceparent(call.span);
+      if (traceparent != null && r.params() instanceof ObjectNode p) {
+        ObjectNode meta = p.get("_meta") instanceof ObjectNode m ? m : p.putObject("_meta");
+        meta.put("traceparent", traceparent);
+      }
       CallContext made = CallContext.actingFor(call.relay,
-          new CallContext.Caller(call.principal.accessToken().map(dev.gatehouse.identity.Principal.AccessToken::value)));
+          new CallContext.Caller(call.principal.accessToken().map(dev.gatehouse.identity.Principal.AccessToken::value)), traceparent);
       sent = registry.call(r.server(), r.method(), r.params(), made);
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);
@@ -455,6 +472,10 @@ final class CallChain {
   private CompletableFuture<Outcome> model(Call call, Target.Model m) {
     Router r = router.get();
     long start = System.nanoTime();
+    String traceparent = call.span == null ? null : Tracing.traceparent(call.span);
+    if (traceparent != null) {
+      call.routeOptions = call.routeOptions.withTraceparent(traceparent);
+    }
     CompletableFuture<? extends dev.gatehouse.router.ModelAnswer> answer = call.embeddings
         ? CompletableFuture.supplyAsync(() -> r.embed(m.body(), call.routeOptions), blocking)
         : call.sink != null
@@ -462,6 +483,9 @@ final class CallChain {
         : r.completeAsync(m.body(), call.routeOptions);
     return answer.handle((a, error) -> {
       call.upstreamNanos = System.nanoTime() - start;
+      if (traceparent != null) {
+        m.body().remove(RouteOptions.TRACE_FIELD); // the router's, for this call only
+      }
       if (error != null) {
         Throwable c = error instanceof java.util.concurrent.CompletionException && error.getCause() != null ? error.getCause() : error;
         if (c instanceof RouterException re) {
@@ -533,6 +557,13 @@ final class CallChain {
   private CompletableFuture<Outcome> record(Call call, Outcome outcome) {
     long total = System.nanoTime() - call.startNanos;
     tokenLimits.settle(call.tokens, call.usage.totalTokens());
+    if (call.span != null) {
+      try {
+        tracing.end(call, outcome);
+      } catch (RuntimeException e) {
+        log.warn("tracing: a span could not be ended: {}", e.toString());
+      }
+    }
     String label = outcome.label();
     try {
       if (call.target instanceof Target.Model) {

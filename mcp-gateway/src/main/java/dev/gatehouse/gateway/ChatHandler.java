@@ -164,7 +164,7 @@ final class ChatHandler {
       }
       body = json(bytes);
       if (embeddings) {
-        embeddings(response, callback, caller, chain, body);
+        embeddings(response, callback, caller, chain, body, request.getHeaders().get("traceparent"));
       } else {
         completions(request, response, callback, caller, chain, body, door);
       }
@@ -187,7 +187,7 @@ final class ChatHandler {
    * limits, the audit step with tokens and cost) to a provider that offers embeddings; the answer is
    * the provider's {@code list} as OpenAI shapes it.
    */
-  private void embeddings(Response response, Callback callback, Principal caller, String chainId, ObjectNode body) {
+  private void embeddings(Response response, Callback callback, Principal caller, String chainId, ObjectNode body, String traceparent) {
     JsonNode modelNode = body.get("model");
     if (modelNode == null || !modelNode.isTextual() || modelNode.asText().isBlank()) {
       throw new Refused(400, "invalid_request_error", "missing_model", "model: required (provider/model or an alias)");
@@ -200,6 +200,7 @@ final class ChatHandler {
           + MAX_EMBEDDING_INPUTS + " strings (or token arrays)");
     }
     Call call = Call.of("embeddings", caller, chainId, new Target.Model(modelNode.asText(), body));
+    call.traceparent = traceparent;
     call.embeddings = true;
     chain.run(call).whenComplete((outcome, error) -> {
       if (error != null) {
@@ -276,6 +277,7 @@ final class ChatHandler {
     Optional<GlobList> offered = header == null ? Optional.empty() : Optional.of(offeredByHeader(header));
     boolean stream = body.path("stream").asBoolean(false);
     Turn turn = new Turn(response, callback, caller, chainId, body, stream, offered, door, exchange);
+    turn.traceparent = request.getHeaders().get("traceparent");
     stash.restore(chainId, body);
     round(turn);
   }
@@ -296,6 +298,8 @@ final class ChatHandler {
     boolean streaming;
     /** The stream's translator, once the stream started. */
     ModelDoor.StreamWriter writer;
+    /** The caller's W3C traceparent header, if any: each model call of the turn is its child. */
+    String traceparent;
 
     Turn(Response response, Callback callback, Principal caller, String chainId, ObjectNode body, boolean stream,
         Optional<GlobList> offered, ModelDoor door, ModelDoor.Exchange exchange) {
@@ -319,6 +323,7 @@ final class ChatHandler {
   private void round(Turn turn) {
     turn.depth++;
     Call call = Call.of(turn.door.name(), turn.caller, turn.chainId, new Target.Model(turn.body.path("model").asText(), turn.body));
+    call.traceparent = turn.traceparent;
     call.prepare = c -> {
       if (turn.depth == 1) {
         // Agent mode and the tools offered follow the rule that allowed the first call.

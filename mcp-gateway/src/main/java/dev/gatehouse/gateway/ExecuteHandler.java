@@ -99,6 +99,7 @@ final class ExecuteHandler {
       return;
     }
     Call c = Call.of("execute", caller, chainId, ToolArguments.target(call.name(), call.arguments())).toolCallId(call.id());
+    c.traceparent = request.getHeaders().get("traceparent");
     chain.run(c).whenComplete((outcome, error) -> {
       if (error != null) {
         OpenAiErrors.write(response, callback, 500, "api_error", "internal_error", "internal error while running the tool");

@@ -70,6 +70,14 @@ public final class Gateway implements AutoCloseable {
   private final java.util.concurrent.ScheduledExecutorService timers = Executors.newSingleThreadScheduledExecutor(
       Thread.ofPlatform().name("gatehouse-timers").daemon(true).factory());
 
+  /** Traces of the chain's steps; built at start from {@code tracing:} and OTEL_*, closed on stop. */
+  private Tracing tracing = Tracing.OFF;
+
+  /** The tracing in force (tests flush it). */
+  Tracing tracing() {
+    return tracing;
+  }
+
   private Gateway(GatewayConfig config, Optional<Path> configFile) {
     this.config = config;
     this.configFile = configFile;
@@ -91,6 +99,8 @@ public final class Gateway implements AutoCloseable {
     CallChain chain = new CallChain(registry, access, () -> router, () -> this.config, budgets,
         new TokenLimits(System::nanoTime, shared), () -> audit, metrics, blocking, tasks);
     dispatcher.bind(registry, chain);
+    this.tracing = Tracing.create(config.tracing(), System.getenv(), Cli.version());
+    chain.tracing(tracing);
     this.integrity = new Integrity(() -> this.config, () -> audit, metrics,
         configFile.map(f -> f.toAbsolutePath().getParent()).orElse(Path.of("").toAbsolutePath()));
     access.integrity(integrity);
@@ -262,6 +272,9 @@ public final class Gateway implements AutoCloseable {
     if (!next.limits().equals(current.limits())) {
       log.warn("config reload: limits changes take effect after a restart");
     }
+    if (!next.tracing().equals(current.tracing())) {
+      log.warn("config reload: tracing changes take effect after a restart");
+    }
     if (!next.router().equals(current.router())) {
       Router old = router;
       router = Router.create(next.router());
@@ -416,6 +429,7 @@ public final class Gateway implements AutoCloseable {
     registry.close();
     integrity.close();
     router.close();
+    tracing.close(); // exports the spans still queued
     audit.close(); // flushes every queued step before the process ends
     if (shared != null) {
       shared.close();

@@ -35,7 +35,8 @@ public record GatewayConfig(
     @JsonProperty("agent_mode") List<AgentModeSettings> agentMode,
     @JsonProperty("logging") LogSettings logging,
     @JsonProperty("limits") LimitsSettings limits,
-    @JsonProperty("integrity") IntegritySettings integrity) {
+    @JsonProperty("integrity") IntegritySettings integrity,
+    @JsonProperty("tracing") TracingSettings tracing) {
 
   public GatewayConfig {
     server = server == null ? ServerSettings.defaults() : server;
@@ -51,6 +52,7 @@ public record GatewayConfig(
     logging = logging == null ? LogSettings.defaults() : logging;
     limits = limits == null ? LimitsSettings.defaults() : limits;
     integrity = integrity == null ? IntegritySettings.defaults() : integrity;
+    tracing = tracing == null ? TracingSettings.defaults() : tracing;
     router(providers, aliases, prices); // validates aliases against providers now, with the file's line
     // Compiles every rule (globs, regexes, CEL) now, so a bad policy is a config error with its line.
     PolicyEngine.create(policies);
@@ -58,41 +60,41 @@ public record GatewayConfig(
 
   /** Built-in defaults: loopback on port 8080, no upstreams, no identity, no policies. */
   public static GatewayConfig defaults() {
-    return new GatewayConfig(null, null, null, null, null, null, null, null, null, null, null, null, null);
+    return new GatewayConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
   }
 
   /** This config with other server settings, e.g. after command-line overrides. */
   public GatewayConfig withServer(ServerSettings server) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing);
   }
 
   /** This config with another set of upstreams (in iteration order). */
   public GatewayConfig withUpstreams(Map<String, UpstreamConfig> upstreams) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing);
   }
 
   public GatewayConfig withIdentity(IdentityConfig identity) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing);
   }
 
   public GatewayConfig withPolicies(List<PolicyRule> policies) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing);
   }
 
   public GatewayConfig withAccess(AccessSettings access) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing);
   }
 
   public GatewayConfig withAudit(AuditSettings audit) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing);
   }
 
   public GatewayConfig withProviders(Map<String, ProviderConfig> providers) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing);
   }
 
   public GatewayConfig withAgentMode(List<AgentModeSettings> agentMode) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing);
   }
 
   /**

@@ -77,9 +77,24 @@ public interface CallContext {
     }
   }
 
+  /** The W3C traceparent to send with this call's upstream request (the gateway's span), if tracing is on. */
+  default Optional<String> traceparent() {
+    return Optional.empty();
+  }
+
   /** {@code base}, made for {@code caller}: everything else as {@code base} does it. */
   static CallContext actingFor(CallContext base, Caller caller) {
+    return actingFor(base, caller, null);
+  }
+
+  /** {@code base}, made for {@code caller}, traced as {@code traceparent} (null: not traced). */
+  static CallContext actingFor(CallContext base, Caller caller, String traceparent) {
     return new CallContext() {
+      @Override
+      public Optional<String> traceparent() {
+        return Optional.ofNullable(traceparent);
+      }
+
       @Override
       public Optional<JsonNode> progressToken() {
         return base.progressToken();

@@ -529,6 +529,10 @@ final class Connection implements Transport.Listener {
     Map<String, String> headers = transport.stateless()
         ? McpHeaders.of(method, params, method.equals("tools/call") ? toolSchemas.get(params.path("name").asText()) : null)
         : Map.of();
+    if (context.traceparent().isPresent()) {
+      headers = new java.util.HashMap<>(headers);
+      headers.put("traceparent", context.traceparent().get());
+    }
     transport.send(msg, System.nanoTime() + timeout.toNanos(), headers, context.caller()).whenComplete((v, failure) -> {
       if (failure != null) {
         Throwable e = failure instanceof java.util.concurrent.CompletionException && failure.getCause() != null ? failure.getCause() : failure;
