@@ -83,14 +83,15 @@ final class JwksCache implements JWKSource<SecurityContext>, AutoCloseable {
 
   @Override
   public List<JWK> get(JWKSelector selector, SecurityContext context) throws KeySourceException {
-    Loaded current = usable();
+    Loaded seen = loaded;
+    Loaded current = usable(seen);
     if (current != null) {
       List<JWK> found = selector.select(current.keys());
       if (!found.isEmpty()) {
         return found;
       }
     }
-    Loaded fresh = fetchOnDemand();
+    Loaded fresh = fetchOnDemand(seen);
     if (fresh != null) {
       return selector.select(fresh.keys());
     }
@@ -102,8 +103,7 @@ final class JwksCache implements JWKSource<SecurityContext>, AutoCloseable {
   }
 
   /** The cached keys unless they outlived refresh + outage tolerance without a successful refresh. */
-  private Loaded usable() {
-    Loaded l = loaded;
+  private Loaded usable(Loaded l) {
     if (l == null) {
       return null;
     }
@@ -113,14 +113,20 @@ final class JwksCache implements JWKSource<SecurityContext>, AutoCloseable {
 
   /**
    * Waits (bounded) for a fetch the request needs: the one in flight, or a new one if the rate limit
-   * allows it. Null when no fresh keys came: rate-limited, failed, timed out, closed.
+   * allows it. Null when no fresh keys came: rate-limited, failed, timed out, closed. Keys that landed
+   * since the caller looked ({@code seen}) are the fresh keys: a fetch that finished just before is not
+   * asked for again (and its rate limit does not refuse the caller).
    */
-  private Loaded fetchOnDemand() {
+  private Loaded fetchOnDemand(Loaded seen) {
     CompletableFuture<Loaded> f;
     lock.lock();
     try {
       if (closed) {
         return null;
+      }
+      Loaded landed = loaded;
+      if (landed != null && landed != seen) {
+        return landed;
       }
       f = inFlight;
       if (f == null) {

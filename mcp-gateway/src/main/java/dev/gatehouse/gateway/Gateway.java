@@ -347,6 +347,9 @@ public final class Gateway implements AutoCloseable {
     if (details && u.pid() > 0) {
       o.put("pid", u.pid());
     }
+    if (details) {
+      u.auth().ifPresent(a -> o.put("auth", a));
+    }
     return o;
   }
 

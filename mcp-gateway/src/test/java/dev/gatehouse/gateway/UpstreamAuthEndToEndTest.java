@@ -320,5 +320,15 @@ class UpstreamAuthEndToEndTest {
       assertFalse(error.contains("s3cret-value"), error);
     }
     assertTrue(gateway.registry().catalog().tool("secure__whoami").isPresent());
+    // The admin view says how each upstream's credentials stand, in words.
+    java.util.function.Supplier<String> auth = () -> gateway.registry().status().stream().filter(s -> s.name().equals("unreachable"))
+        .findFirst().orElseThrow().auth().orElseThrow();
+    await("the failure in the admin view", Duration.ofSeconds(20), () -> auth.get().contains("last failure"));
+    String unreachableAuth = auth.get();
+    assertTrue(unreachableAuth.startsWith("client_credentials: no token yet, 0 issued; last failure: "), unreachableAuth);
+    String secureAuth = gateway.registry().status().stream().filter(s -> s.name().equals("secure")).findFirst()
+        .orElseThrow().auth().orElseThrow();
+    // Tokens live 3 s here: it may have run out since the last call, and is replaced at the next.
+    assertTrue(secureAuth.matches("client_credentials: token (valid \\d+ s more|expired), [1-9]\\d* issued"), secureAuth);
   }
 }

@@ -97,7 +97,7 @@ final class Upstream {
       case UpstreamConfig.Sse s -> "sse";
     };
     return new UpstreamStatus(name, state, Optional.ofNullable(lastError), since, attempts,
-        cat == null ? 0 : cat.tools().size(), transport, c == null ? -1 : c.pid());
+        cat == null ? 0 : cat.tools().size(), transport, c == null ? -1 : c.pid(), tokens == null ? Optional.empty() : Optional.of(tokens.describe()));
   }
 
   /** Starts the supervisor: connect, then watch health and reconnect; returns at once. */

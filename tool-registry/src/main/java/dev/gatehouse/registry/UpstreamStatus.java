@@ -11,9 +11,15 @@ import java.util.Optional;
  * @param since when the state was entered
  * @param attempts connection attempts since the last success
  * @param tools how many tools the upstream offers
+ * @param auth for an upstream with {@code auth:}, the state of its credentials in words (never a token)
  */
 public record UpstreamStatus(String name, State state, Optional<String> lastError, Instant since, int attempts,
-    int tools, String transport, long pid) {
+    int tools, String transport, long pid, Optional<String> auth) {
+
+  public UpstreamStatus(String name, State state, Optional<String> lastError, Instant since, int attempts, int tools,
+      String transport, long pid) {
+    this(name, state, lastError, since, attempts, tools, transport, pid, Optional.empty());
+  }
 
   /** Connection states. */
   public enum State { CONNECTING, CONNECTED, DISCONNECTED, DISABLED }

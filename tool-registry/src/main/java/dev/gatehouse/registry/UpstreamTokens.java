@@ -58,6 +58,9 @@ final class UpstreamTokens {
   private record Token(String value, long refreshAt, long expiresAt, String detail) {}
 
   private void emit(String outcome, String grant, String detail) {
+    if (outcome.equals("failed")) {
+      lastFailure = detail;
+    }
     try {
       events.accept(new UpstreamTokenEvent(outcome, grant, detail));
     } catch (RuntimeException e) {
@@ -215,6 +218,24 @@ final class UpstreamTokens {
     synchronized (this) {
       exchanged.values().removeIf(x -> x.value().equals(value));
     }
+  }
+
+  private volatile String lastFailure;
+
+  /** The credentials' state in words, for the admin view: never a token. */
+  String describe() {
+    Token t = current;
+    long now = nanos.getAsLong();
+    String own = t == null ? "no token yet"
+        : now - t.expiresAt() >= 0 ? "token expired" : "token valid " + TimeUnit.NANOSECONDS.toSeconds(t.expiresAt() - now) + " s more";
+    int held;
+    synchronized (this) {
+      held = exchanged.size();
+    }
+    String f = lastFailure;
+    return auth.mode() + ": " + own + ", " + fetches + " issued"
+        + (auth.mode().equals(UpstreamConfig.Auth.TOKEN_EXCHANGE) ? ", exchanged tokens of " + held + " callers held" : "")
+        + (f == null ? "" : "; last failure: " + f);
   }
 
   /** How many tokens were fetched (for tests and the admin view). */
