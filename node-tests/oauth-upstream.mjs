@@ -11,10 +11,10 @@
 //   test can tell that no caller's token did.
 // Tool whoami: the claims of the token of the request that called it (sub, aud, scope, azp, iss).
 import { createServer } from "node:http";
-import { createHash, randomUUID } from "node:crypto";
+import { createHash } from "node:crypto";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { sessionHandler } from "./session-server.mjs";
 
 const [issuer, audience, scope] = process.argv.slice(2);
 if (!issuer || !audience || !scope) {
@@ -64,7 +64,7 @@ async function authenticate(req, res, base) {
   }
 }
 
-const transports = new Map();
+const mcp = sessionHandler(build);
 const http = createServer(async (req, res) => {
   const base = `http://127.0.0.1:${http.address().port}`;
   if (req.url === "/seen") {
@@ -81,23 +81,7 @@ const http = createServer(async (req, res) => {
     return;
   }
   req.auth = auth;
-  const chunks = [];
-  for await (const c of req) chunks.push(c);
-  const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined;
-  const sid = req.headers["mcp-session-id"];
-  let transport = sid ? transports.get(sid) : undefined;
-  if (!transport) {
-    if (sid || !body || body.method !== "initialize") {
-      res.writeHead(sid ? 404 : 400).end();
-      return;
-    }
-    transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      onsessioninitialized: (id) => transports.set(id, transport),
-    });
-    await build().connect(transport);
-  }
-  await transport.handleRequest(req, res, body);
+  await mcp(req, res);
 });
 http.listen(0, "127.0.0.1", () => {
   console.log(`listening on http://127.0.0.1:${http.address().port}/mcp`);

@@ -6,9 +6,8 @@
 // - its tools/list result carries ttlMs and cacheScope beside the tools.
 // Usage: node ts-sdk-upstream.mjs   -> prints {"url": "http://127.0.0.1:<port>/mcp"} once listening.
 import { createServer } from "node:http";
-import { randomUUID } from "node:crypto";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
-import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
+import { sessionHandler } from "./session-server.mjs";
 import { ListToolsRequestSchema, SetLevelRequestSchema } from "@modelcontextprotocol/sdk/types.js";
 import { InMemoryEventStore } from "@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js";
 
@@ -31,28 +30,7 @@ function build() {
   return server;
 }
 
-const transports = new Map();
-const http = createServer(async (req, res) => {
-  const chunks = [];
-  for await (const c of req) chunks.push(c);
-  const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined;
-  const sid = req.headers["mcp-session-id"];
-  let transport = sid ? transports.get(sid) : undefined;
-  if (!transport) {
-    if (sid || !body || body.method !== "initialize") {
-      res.writeHead(sid ? 404 : 400).end();
-      return;
-    }
-    transport = new StreamableHTTPServerTransport({
-      sessionIdGenerator: () => randomUUID(),
-      eventStore: new InMemoryEventStore(),
-      retryInterval: 100,
-      onsessioninitialized: (id) => transports.set(id, transport),
-    });
-    await build().connect(transport);
-  }
-  await transport.handleRequest(req, res, body);
-});
+const http = createServer(sessionHandler(build, { eventStore: new InMemoryEventStore(), retryInterval: 100 }));
 http.listen(0, "127.0.0.1", () => {
   console.log(JSON.stringify({ url: `http://127.0.0.1:${http.address().port}/mcp` }));
 });

@@ -47,6 +47,7 @@ class TracingEndToEndTest {
   static Gateway gateway;
   static final List<Span> spans = new CopyOnWriteArrayList<>();
   static final List<String> providerTraceparents = new CopyOnWriteArrayList<>();
+  static final List<String> receiverErrors = new CopyOnWriteArrayList<>();
 
   static final String TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736";
   static final String CALLER_SPAN = "00f067aa0ba902b7";
@@ -65,7 +66,7 @@ class TracingEndToEndTest {
           }
         }
       } catch (RuntimeException | Error e) {
-        e.printStackTrace(); // shown in the test's output: the receiver could not read the export
+        receiverErrors.add(e.toString()); // the receiver could not read an export: span() says so
         throw e;
       }
       ex.getResponseHeaders().add("Content-Type", "application/x-protobuf");
@@ -122,6 +123,7 @@ class TracingEndToEndTest {
 
   static Span span(String name) {
     gateway.tracing().flush();
+    assertTrue(receiverErrors.isEmpty(), "the OTLP receiver could not read an export: " + receiverErrors);
     await("span " + name, Duration.ofSeconds(20), () -> {
       gateway.tracing().flush();
       return spans.stream().anyMatch(s -> s.getName().equals(name));
