@@ -113,9 +113,9 @@ final class JwksCache implements JWKSource<SecurityContext>, AutoCloseable {
 
   /**
    * Waits (bounded) for a fetch the request needs: the one in flight, or a new one if the rate limit
-   * allows it. Null when no fresh keys came: rate-limited, failed, timed out, closed. Keys that landed
-   * since the caller looked ({@code seen}) are the fresh keys: a fetch that finished just before is not
-   * asked for again (and its rate limit does not refuse the caller).
+   * allows it. Null when no fresh keys came: rate-limited, failed, timed out, closed. When the rate limit
+   * allows no new fetch, keys that landed since the caller looked ({@code seen}) are returned: a fetch
+   * that finished just before the caller asked may hold its key.
    */
   private Loaded fetchOnDemand(Loaded seen) {
     CompletableFuture<Loaded> f;
@@ -124,10 +124,6 @@ final class JwksCache implements JWKSource<SecurityContext>, AutoCloseable {
       if (closed) {
         return null;
       }
-      Loaded landed = loaded;
-      if (landed != null && landed != seen) {
-        return landed;
-      }
       f = inFlight;
       if (f == null) {
         long now = nanos.getAsLong();
@@ -135,7 +131,9 @@ final class JwksCache implements JWKSource<SecurityContext>, AutoCloseable {
           onDemand.pollFirst();
         }
         if (onDemand.size() >= 2) {
-          return null;
+          // No new fetch now; but keys that landed since the caller looked may have what it needs.
+          Loaded landed = loaded;
+          return landed != null && landed != seen ? landed : null;
         }
         onDemand.addLast(now);
         f = startFetch();
