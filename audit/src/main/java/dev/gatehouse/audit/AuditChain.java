@@ -177,7 +177,7 @@ final class AuditChain {
     return new AuditRecord(r.getLong(1), step, r.getString(26), r.getString(27));
   }
 
-  private static BigDecimal decimal(String text) {
+  static BigDecimal decimal(String text) {
     try {
       return new BigDecimal(text);
     } catch (NumberFormatException | NullPointerException e) {

@@ -34,6 +34,15 @@ public record AuditRecord(long seq, AuditStep step, String prevHash, String hash
   }
 
   /**
+   * Whether this step's stored hash is the hash of its content, seq and predecessor's hash: false for
+   * a step edited after it was written. (Whether the predecessor is really the step before it is what
+   * {@link AuditStore#verify} checks over the whole trail.)
+   */
+  public boolean hashMatches() {
+    return AuditChain.hash(AuditStep.sha256(), prevHash, seq, step).equals(hash);
+  }
+
+  /**
    * The HTTP API's JSON form, snake_case keys, absent values as {@code null}. {@code started_at} is
    * an ISO-8601 instant; captured payloads are embedded as JSON (or as a string if they do not parse).
    */

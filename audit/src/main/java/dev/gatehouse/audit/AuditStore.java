@@ -85,6 +85,14 @@ public interface AuditStore extends AutoCloseable {
     return BigDecimal.ZERO;
   }
 
+  /**
+   * Totals of the steps that started in {@code [since, until)}: per day, principal, model and tool
+   * (see {@link AuditSummary}); memory stays bounded.
+   *
+   * @throws IllegalArgumentException for a window {@link AuditSummary} refuses
+   */
+  AuditSummary summary(Instant since, Instant until);
+
   /** Verifies the chain as it is now committed. */
   AuditVerifyResult verify();
 

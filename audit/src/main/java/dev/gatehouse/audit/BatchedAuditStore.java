@@ -282,6 +282,26 @@ abstract class BatchedAuditStore implements AuditStore {
     });
   }
 
+  @Override
+  public AuditSummary summary(Instant since, Instant until) {
+    AuditSummary summary = new AuditSummary(since, until);
+    return read(c -> {
+      try (PreparedStatement p = c.prepareStatement("SELECT started_at, kind, subject, action, decision, outcome, duration_micros, "
+          + "tokens_in, tokens_out, cost_usd FROM steps WHERE started_at >= ? AND started_at < ?")) {
+        p.setLong(1, AuditChain.micros(since));
+        p.setLong(2, AuditChain.micros(until));
+        p.setFetchSize(EXPORT_PAGE);
+        try (ResultSet r = p.executeQuery()) {
+          while (r.next()) {
+            summary.add(AuditChain.instant(r.getLong(1)), AuditKind.parse(r.getString(2)), r.getString(3), r.getString(4),
+                r.getString(5), r.getString(6), r.getLong(7), r.getLong(8), r.getLong(9), AuditChain.decimal(r.getString(10)));
+          }
+        }
+      }
+      return summary;
+    });
+  }
+
   /**
    * What a principal's model calls cost since {@code since}: the sum of {@code cost_usd} of its
    * {@code llm} steps. Budgets read it once per principal and day, so they survive a restart.

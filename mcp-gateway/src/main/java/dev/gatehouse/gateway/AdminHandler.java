@@ -40,9 +40,26 @@ final class AdminHandler {
   private final Integrity integrity;
 
   private final Supplier<java.util.Map<String, Long>> unpriced;
+  private final ConfigControl config;
+
+  /** The running config, for {@code GET /admin/config} and {@code POST /admin/config/reload}. */
+  interface ConfigControl {
+    /** The file the gateway was started with; empty on the embedded defaults. */
+    Optional<java.nio.file.Path> file();
+
+    /** When the config in force was loaded. */
+    java.time.Instant loadedAt();
+
+    /** Why the last reload was refused, while the file stays unusable. */
+    Optional<String> error();
+
+    /** Reads the file and applies it now; why it was refused, or empty when it is in force. */
+    Optional<String> reloadNow();
+  }
 
   AdminHandler(McpDispatcher dispatcher, ToolRegistry registry, Supplier<EdgeAuth> auth, Supplier<HttpPolicy> http, Integrity integrity,
-      Supplier<java.util.Map<String, Long>> unpriced) {
+      Supplier<java.util.Map<String, Long>> unpriced, ConfigControl config) {
+    this.config = config;
     this.unpriced = unpriced;
     this.integrity = integrity;
     this.dispatcher = dispatcher;
@@ -86,6 +103,19 @@ final class AdminHandler {
           explain(request, response, callback, edge);
         }
         case "/admin/upstreams" -> McpHttpHandler.writeJson(response, callback, 200, upstreams(), null);
+        case "/admin/config" -> McpHttpHandler.writeJson(response, callback, 200, config(), null);
+        case "/admin/config/reload" -> {
+          if (!HttpMethod.POST.is(request.getMethod())) {
+            error(response, callback, 405, "method_not_allowed", "POST only");
+            return;
+          }
+          Optional<String> refused = config.reloadNow();
+          if (refused.isPresent()) {
+            error(response, callback, 422, "config_rejected", "The config was not applied, the running one stays: " + refused.get());
+            return;
+          }
+          McpHttpHandler.writeJson(response, callback, 200, config(), null);
+        }
         case "/admin/catalog" -> McpHttpHandler.writeJson(response, callback, 200, catalog(), null);
         case "/admin/integrity" -> McpHttpHandler.writeJson(response, callback, 200, integrity.report(), null);
         case "/admin/models/unpriced" -> {
@@ -103,7 +133,13 @@ final class AdminHandler {
           }
           decide(request, response, callback, caller);
         }
-        default -> error(response, callback, 404, "not_found", "No such admin endpoint: " + path);
+        default -> {
+          if (path.startsWith("/admin/upstreams/") && path.endsWith("/reconnect")) {
+            reconnect(request, response, callback, path.substring("/admin/upstreams/".length(), path.length() - "/reconnect".length()));
+          } else {
+            error(response, callback, 404, "not_found", "No such admin endpoint: " + path);
+          }
+        }
       }
     } catch (BadRequest e) {
       error(response, callback, 400, "invalid_request", e.getMessage());
@@ -295,6 +331,43 @@ final class AdminHandler {
     return federatedName.substring(0, i);
   }
 
+  /** {@code POST /admin/upstreams/<name>/reconnect}: drops the upstream's connection and connects again at once. */
+  private void reconnect(Request request, Response response, Callback callback, String name) {
+    if (!HttpMethod.POST.is(request.getMethod())) {
+      error(response, callback, 405, "method_not_allowed", "POST only");
+      return;
+    }
+    if (!registry.reconnect(name)) {
+      error(response, callback, 404, "not_found", "No enabled upstream named '" + name + "'");
+      return;
+    }
+    ObjectNode out = Json.object();
+    out.put("upstream", name);
+    out.put("reconnecting", true);
+    McpHttpHandler.writeJson(response, callback, 202, out, null);
+  }
+
+  /** The config file with its secrets masked, when it was loaded, and why the last reload was refused. */
+  private ObjectNode config() {
+    ObjectNode out = Json.object();
+    Optional<java.nio.file.Path> file = config.file();
+    out.put("file", file.map(java.nio.file.Path::toString).orElse(null));
+    out.put("loaded_at", config.loadedAt().toString());
+    out.put("error", config.error().orElse(null));
+    if (file.isEmpty()) {
+      out.put("text", "# started on the embedded defaults, without a config file\n");
+      return out;
+    }
+    try {
+      out.put("text", ConfigView.masked(java.nio.file.Files.readString(file.get())));
+    } catch (IOException | IllegalArgumentException e) {
+      out.put("text", "");
+      out.put("read_error", "the file cannot be shown: " + (e instanceof IOException ? "cannot read it (" + e.getClass().getSimpleName() + ")"
+          : e.getMessage()));
+    }
+    return out;
+  }
+
   private ObjectNode upstreams() {
     ObjectNode out = Json.object();
     ArrayNode arr = out.putArray("upstreams");
@@ -307,15 +380,55 @@ final class AdminHandler {
     return out;
   }
 
+  /**
+   * Every federated tool, prompt and resource with what describes it and the rules whose patterns
+   * cover it ({@code policies}); {@code policies_active} false means everything is allowed.
+   */
   private ObjectNode catalog() {
     ObjectNode out = Json.object();
+    dev.gatehouse.policy.PolicyEngine engine = dispatcher.access().engine();
+    out.put("policies_active", engine.active());
+    FederatedCatalog cat = registry.catalog();
     ArrayNode tools = out.putArray("tools");
-    for (FederatedCatalog.Entry e : registry.catalog().tools()) {
-      ObjectNode t = tools.addObject();
-      t.put("name", e.name());
-      t.put("server", e.server());
+    for (FederatedCatalog.Entry e : cat.tools()) {
+      ObjectNode t = entry(tools, e.name(), e.server(), e.definition());
       t.put("original_name", e.originalName());
+      covering(t, engine, new Action.Tool(e.server(), e.name(), Json.object()));
+    }
+    ArrayNode prompts = out.putArray("prompts");
+    for (FederatedCatalog.Entry e : cat.prompts()) {
+      ObjectNode p = entry(prompts, e.name(), e.server(), e.definition());
+      p.put("original_name", e.originalName());
+      covering(p, engine, new Action.Prompt(e.server(), e.name()));
+    }
+    ArrayNode resources = out.putArray("resources");
+    for (FederatedCatalog.ResourceEntry e : cat.resources()) {
+      ObjectNode r = entry(resources, e.uri(), e.server(), e.definition());
+      r.put("original_uri", e.originalUri());
+      covering(r, engine, new Action.Resource(e.server(), e.uri()));
     }
     return out;
+  }
+
+  private static ObjectNode entry(ArrayNode into, String name, String server, ObjectNode definition) {
+    ObjectNode o = into.addObject();
+    o.put("name", name);
+    o.put("server", server);
+    if (definition != null) {
+      o.put("title", definition.path("title").asText(definition.path("annotations").path("title").asText("")));
+      o.put("description", definition.path("description").asText(""));
+    }
+    return o;
+  }
+
+  private static void covering(ObjectNode into, dev.gatehouse.policy.PolicyEngine engine, Action action) {
+    ArrayNode arr = into.putArray("policies");
+    for (dev.gatehouse.policy.PolicyEngine.Coverage c : engine.covering(action)) {
+      ObjectNode o = arr.addObject();
+      o.put("rule", c.ruleId());
+      o.put("effect", c.effect());
+      o.put("detail", c.detail());
+      o.put("who", c.who());
+    }
   }
 }

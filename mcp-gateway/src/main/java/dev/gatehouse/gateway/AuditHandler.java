@@ -24,7 +24,9 @@ import org.eclipse.jetty.util.Fields;
 /**
  * The audit trail over HTTP, for admins and auditors ({@code access.auditor_roles} /
  * {@code access.auditor_groups}): {@code GET /v1/audit/chains/{id}} (a chain's steps in order, with
- * parent links), {@code GET /v1/audit/steps?…} (filtered, newest first, paginated by cursor) and
+ * parent links), {@code GET /v1/audit/steps?…} (filtered, newest first, paginated by cursor),
+ * {@code GET /v1/audit/summary?since=…&until=…} (totals per day, principal, model and tool),
+ * {@code GET /v1/audit/verify[?chain=…]} (the hash chain checked) and
  * {@code GET /v1/audit/export?since=…} (JSON Lines, streamed).
  */
 final class AuditHandler {
@@ -80,6 +82,12 @@ final class AuditHandler {
         Map<String, String> params = new HashMap<>();
         query.forEach(f -> params.put(f.getName(), f.getValue()));
         McpHttpHandler.writeJson(response, callback, 200, store.steps(AuditQuery.fromParams(params)).toJson(), null);
+      } else if (path.equals(PREFIX + "summary")) {
+        Instant until = query.getValue("until") == null ? Instant.now() : Instant.parse(query.getValue("until"));
+        Instant since = query.getValue("since") == null ? until.minus(java.time.Duration.ofDays(7)) : Instant.parse(query.getValue("since"));
+        McpHttpHandler.writeJson(response, callback, 200, store.summary(since, until).toJson(), null);
+      } else if (path.equals(PREFIX + "verify")) {
+        McpHttpHandler.writeJson(response, callback, 200, verify(store, query.getValue("chain")), null);
       } else if (path.equals(PREFIX + "export")) {
         String since = query.getValue("since");
         Instant from = since == null ? Instant.EPOCH : Instant.parse(since);
@@ -99,11 +107,38 @@ final class AuditHandler {
       } else {
         OpenAiErrors.write(response, callback, 404, "not_found_error", "not_found", "No such audit endpoint: " + path);
       }
+    } catch (dev.gatehouse.audit.AuditException e) {
+      OpenAiErrors.write(response, callback, 503, "api_error", "audit_unavailable", "The audit store cannot answer now: " + e.getMessage());
     } catch (IllegalArgumentException | DateTimeParseException e) {
       OpenAiErrors.write(response, callback, 400, "invalid_request_error", "invalid_query", e.getMessage());
     } catch (IOException | java.io.UncheckedIOException e) {
       callback.failed(e); // the client went away mid-export
     }
+  }
+
+  /**
+   * The whole trail verified from its start (genesis or the retention checkpoint) to its head, and with
+   * {@code chain}, each of that chain's steps checked against its stored hash.
+   */
+  private static com.fasterxml.jackson.databind.node.ObjectNode verify(AuditStore store, String chain) {
+    var out = Json.object();
+    if (chain != null) {
+      List<AuditRecord> steps = store.chain(chain);
+      if (steps.isEmpty()) {
+        throw new IllegalArgumentException("chain: no steps recorded for chain '" + chain + "'");
+      }
+      var c = out.putObject("chain");
+      c.put("chain_id", chain);
+      c.put("steps", steps.size());
+      var broken = c.putArray("altered_steps");
+      steps.stream().filter(r -> !r.hashMatches()).forEach(r -> broken.add(r.step().stepId()));
+      c.put("ok", broken.isEmpty());
+    }
+    dev.gatehouse.audit.AuditVerifyResult r = store.verify();
+    out.put("ok", r.ok() && (chain == null || out.path("chain").path("ok").asBoolean()));
+    out.put("trail_ok", r.ok());
+    out.put("message", r.message());
+    return out;
   }
 
   static byte[] utf8(String s) {

@@ -95,7 +95,7 @@ public final class ConfigLoader {
 
   private static final Pattern SHORT_DURATION = Pattern.compile("([0-9]{1,9})(ms|s|m|h)");
   private static final Pattern VARIABLE = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
-  private static final String EXPECTED_TOP = "(expected: a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging, limits, integrity, tracing)";
+  private static final String EXPECTED_TOP = "(expected: a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging, limits, integrity, tracing, console)";
   private static final String DURATION_FORMS = "e.g. 500ms, 30s, 2m, 1h, or ISO-8601 such as PT30S";
 
   private final Function<String, String> env;

@@ -115,11 +115,33 @@ public final class Gateway implements AutoCloseable {
       mcp.shared(sharedSessions);
       dispatcher.changed = sharedSessions::saveQuietly;
     }
-    AdminHandler admin = new AdminHandler(dispatcher, registry, () -> auth, () -> httpPolicy, integrity, chain::unpricedModels);
+    AdminHandler admin = new AdminHandler(dispatcher, registry, () -> auth, () -> httpPolicy, integrity, chain::unpricedModels,
+        new AdminHandler.ConfigControl() {
+          @Override
+          public Optional<Path> file() {
+            return configFile;
+          }
+
+          @Override
+          public Instant loadedAt() {
+            return configLoadedAt;
+          }
+
+          @Override
+          public Optional<String> error() {
+            return Optional.ofNullable(configError);
+          }
+
+          @Override
+          public Optional<String> reloadNow() {
+            return Gateway.this.reloadNow();
+          }
+        });
     ExecuteHandler execute = new ExecuteHandler(registry, chain, () -> auth, () -> httpPolicy);
     ChatHandler chat = new ChatHandler(() -> router, () -> this.config, chain, registry, execute, () -> auth, () -> httpPolicy,
         () -> audit);
     AuditHandler auditApi = new AuditHandler(() -> audit, () -> auth, () -> httpPolicy);
+    ConsoleHandler console = new ConsoleHandler(() -> this.config, () -> auth, () -> httpPolicy);
     ProbesHandler probes = new ProbesHandler(new ProbesHandler.State() {
       @Override
       public boolean stopping() {
@@ -187,6 +209,8 @@ public final class Gateway implements AutoCloseable {
           blocking.execute(() -> auditApi.handle(request, response, callback, path));
         } else if (path.startsWith("/admin/")) {
           blocking.execute(() -> admin.handle(request, response, callback, path));
+        } else if (ConsoleHandler.owns(path)) {
+          blocking.execute(() -> console.handle(request, response, callback, path));
         } else {
           notFound(request, response, callback, path);
         }
@@ -236,8 +260,25 @@ public final class Gateway implements AutoCloseable {
     return g;
   }
 
+  /** Reads the config file and applies it now (the admin API's reload); why it was refused, if it was. */
+  synchronized Optional<String> reloadNow() {
+    if (configFile.isEmpty()) {
+      return Optional.of("the gateway was started without a config file");
+    }
+    GatewayConfig next;
+    try {
+      next = new ConfigLoader().load(configFile.get());
+    } catch (ConfigException e) {
+      reloadFailed(e);
+      return Optional.of(e.getMessage());
+    }
+    log.info("config reload asked for through the admin API");
+    reload(next);
+    return Optional.empty();
+  }
+
   /** Applies a new config: upstreams and edge policy change live; host and port need a restart. */
-  void reload(GatewayConfig next) {
+  synchronized void reload(GatewayConfig next) {
     GatewayConfig current = config;
     ServerSettings s = next.server();
     if (!s.host().equals(current.server().host()) || s.port() != current.server().port()) {
@@ -311,7 +352,7 @@ public final class Gateway implements AutoCloseable {
     return integrity;
   }
 
-  private void reloadFailed(ConfigException e) {
+  private synchronized void reloadFailed(ConfigException e) {
     configError = e.getMessage();
     log.error("config reload rejected, keeping the running config: {}", e.getMessage());
   }

@@ -36,7 +36,8 @@ public record GatewayConfig(
     @JsonProperty("logging") LogSettings logging,
     @JsonProperty("limits") LimitsSettings limits,
     @JsonProperty("integrity") IntegritySettings integrity,
-    @JsonProperty("tracing") TracingSettings tracing) {
+    @JsonProperty("tracing") TracingSettings tracing,
+    @JsonProperty("console") ConsoleSettings console) {
 
   public GatewayConfig {
     server = server == null ? ServerSettings.defaults() : server;
@@ -53,6 +54,14 @@ public record GatewayConfig(
     limits = limits == null ? LimitsSettings.defaults() : limits;
     integrity = integrity == null ? IntegritySettings.defaults() : integrity;
     tracing = tracing == null ? TracingSettings.defaults() : tracing;
+    console = console == null ? ConsoleSettings.defaults() : console;
+    IdentityConfig trusted = identity;
+    console.oidc().ifPresent(o -> {
+      if (trusted.issuers().stream().noneMatch(i -> i.issuer().equals(o.issuer()))) {
+        throw new IllegalArgumentException("console.oidc.issuer: '" + o.issuer() + "' is not one of identity.issuers (the console's "
+            + "tokens are checked like every other caller's)");
+      }
+    });
     router(providers, aliases, prices); // validates aliases against providers now, with the file's line
     // Compiles every rule (globs, regexes, CEL) now, so a bad policy is a config error with its line.
     PolicyEngine.create(policies);
@@ -60,41 +69,41 @@ public record GatewayConfig(
 
   /** Built-in defaults: loopback on port 8080, no upstreams, no identity, no policies. */
   public static GatewayConfig defaults() {
-    return new GatewayConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null);
+    return new GatewayConfig(null, null, null, null, null, null, null, null, null, null, null, null, null, null, null);
   }
 
   /** This config with other server settings, e.g. after command-line overrides. */
   public GatewayConfig withServer(ServerSettings server) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing, console);
   }
 
   /** This config with another set of upstreams (in iteration order). */
   public GatewayConfig withUpstreams(Map<String, UpstreamConfig> upstreams) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing, console);
   }
 
   public GatewayConfig withIdentity(IdentityConfig identity) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing, console);
   }
 
   public GatewayConfig withPolicies(List<PolicyRule> policies) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing, console);
   }
 
   public GatewayConfig withAccess(AccessSettings access) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing, console);
   }
 
   public GatewayConfig withAudit(AuditSettings audit) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing, console);
   }
 
   public GatewayConfig withProviders(Map<String, ProviderConfig> providers) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing, console);
   }
 
   public GatewayConfig withAgentMode(List<AgentModeSettings> agentMode) {
-    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing);
+    return new GatewayConfig(server, upstreams, identity, policies, access, audit, providers, aliases, prices, agentMode, logging, limits, integrity, tracing, console);
   }
 
   /**

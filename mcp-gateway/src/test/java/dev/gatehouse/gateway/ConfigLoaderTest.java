@@ -183,7 +183,7 @@ class ConfigLoaderTest {
   @ValueSource(strings = {"", "\n\n", "# only a comment\n", "---\n", "~\n"})
   void emptyFileIsAnError(String text) {
     assertEquals(
-        "config error in gatehouse.yaml: the file is empty (expected: a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging, limits, integrity, tracing)",
+        "config error in gatehouse.yaml: the file is empty (expected: a map with the sections server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging, limits, integrity, tracing, console)",
         error(text).getMessage());
   }
 
@@ -284,7 +284,7 @@ class ConfigLoaderTest {
   @Test
   void unknownTopLevelAndServerKeysAreNamed() {
     assertEquals(
-        "config error at the top level (line 1, column 1): unknown key 'servers' (expected one of: server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging, limits, integrity, tracing)",
+        "config error at the top level (line 1, column 1): unknown key 'servers' (expected one of: server, upstreams, identity, policies, access, audit, providers, aliases, prices, agent_mode, logging, limits, integrity, tracing, console)",
         error(lines("servers: {}")).getMessage());
     assertEquals(
         "config error at server (line 2, column 3): unknown key 'allowedOrigins' (expected one of: host, port, "

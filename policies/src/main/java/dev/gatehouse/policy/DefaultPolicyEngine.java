@@ -194,6 +194,42 @@ final class DefaultPolicyEngine implements PolicyEngine {
   }
 
   @Override
+  public List<Coverage> covering(Action action) {
+    List<Coverage> out = new ArrayList<>();
+    for (CompiledRule r : compiled) {
+      CompiledRule.Hit deny = r.deny.matchDeny(action);
+      CompiledRule.Hit allow = deny == null ? r.allow.match(action) : null;
+      if (deny != null || allow != null) {
+        out.add(new Coverage(r.id, deny != null ? "deny" : "allow", (deny != null ? deny : allow).describe(action), who(r.rule)));
+      }
+    }
+    return out;
+  }
+
+  private static String who(PolicyRule rule) {
+    PolicyRule.Match m = rule.when();
+    StringBuilder b = new StringBuilder();
+    appendList(b, "issuers", m.issuers());
+    appendList(b, "subjects", m.subjects());
+    appendList(b, "tenants", m.tenants());
+    appendList(b, "groups", m.groups());
+    appendList(b, "roles", m.roles());
+    appendList(b, "scopes", m.scopes());
+    m.claims().forEach((claim, accepted) -> appendList(b, "claim " + claim, accepted));
+    if (b.isEmpty()) {
+      b.append("everyone");
+    }
+    rule.condition().ifPresent(c -> b.append("; if ").append(c));
+    return b.toString();
+  }
+
+  private static void appendList(StringBuilder b, String name, List<String> values) {
+    if (!values.isEmpty()) {
+      b.append(b.isEmpty() ? "" : "; ").append(name).append(' ').append(values);
+    }
+  }
+
+  @Override
   public List<PolicyRule> rules() {
     return rules;
   }

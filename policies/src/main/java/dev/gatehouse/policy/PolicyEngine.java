@@ -112,6 +112,24 @@ public interface PolicyEngine {
   /** The decision {@link #decide} would make now, with every rule's part in it; takes no token. */
   Explanation explain(Principal principal, Action action);
 
+  /**
+   * The rules whose allow or deny patterns cover {@code action}, whoever asks, in config order: what a
+   * catalog view shows next to a tool. Whether a rule applies to a caller is {@link #explain}'s part.
+   */
+  default List<Coverage> covering(Action action) {
+    return List.of();
+  }
+
+  /**
+   * One rule covering an action.
+   *
+   * @param ruleId the rule
+   * @param effect {@code allow} or {@code deny}
+   * @param detail the pattern that covers it, in words
+   * @param who to whom the rule applies, in words ({@code everyone}, {@code groups [eng]; condition …})
+   */
+  record Coverage(String ruleId, String effect, String detail, String who) {}
+
   /** Whether any rule is configured (else everything is allowed). */
   boolean active();
 

@@ -94,4 +94,13 @@ class ExplainTest {
         + "1. finance: SILENT - when matches; no allow or deny pattern covers tool 'files__read_file'\n"), text);
     assertTrue(text.contains("2. engineering-files: NOT_APPLICABLE - when.groups: [finance] matches none of [engineering]\n"), text);
   }
+
+  @Test
+  void coveringNamesTheRulesWhosePatternsCoverAToolWhoeverAsks() {
+    assertEquals(List.of(new PolicyEngine.Coverage("finance", "allow", "tool 'ledger__post' matches allow pattern 'ledger__*'",
+        "groups [finance]")), ENGINE.covering(tool("ledger__post")));
+    assertEquals(List.of(new PolicyEngine.Coverage("engineering-files", "deny",
+        "tool 'files__write_file' matches deny pattern 'files__write_*'", "groups [engineering]")), ENGINE.covering(tool("files__write_file")));
+    assertEquals(List.of(), ENGINE.covering(tool("weather__forecast")), "no rule covers it: default deny");
+  }
 }

@@ -163,6 +163,12 @@ final class DefaultToolRegistry implements ToolRegistry, Upstream.Events {
   }
 
   @Override
+  public boolean reconnect(String server) {
+    Upstream u = upstreams.get(server);
+    return u != null && u.reconnect();
+  }
+
+  @Override
   public void notify(String server, String method, ObjectNode params) {
     Upstream u = upstreams.get(server);
     if (u != null) {

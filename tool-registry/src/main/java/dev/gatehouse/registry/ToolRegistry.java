@@ -56,6 +56,14 @@ public interface ToolRegistry extends AutoCloseable {
    */
   CompletableFuture<JsonNode> call(String server, String method, ObjectNode params, CallContext context);
 
+  /**
+   * Drops one upstream's connection, if it has one, and connects again at once (an operator's
+   * reconnect); calls in flight on the old connection fail as on any connection loss.
+   *
+   * @return false when no enabled upstream has that name
+   */
+  boolean reconnect(String server);
+
   /** Sends a notification to one upstream if it is connected. */
   void notify(String server, String method, ObjectNode params);
 

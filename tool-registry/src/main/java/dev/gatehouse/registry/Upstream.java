@@ -108,6 +108,24 @@ final class Upstream {
     supervisor = Thread.ofVirtual().name("upstream-" + name).start(this::supervise);
   }
 
+  /** Drops the connection and connects again without waiting for a backoff; false when disabled or stopped. */
+  boolean reconnect() {
+    Thread s = supervisor;
+    if (s == null || stopped) {
+      return false;
+    }
+    attempts = 0;
+    Connection c = connection;
+    if (c != null && !c.isClosed()) {
+      log.info("upstream '{}': reconnecting, as an operator asked", name);
+      c.close("reconnect requested");
+      markDown("reconnect requested by an operator");
+    } else {
+      LockSupport.unpark(s);
+    }
+    return true;
+  }
+
   private void supervise() {
     Duration health = config.timeouts().health();
     int failedPings = 0;
