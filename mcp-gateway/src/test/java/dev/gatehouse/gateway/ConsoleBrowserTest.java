@@ -314,4 +314,60 @@ class ConsoleBrowserTest {
     visible(By.cssSelector("tr[data-upstream='v2']"));
     assertFalse(browser.getCurrentUrl().contains("code="), "the code leaves the address bar");
   }
+
+  // ---- the APIs behind the pages, without a browser ----
+
+  static HttpResponse<String> get(String path, String credential) {
+    return TestUpstreams.send(HttpRequest.newBuilder(gateway.baseUri().resolve(path)).header("Authorization", "Bearer " + credential).GET().build());
+  }
+
+  @Test
+  @Order(9)
+  void theApisBehindTheConsoleAnswerBadRequestsPreciselyAndByRole() throws Exception {
+    HttpResponse<String> r = post("/admin/upstreams/nope/reconnect", ADMIN, "", Map.of());
+    assertEquals(404, r.statusCode(), r.body());
+    assertTrue(r.body().contains("No enabled upstream named 'nope'"), r.body());
+    r = get("/admin/config/reload", ADMIN);
+    assertEquals(405, r.statusCode(), r.body());
+    r = get("/admin/config", AUDITOR);
+    assertEquals(403, r.statusCode(), "an auditor is no admin: " + r.body());
+    r = get("/v1/audit/summary?since=2026-01-01T00:00:00Z&until=2025-01-01T00:00:00Z", AUDITOR);
+    assertEquals(400, r.statusCode(), r.body());
+    assertTrue(r.body().contains("is not after since"), r.body());
+    r = get("/v1/audit/summary?since=2025-01-01T00:00:00Z&until=2026-01-01T00:00:00Z", AUDITOR);
+    assertEquals(400, r.statusCode(), r.body());
+    assertTrue(r.body().contains("longer than 92 days"), r.body());
+    r = get("/v1/audit/verify?chain=never-seen", AUDITOR);
+    assertEquals(400, r.statusCode(), r.body());
+    r = get("/v1/audit/verify", AUDITOR);
+    assertEquals(200, r.statusCode(), r.body());
+    assertTrue(r.body().contains("\"ok\":true"), r.body());
+    r = post("/console/oidc/token", AGENT, "{\"code\":\"x\",\"code_verifier\":\"short\"}", Map.of());
+    assertEquals(400, r.statusCode(), r.body());
+    r = TestUpstreams.get(gateway.baseUri().resolve("/console/missing.js"));
+    assertEquals(404, r.statusCode(), r.body());
+    r = TestUpstreams.get(gateway.baseUri().resolve("/console/"));
+    assertEquals(200, r.statusCode());
+    assertTrue(r.headers().firstValue("Content-Security-Policy").orElse("").contains("script-src 'self'"), "no inline script may run");
+    assertEquals("DENY", r.headers().firstValue("X-Frame-Options").orElse(""));
+  }
+
+  @Test
+  @Order(10)
+  void aReloadOfABrokenFileIsRefusedAndTheRunningConfigStays() throws Exception {
+    Path file = dir.resolve("g.yaml");
+    String good = Files.readString(file);
+    try {
+      Files.writeString(file, good + "\nnot_a_section: 1\n");
+      HttpResponse<String> r = post("/admin/config/reload", ADMIN, "", Map.of());
+      assertEquals(422, r.statusCode(), r.body());
+      assertTrue(r.body().contains("not_a_section"), r.body());
+      assertTrue(get("/admin/config", ADMIN).body().contains("not_a_section"), "the error is shown until the file is fixed");
+      assertTrue(gateway.registry().status().get(0).connected(), "the running config stays");
+    } finally {
+      Files.writeString(file, good);
+    }
+    HttpResponse<String> r = post("/admin/config/reload", ADMIN, "", Map.of());
+    assertEquals(200, r.statusCode(), r.body());
+  }
 }

@@ -117,6 +117,8 @@ class ProbesEndToEndTest {
       for (String path : java.util.List.of(ChatHandler.COMPLETIONS, ChatHandler.MODELS, ChatHandler.EMBEDDINGS, ChatHandler.MESSAGES,
           ChatHandler.RESPONSES, ChatHandler.RESPONSES + "/{id}", ExecuteHandler.PATH,
           AuditHandler.PREFIX + "chains/{id}", AuditHandler.PREFIX + "steps", AuditHandler.PREFIX + "export",
+          AuditHandler.PREFIX + "summary", AuditHandler.PREFIX + "verify", "/admin/config", "/admin/config/reload",
+          "/admin/upstreams/{name}/reconnect", "/console/",
           "/admin/policy/explain", "/admin/upstreams", "/admin/catalog", "/healthz", "/readyz", "/metrics",
           EdgeAuth.METADATA_PATH, "/openapi.json")) {
         assertTrue(doc.path("paths").has(path), path + " is not documented");
