@@ -56,6 +56,7 @@ function table(headers, rows, label) {
 
 function page(title, ...children) {
   const root = document.getElementById("page");
+  if (!state.me) return root; // an answer that arrived after signing out shows nothing
   root.replaceChildren(h("h1", {}, title), ...children.flat());
   return root;
 }

@@ -43,16 +43,7 @@ final class AdminHandler {
   private final ConfigControl config;
 
   /** The running config, for {@code GET /admin/config} and {@code POST /admin/config/reload}. */
-  interface ConfigControl {
-    /** The file the gateway was started with; empty on the embedded defaults. */
-    Optional<java.nio.file.Path> file();
-
-    /** When the config in force was loaded. */
-    java.time.Instant loadedAt();
-
-    /** Why the last reload was refused, while the file stays unusable. */
-    Optional<String> error();
-
+  interface ConfigControl extends ProbesHandler.ConfigState {
     /** Reads the file and applies it now; why it was refused, or empty when it is in force. */
     Optional<String> reloadNow();
   }
@@ -350,16 +341,16 @@ final class AdminHandler {
   /** The config file with its secrets masked, when it was loaded, and why the last reload was refused. */
   private ObjectNode config() {
     ObjectNode out = Json.object();
-    Optional<java.nio.file.Path> file = config.file();
-    out.put("file", file.map(java.nio.file.Path::toString).orElse(null));
-    out.put("loaded_at", config.loadedAt().toString());
-    out.put("error", config.error().orElse(null));
+    Optional<String> file = config.configFile();
+    out.put("file", file.orElse(null));
+    out.put("loaded_at", config.configLoadedAt().toString());
+    out.put("error", config.configError().orElse(null));
     if (file.isEmpty()) {
       out.put("text", "# started on the embedded defaults, without a config file\n");
       return out;
     }
     try {
-      out.put("text", ConfigView.masked(java.nio.file.Files.readString(file.get())));
+      out.put("text", ConfigView.masked(java.nio.file.Files.readString(java.nio.file.Path.of(file.get()))));
     } catch (IOException | IllegalArgumentException e) {
       out.put("text", "");
       out.put("read_error", "the file cannot be shown: " + (e instanceof IOException ? "cannot read it (" + e.getClass().getSimpleName() + ")"

@@ -115,59 +115,15 @@ public final class Gateway implements AutoCloseable {
       mcp.shared(sharedSessions);
       dispatcher.changed = sharedSessions::saveQuietly;
     }
+    Operations operations = new Operations();
     AdminHandler admin = new AdminHandler(dispatcher, registry, () -> auth, () -> httpPolicy, integrity, chain::unpricedModels,
-        new AdminHandler.ConfigControl() {
-          @Override
-          public Optional<Path> file() {
-            return configFile;
-          }
-
-          @Override
-          public Instant loadedAt() {
-            return configLoadedAt;
-          }
-
-          @Override
-          public Optional<String> error() {
-            return Optional.ofNullable(configError);
-          }
-
-          @Override
-          public Optional<String> reloadNow() {
-            return Gateway.this.reloadNow();
-          }
-        });
+        operations);
     ExecuteHandler execute = new ExecuteHandler(registry, chain, () -> auth, () -> httpPolicy);
     ChatHandler chat = new ChatHandler(() -> router, () -> this.config, chain, registry, execute, () -> auth, () -> httpPolicy,
         () -> audit);
     AuditHandler auditApi = new AuditHandler(() -> audit, () -> auth, () -> httpPolicy);
     ConsoleHandler console = new ConsoleHandler(() -> this.config, () -> auth, () -> httpPolicy);
-    ProbesHandler probes = new ProbesHandler(new ProbesHandler.State() {
-      @Override
-      public boolean stopping() {
-        return stopping;
-      }
-
-      @Override
-      public Optional<String> configError() {
-        return Optional.ofNullable(configError);
-      }
-
-      @Override
-      public Instant configLoadedAt() {
-        return configLoadedAt;
-      }
-
-      @Override
-      public Optional<String> configFile() {
-        return configFile.map(Path::toString);
-      }
-
-      @Override
-      public ServerSettings.Readiness readiness() {
-        return Gateway.this.config.server().readiness();
-      }
-    }, registry, dispatcher, metrics, () -> audit, () -> auth);
+    ProbesHandler probes = new ProbesHandler(operations, registry, dispatcher, metrics, () -> audit, () -> auth);
 
     QueuedThreadPool threads = new QueuedThreadPool();
     threads.setName("gatehouse-http");
@@ -229,6 +185,39 @@ public final class Gateway implements AutoCloseable {
       return true;
     });
     reaper = Thread.ofVirtual().name("session-reaper").unstarted(this::reapSessions);
+  }
+
+  /** The process's state as the probes and the admin API see it: stopping, the config in force, reload on demand. */
+  private final class Operations implements ProbesHandler.State, AdminHandler.ConfigControl {
+    @Override
+    public boolean stopping() {
+      return stopping;
+    }
+
+    @Override
+    public Optional<String> configError() {
+      return Optional.ofNullable(configError);
+    }
+
+    @Override
+    public Instant configLoadedAt() {
+      return configLoadedAt;
+    }
+
+    @Override
+    public Optional<String> configFile() {
+      return configFile.map(Path::toString);
+    }
+
+    @Override
+    public ServerSettings.Readiness readiness() {
+      return config.server().readiness();
+    }
+
+    @Override
+    public Optional<String> reloadNow() {
+      return Gateway.this.reloadNow();
+    }
   }
 
   private static byte[] openApi() {

@@ -32,14 +32,17 @@ import org.eclipse.jetty.util.Callback;
  */
 final class ProbesHandler {
   /** What the probes read of the running gateway. */
-  interface State {
-    boolean stopping();
-
+  /** The config in force: its file, when it was loaded, why its last change was refused. */
+  interface ConfigState {
     Optional<String> configError();
 
     Instant configLoadedAt();
 
     Optional<String> configFile();
+  }
+
+  interface State extends ConfigState {
+    boolean stopping();
 
     ServerSettings.Readiness readiness();
   }

@@ -32,7 +32,6 @@ import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
-import org.openqa.selenium.JavascriptExecutor;
 import org.openqa.selenium.OutputType;
 import org.openqa.selenium.TakesScreenshot;
 import org.openqa.selenium.WebElement;
@@ -162,10 +161,19 @@ class ConsoleBrowserTest {
     return gateway.baseUri().resolve("/console/").toString() + fragment;
   }
 
-  static void signIn(String credential) {
+  /** The sign-in page, after signing out through the page if a credential is still held (its requests settled). */
+  static void signedOut() {
     browser.get(url(""));
-    ((JavascriptExecutor) browser).executeScript("sessionStorage.clear()");
-    browser.navigate().refresh();
+    new WebDriverWait(browser, Duration.ofSeconds(20))
+        .until(d -> d.findElement(By.id("sign-in")).isDisplayed() || d.findElement(By.id("sign-out")).isDisplayed());
+    if (browser.findElement(By.id("sign-out")).isDisplayed()) {
+      browser.findElement(By.id("sign-out")).click();
+    }
+    visible(By.id("api-key"));
+  }
+
+  static void signIn(String credential) {
+    signedOut();
     visible(By.id("api-key")).sendKeys(credential);
     browser.findElement(By.cssSelector("#key-form button")).click();
     visible(By.id("sign-out"));
@@ -187,9 +195,7 @@ class ConsoleBrowserTest {
   @Test
   @Order(1)
   void aWrongKeyIsRefusedWithTheReasonAndNothingIsShown() throws Exception {
-    browser.get(url(""));
-    ((JavascriptExecutor) browser).executeScript("sessionStorage.clear()");
-    browser.navigate().refresh();
+    signedOut();
     visible(By.id("api-key")).sendKeys("gk_not-a-key-of-this-gateway");
     browser.findElement(By.cssSelector("#key-form button")).click();
     awaitText(By.id("sign-in-error"), "Not accepted");
@@ -303,9 +309,7 @@ class ConsoleBrowserTest {
   void signInThroughTheIssuerWithPkce() throws Exception {
     idp.enqueueCallback(new DefaultOAuth2TokenCallback("acme", "olivia", "at+jwt", List.of("gatehouse"),
         Map.of("roles", List.of("gatehouse-admin")), 600));
-    browser.get(url(""));
-    ((JavascriptExecutor) browser).executeScript("sessionStorage.clear()");
-    browser.navigate().refresh();
+    signedOut();
     visible(By.id("oidc-button")).click();
     new WebDriverWait(browser, Duration.ofSeconds(20)).withMessage(() -> "not signed in: " + browser.getCurrentUrl() + " "
         + browser.findElement(By.id("sign-in-error")).getText())
