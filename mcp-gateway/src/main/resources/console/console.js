@@ -496,7 +496,9 @@ async function chainPage(id) {
     h("td", {}, Number(x.cost_usd) ? usd(x.cost_usd) : "")));
   page("Chain " + id,
     h("p", {}, h("a", { href: "#/chains" }, "← all chains"), " · ", steps.length + " steps · " + tokens + " tokens · " + usd(cost),
-      traceId ? [" · trace id ", h("code", { id: "trace-id" }, traceId)] : null),
+      traceId ? [" · trace ", state.me.trace_url
+        ? h("a", { id: "trace-id", href: state.me.trace_url.replace("{trace_id}", traceId), target: "_blank", rel: "noopener noreferrer" }, traceId)
+        : h("code", { id: "trace-id" }, traceId)] : null),
     h("div", { class: "card" }, svg),
     h("div", {}, verify, verifyOut),
     table(["Started", "Kind", "Action", "Decision", "Outcome", "Latency", "Tokens", "Cost"], rows, "Steps"));

@@ -31,6 +31,21 @@ final class Chains {
     return Optional.empty();
   }
 
+  /**
+   * An MCP request's trace context from its {@code traceparent} header, carried into its
+   * {@code _meta.traceparent} (where MCP keeps it) when the body names none: a caller that traces at the
+   * HTTP layer is followed as one that traces in MCP. A malformed header is ignored.
+   */
+  static void headerIntoMeta(com.fasterxml.jackson.databind.node.ObjectNode params, String traceparent) {
+    if (traceparent == null || params.path("_meta").has("traceparent")) {
+      return;
+    }
+    String t = traceparent.trim().toLowerCase(java.util.Locale.ROOT);
+    if (TRACEPARENT.matcher(t).matches() && (!params.has("_meta") || params.get("_meta").isObject())) {
+      params.withObject("_meta").put("traceparent", t);
+    }
+  }
+
   /** A new random chain id. */
   static String generate() {
     byte[] b = new byte[12];

@@ -36,8 +36,8 @@ import org.slf4j.LoggerFactory;
  * follows the same roles as those APIs; the files themselves hold no data.
  *
  * <ul>
- *   <li>{@code GET /console/me}: who the credential is and whether it may use the admin API
- *       ({@code admin}) and the audit API ({@code auditor});
+ *   <li>{@code GET /console/me}: who the credential is, whether it may use the admin API
+ *       ({@code admin}) and the audit API ({@code auditor}), and {@code console.trace_url};
  *   <li>{@code GET /console/oidc}: what the page needs to send the operator to the issuer (authorization
  *       code with PKCE), when {@code console.oidc} is set;
  *   <li>{@code POST /console/oidc/token}: redeems the code at the issuer's token endpoint (with the client
@@ -91,7 +91,7 @@ final class ConsoleHandler {
     }
     String name = path.substring(PREFIX.length());
     switch (name) {
-      case "me" -> me(request, response, callback, path);
+      case "me" -> me(request, response, callback, path, settings);
       case "oidc" -> McpHttpHandler.writeJson(response, callback, 200, oidcInfo(settings), null);
       case "oidc/token" -> redeem(request, response, callback, settings);
       default -> asset(request, response, callback, name.isEmpty() ? "index.html" : name);
@@ -121,7 +121,7 @@ final class ConsoleHandler {
     response.write(true, HttpMethod.HEAD.is(request.getMethod()) ? ByteBuffer.allocate(0) : ByteBuffer.wrap(a.bytes()), callback);
   }
 
-  private void me(Request request, Response response, Callback callback, String path) {
+  private void me(Request request, Response response, Callback callback, String path, ConsoleSettings settings) {
     EdgeAuth edge = auth.get();
     Principal caller = edge.authenticate(request, response, callback, path, AdminHandler::error).join(); // on a virtual thread
     if (caller == null) {
@@ -133,6 +133,7 @@ final class ConsoleHandler {
     out.put("kind", caller.kind().name().toLowerCase(java.util.Locale.ROOT));
     out.put("admin", edge.access().isAdmin(caller));
     out.put("auditor", edge.access().isAuditor(caller));
+    out.put("trace_url", settings.traceUrl().orElse(null));
     McpHttpHandler.writeJson(response, callback, 200, out, null);
   }
 

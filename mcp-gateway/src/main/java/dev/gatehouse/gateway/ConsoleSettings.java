@@ -19,9 +19,10 @@ import java.util.Optional;
  *     client_id: gatehouse-console
  *     client_secret: ${env:CONSOLE_CLIENT_SECRET}   # omit for a public client
  *     scopes: [openid, profile]
+ *   trace_url: https://jaeger.example.com/trace/{trace_id}   # a chain's trace, one click away
  * }</pre>
  */
-public record ConsoleSettings(boolean enabled, Optional<Oidc> oidc) {
+public record ConsoleSettings(boolean enabled, Optional<Oidc> oidc, Optional<String> traceUrl) {
 
   /** Sign-in through an issuer the gateway already trusts. */
   public record Oidc(String issuer, String clientId, Optional<String> clientSecret, List<String> scopes) {
@@ -57,14 +58,22 @@ public record ConsoleSettings(boolean enabled, Optional<Oidc> oidc) {
 
   public ConsoleSettings {
     oidc = oidc == null ? Optional.empty() : oidc;
+    traceUrl = traceUrl == null ? Optional.empty() : traceUrl;
+    traceUrl.ifPresent(t -> {
+      if (!t.matches("https?://[^\\s\"<>]+") || !t.contains("{trace_id}")) {
+        throw new IllegalArgumentException("console.trace_url: '" + t + "' (expected: an http or https URL with {trace_id} in it, "
+            + "e.g. https://jaeger.example.com/trace/{trace_id})");
+      }
+    });
   }
 
   public static ConsoleSettings defaults() {
-    return new ConsoleSettings(true, Optional.empty());
+    return new ConsoleSettings(true, Optional.empty(), Optional.empty());
   }
 
   @JsonCreator
-  static ConsoleSettings fromConfig(@JsonProperty("enabled") Boolean enabled, @JsonProperty("oidc") Oidc oidc) {
-    return new ConsoleSettings(enabled == null || enabled, Optional.ofNullable(oidc));
+  static ConsoleSettings fromConfig(@JsonProperty("enabled") Boolean enabled, @JsonProperty("oidc") Oidc oidc,
+      @JsonProperty("trace_url") String traceUrl) {
+    return new ConsoleSettings(enabled == null || enabled, Optional.ofNullable(oidc), Optional.ofNullable(traceUrl));
   }
 }

@@ -306,6 +306,7 @@ final class McpHttpHandler {
     }
     JsonNode id = msg.get("id");
     Optional<String> chain = Chains.fromHeaders(request.getHeaders().get(Chains.HEADER), request.getHeaders().get("traceparent"));
+    Chains.headerIntoMeta(params, request.getHeaders().get("traceparent"));
     response.getHeaders().put(Chains.HEADER, chain.orElse(s.id()));
     PostExchange exchange = new PostExchange(response, callback, acceptsSse, timers, s);
     CompletableFuture<ObjectNode> answer = dispatcher.request(s, id, method, params, exchange, chain);
@@ -355,6 +356,7 @@ final class McpHttpHandler {
     String method = msg.get("method").asText();
     String traceparent = h.get("traceparent");
     Optional<String> chain = Chains.fromHeaders(h.get(Chains.HEADER), traceparent != null ? traceparent : meta.path("traceparent").asText(null));
+    Chains.headerIntoMeta(params, traceparent);
     McpSession s = McpSession.stateless(newSessionId(), scope, caller, mirror, meta);
     response.getHeaders().put(Chains.HEADER, chain.orElse(s.id()));
     if (method.equals("subscriptions/listen") && acceptsSse) {

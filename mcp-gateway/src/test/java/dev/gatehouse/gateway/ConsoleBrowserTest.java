@@ -90,6 +90,7 @@ class ConsoleBrowserTest {
         + "    - { id: admin, hash: \"" + ApiKeys.hash(ADMIN) + "\", subject: root, roles: [gatehouse-admin] }\n"
         + "    - { id: auditor, hash: \"" + ApiKeys.hash(AUDITOR) + "\", subject: carol, roles: [gatehouse-auditor] }\n"
         + "console:\n  oidc: { issuer: \"" + issuer + "\", client_id: gatehouse-console, scopes: [openid] }\n"
+        + "  trace_url: \"https://traces.example.com/trace/{trace_id}\"\n"
         + "policies:\n  - { id: agents, when: { groups: [agents] }, allow: { servers: [v2], models: [\"scripted/*\"] } }\n"
         + "providers:\n  scripted: { kind: openai-compatible, base_url: \"" + model.url() + "\", keys: [{ value: sk-x }] }\n"
         + "prices:\n  \"scripted/*\": { input_per_mtok: 3, output_per_mtok: 15 }\n"
@@ -239,6 +240,14 @@ class ConsoleBrowserTest {
     awaitText(By.id("verify-result"), "audit chain OK");
     assertTrue(browser.findElement(By.id("verify-result")).getText().contains("verified"));
     shot("chain");
+
+    String traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+    chat = post("/v1/chat/completions", AGENT, "{\"model\":\"scripted/scripted-1\",\"messages\":[{\"role\":\"user\",\"content\":\"hi\"}]}",
+        Map.of("traceparent", "00-" + traceId + "-00f067aa0ba902b7-01"));
+    assertEquals(200, chat.statusCode(), chat.body());
+    go("#/chains/" + traceId);
+    assertEquals("https://traces.example.com/trace/" + traceId, visible(By.id("trace-id")).getAttribute("href"),
+        "a chain named by a traceparent links to its trace");
   }
 
   @Test

@@ -121,6 +121,15 @@ class TracingEndToEndTest {
     return out;
   }
 
+  /** The span named {@code name} in trace {@code traceId}, once exported. */
+  static Span span(String name, String traceId) {
+    await("span " + name + " in trace " + traceId, Duration.ofSeconds(20), () -> {
+      gateway.tracing().flush();
+      return spans.stream().anyMatch(s -> s.getName().equals(name) && hex(s.getTraceId()).equals(traceId));
+    });
+    return spans.stream().filter(s -> s.getName().equals(name) && hex(s.getTraceId()).equals(traceId)).findFirst().orElseThrow();
+  }
+
   static Span span(String name) {
     gateway.tracing().flush();
     assertTrue(receiverErrors.isEmpty(), "the OTLP receiver could not read an export: " + receiverErrors);
@@ -139,8 +148,7 @@ class TracingEndToEndTest {
         .build());
     assertEquals(200, r.statusCode(), r.body());
     assertEquals(TRACE_ID, r.headers().firstValue(Chains.HEADER).orElse(""), "the chain id is the caller's trace id");
-    Span s = span("tools/call traced__traced");
-    assertEquals(TRACE_ID, hex(s.getTraceId()));
+    Span s = span("tools/call traced__traced", TRACE_ID);
     assertEquals(CALLER_SPAN, hex(s.getParentSpanId()), "a child of the caller's span");
     Map<String, String> a = attributes(s);
     assertEquals("tools/call", a.get("mcp.method.name"));
@@ -155,6 +163,16 @@ class TracingEndToEndTest {
     String mine = "00-" + TRACE_ID + "-" + hex(s.getSpanId()) + "-01";
     assertEquals(mine, seen.path("header").asText(), "the upstream's request is the span's child (header): " + seen);
     assertEquals(mine, seen.path("meta").asText(), "and in _meta: " + seen);
+  }
+
+  @Test
+  void anMcpRequestsTraceparentHeaderIsFollowedWhenItsMetaNamesNone() throws Exception {
+    String traceId = "0af7651916cd43dd8448eb211c80319c";
+    HttpResponse<String> r = McpHttp.modern(gateway.baseUri().resolve("/mcp"), 7, "tools/call", "traced__traced",
+        "\"name\":\"traced__traced\",\"arguments\":{}", "traceparent", "00-" + traceId + "-b7ad6b7169203331-01");
+    assertEquals(200, r.statusCode(), r.body());
+    Span s = span("tools/call traced__traced", traceId);
+    assertEquals("b7ad6b7169203331", hex(s.getParentSpanId()), "a child of the span the header named");
   }
 
   @Test
