@@ -28,7 +28,7 @@ import java.util.List;
  */
 final class AuditSchema {
   /** The schema this code writes and reads. */
-  static final int CURRENT = 2;
+  static final int CURRENT = 3;
 
   /** Migration 2: what the gateway approved of each upstream definition, by fingerprint. */
   private static final String DEFINITIONS = """
@@ -41,6 +41,16 @@ final class AuditSchema {
         approved_at BIGINT NOT NULL,
         approved_by TEXT   NOT NULL,
         PRIMARY KEY (server, kind, name)
+      )""";
+
+  /** Migration 3: the upstream tokens users consented to give (user_consent), sealed by the gateway. */
+  private static final String USER_TOKENS = """
+      CREATE TABLE user_tokens (
+        upstream   TEXT   NOT NULL,
+        principal  TEXT   NOT NULL,
+        sealed     TEXT   NOT NULL,
+        updated_at BIGINT NOT NULL,
+        PRIMARY KEY (upstream, principal)
       )""";
 
   private static final List<List<String>> MIGRATIONS = List.of(
@@ -97,7 +107,9 @@ final class AuditSchema {
             deleted   INTEGER NOT NULL
           )"""),
       // 2: approved upstream definitions (tool integrity), beside the chain
-      List.of(DEFINITIONS.replace("BIGINT", "INTEGER")));
+      List.of(DEFINITIONS.replace("BIGINT", "INTEGER")),
+      // 3: users' upstream tokens (user_consent), sealed
+      List.of(USER_TOKENS.replace("BIGINT", "INTEGER")));
 
   /**
    * The same schema for PostgreSQL, where {@code INTEGER} is 32 bits: seqs, times and counts are
@@ -127,7 +139,8 @@ final class AuditSchema {
             cutoff    BIGINT NOT NULL,
             deleted   BIGINT NOT NULL
           )"""),
-      List.of(DEFINITIONS));
+      List.of(DEFINITIONS),
+      List.of(USER_TOKENS));
 
   /** Which SQL a database speaks. */
   enum Dialect {

@@ -108,6 +108,9 @@ public interface AuditStore extends AutoCloseable {
   /** The approved upstream definitions (tool integrity), in the same database. */
   DefinitionStore definitions();
 
+  /** The sealed upstream tokens users consented to give (user_consent), in the same database. */
+  UserTokenStore userTokens();
+
   /** Writes everything queued, then closes; a graceful shutdown loses nothing. */
   @Override
   void close();

@@ -192,6 +192,94 @@ abstract class BatchedAuditStore implements AuditStore {
     return definitions;
   }
 
+  /** A read or write of the user_tokens table, on a connection that may write outside the chain's writer. */
+  private <T> T userTokens(String what, SqlFunction<T> work) {
+    try {
+      Connection c = borrowWriter();
+      try {
+        return work.apply(c);
+      } finally {
+        giveBackWriter(c);
+      }
+    } catch (SQLException e) {
+      throw new AuditException(what + " in " + location() + " failed: " + e.getMessage(), e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new AuditException("interrupted: " + what, e);
+    }
+  }
+
+  private static List<UserTokenStore.Row> rows(PreparedStatement p) throws SQLException {
+    List<UserTokenStore.Row> out = new ArrayList<>();
+    try (ResultSet r = p.executeQuery()) {
+      while (r.next()) {
+        out.add(new UserTokenStore.Row(r.getString(1), r.getString(2), r.getString(3), Instant.ofEpochMilli(r.getLong(4))));
+      }
+    }
+    return out;
+  }
+
+  private final UserTokenStore userTokens = new UserTokenStore() {
+    private static final String COLUMNS = "SELECT upstream, principal, sealed, updated_at FROM user_tokens ";
+
+    @Override
+    public Optional<Row> get(String upstream, String principal) {
+      return userTokens("reading a user token", c -> {
+        try (PreparedStatement p = c.prepareStatement(COLUMNS + "WHERE upstream = ? AND principal = ?")) {
+          p.setString(1, upstream);
+          p.setString(2, principal);
+          return rows(p).stream().findFirst();
+        }
+      });
+    }
+
+    @Override
+    public Optional<Row> latest(String upstream) {
+      return all(upstream).stream().findFirst();
+    }
+
+    @Override
+    public List<Row> all(String upstream) {
+      return userTokens("reading user tokens", c -> {
+        try (PreparedStatement p = c.prepareStatement(COLUMNS + "WHERE upstream = ? ORDER BY updated_at DESC, principal")) {
+          p.setString(1, upstream);
+          return rows(p);
+        }
+      });
+    }
+
+    @Override
+    public void put(Row row) {
+      userTokens("storing a user token", c -> {
+        try (PreparedStatement p = c.prepareStatement("""
+            INSERT INTO user_tokens (upstream, principal, sealed, updated_at) VALUES (?, ?, ?, ?)
+            ON CONFLICT (upstream, principal) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at""")) {
+          p.setString(1, row.upstream());
+          p.setString(2, row.principal());
+          p.setString(3, row.sealed());
+          p.setLong(4, row.updatedAt().toEpochMilli());
+          return p.executeUpdate();
+        }
+      });
+    }
+
+    @Override
+    public boolean delete(String upstream, String principal) {
+      return userTokens("deleting a user token", c -> {
+        try (PreparedStatement p = c.prepareStatement("DELETE FROM user_tokens WHERE upstream = ? AND principal = ?")) {
+          p.setString(1, upstream);
+          p.setString(2, principal);
+          return p.executeUpdate() > 0;
+        }
+      });
+    }
+  };
+
+  @Override
+  public UserTokenStore userTokens() {
+    return userTokens;
+  }
+
   /** Verifies the chain inside one consistent snapshot of {@code c}. */
   abstract AuditVerifyResult verifyIn(Connection c) throws SQLException;
 

@@ -41,6 +41,7 @@ final class AdminHandler {
 
   private final Supplier<java.util.Map<String, Long>> unpriced;
   private final ConfigControl config;
+  private final UserConsent consent;
 
   /** The running config, for {@code GET /admin/config} and {@code POST /admin/config/reload}. */
   interface ConfigControl extends ProbesHandler.ConfigState {
@@ -49,7 +50,8 @@ final class AdminHandler {
   }
 
   AdminHandler(McpDispatcher dispatcher, ToolRegistry registry, Supplier<EdgeAuth> auth, Supplier<HttpPolicy> http, Integrity integrity,
-      Supplier<java.util.Map<String, Long>> unpriced, ConfigControl config) {
+      Supplier<java.util.Map<String, Long>> unpriced, ConfigControl config, UserConsent consent) {
+    this.consent = consent;
     this.config = config;
     this.unpriced = unpriced;
     this.integrity = integrity;
@@ -127,6 +129,8 @@ final class AdminHandler {
         default -> {
           if (path.startsWith("/admin/upstreams/") && path.endsWith("/reconnect")) {
             reconnect(request, response, callback, path.substring("/admin/upstreams/".length(), path.length() - "/reconnect".length()));
+          } else if (path.startsWith("/admin/upstreams/") && path.contains("/consents")) {
+            consents(request, response, callback, path.substring("/admin/upstreams/".length()), caller);
           } else {
             error(response, callback, 404, "not_found", "No such admin endpoint: " + path);
           }
@@ -336,6 +340,32 @@ final class AdminHandler {
     out.put("upstream", name);
     out.put("reconnecting", true);
     McpHttpHandler.writeJson(response, callback, 202, out, null);
+  }
+
+  /**
+   * {@code GET /admin/upstreams/<name>/consents}: who gave a user_consent upstream their consent (never
+   * a token); {@code DELETE /admin/upstreams/<name>/consents?principal=<subject@issuer>}: revokes one.
+   */
+  private void consents(Request request, Response response, Callback callback, String rest, Principal caller) {
+    int slash = rest.indexOf("/consents");
+    String upstream = rest.substring(0, slash);
+    String principal = Request.extractQueryParameters(request).getValue("principal");
+    if (!rest.endsWith("/consents") || !consent.isConsentUpstream(upstream)) {
+      error(response, callback, 404, "not_found", "No upstream '" + upstream + "' acts with users' consent (auth.mode: user_consent)");
+      return;
+    }
+    if (HttpMethod.GET.is(request.getMethod())) {
+      McpHttpHandler.writeJson(response, callback, 200, consent.consents(upstream), null);
+    } else if (principal != null && !principal.isBlank() && HttpMethod.DELETE.is(request.getMethod())) {
+      String who = principal;
+      ObjectNode out = Json.object();
+      out.put("upstream", upstream);
+      out.put("principal", who);
+      out.put("revoked", consent.revoke(upstream, who, "admin " + caller.subject()));
+      McpHttpHandler.writeJson(response, callback, 200, out, null);
+    } else {
+      error(response, callback, 405, "method_not_allowed", "GET /admin/upstreams/<name>/consents, or DELETE …/consents?principal=<subject@issuer>");
+    }
   }
 
   /** The config file with its secrets masked, when it was loaded, and why the last reload was refused. */

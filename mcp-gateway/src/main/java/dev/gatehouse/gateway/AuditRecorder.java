@@ -351,6 +351,13 @@ final class AuditRecorder implements AutoCloseable {
     return append(step);
   }
 
+  private final dev.gatehouse.audit.UserTokenStore memoryUserTokens = dev.gatehouse.audit.UserTokenStore.memory();
+
+  /** The sealed user tokens (user_consent): beside the chain, or in memory when audit is off. */
+  dev.gatehouse.audit.UserTokenStore userTokens() {
+    return store == null ? memoryUserTokens : store.userTokens();
+  }
+
   /** The store of approved definitions: beside the chain, or in memory when audit is off. */
   dev.gatehouse.audit.DefinitionStore definitions() {
     return store == null ? memoryDefinitions : store.definitions();

@@ -454,7 +454,8 @@ final class CallChain {
         meta.put("traceparent", traceparent);
       }
       CallContext made = CallContext.actingFor(call.relay,
-          new CallContext.Caller(call.principal.accessToken().map(dev.gatehouse.identity.Principal.AccessToken::value)), traceparent);
+          new CallContext.Caller(call.principal.accessToken().map(dev.gatehouse.identity.Principal.AccessToken::value),
+              Optional.of(UserConsent.key(call.principal))), traceparent);
       sent = registry.call(r.server(), r.method(), r.params(), made);
     } catch (RuntimeException e) {
       sent = CompletableFuture.failedFuture(e);

@@ -158,6 +158,7 @@ final class ExecuteHandler {
         yield switch (f.error().code()) {
           case RpcError.UPSTREAM_TIMEOUT -> new OpenAiErrors.Error(504, "upstream_error", "upstream_timeout", msg);
           case RpcError.UPSTREAM_UNAVAILABLE -> new OpenAiErrors.Error(502, "upstream_error", "upstream_unavailable", msg);
+          case RpcError.URL_ELICITATION_REQUIRED -> new OpenAiErrors.Error(403, "permission_error", "consent_required", msg);
           case RpcError.INVALID_PARAMS -> new OpenAiErrors.Error(400, "invalid_request_error", "invalid_arguments",
               "The tool refused its arguments: " + msg);
           case RpcError.REQUEST_CANCELLED -> new OpenAiErrors.Error(499, "upstream_error", "cancelled", msg);

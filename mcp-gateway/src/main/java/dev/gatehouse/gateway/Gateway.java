@@ -59,6 +59,8 @@ public final class Gateway implements AutoCloseable {
   private final SharedLimits shared;
   /** 2025-11-25 sessions in Redis when {@code server.sessions.store} names one; null keeps them in this process. */
   private final SharedSessions sharedSessions;
+  /** user_consent upstreams: the users' tokens, consent links, the redirect back. */
+  private final UserConsent userConsent;
   /** Tool integrity: fingerprints, changes, findings, decisions. */
   private final Integrity integrity;
   private volatile boolean stopping;
@@ -115,9 +117,22 @@ public final class Gateway implements AutoCloseable {
       mcp.shared(sharedSessions);
       dispatcher.changed = sharedSessions::saveQuietly;
     }
+    Path configDir = configFile.map(f -> f.toAbsolutePath().getParent()).orElse(Path.of("").toAbsolutePath());
+    java.util.concurrent.atomic.AtomicReference<TokenSeal> seal = new java.util.concurrent.atomic.AtomicReference<>();
+    this.userConsent = new UserConsent(() -> this.config,
+        () -> this.config.server().publicBaseUrl().map(u -> URI.create(u.endsWith("/") ? u : u + "/")).orElseGet(this::baseUri),
+        () -> audit.userTokens(),
+        () -> seal.updateAndGet(k -> k != null ? k : TokenSeal.load(System.getenv(), configDir)), // made on first use only
+        (server, event) -> audit.upstreamToken(server, event),
+        // A first consent lets an upstream that waited for one connect now; a connected one is left alone.
+        server -> registry.status().stream().filter(s -> s.name().equals(server) && !s.connected()).findFirst()
+            .ifPresent(s -> registry.reconnect(server)),
+        java.time.Clock.systemUTC());
+    registry.userTokens(userConsent);
+    ConsentHandler consents = new ConsentHandler(userConsent, () -> auth);
     Operations operations = new Operations();
     AdminHandler admin = new AdminHandler(dispatcher, registry, () -> auth, () -> httpPolicy, integrity, chain::unpricedModels,
-        operations);
+        operations, userConsent);
     ExecuteHandler execute = new ExecuteHandler(registry, chain, () -> auth, () -> httpPolicy);
     ChatHandler chat = new ChatHandler(() -> router, () -> this.config, chain, registry, execute, () -> auth, () -> httpPolicy,
         () -> audit);
@@ -165,6 +180,8 @@ public final class Gateway implements AutoCloseable {
           blocking.execute(() -> auditApi.handle(request, response, callback, path));
         } else if (path.startsWith("/admin/")) {
           blocking.execute(() -> admin.handle(request, response, callback, path));
+        } else if (ConsentHandler.owns(path)) {
+          blocking.execute(() -> consents.handle(request, response, callback, path));
         } else if (ConsoleHandler.owns(path)) {
           blocking.execute(() -> console.handle(request, response, callback, path));
         } else {
@@ -334,6 +351,11 @@ public final class Gateway implements AutoCloseable {
     }
     next.warnings().forEach(w -> log.warn("config reload: {}", w));
     log.info("config reloaded: {} upstreams", next.upstreams().size());
+  }
+
+  /** The audit recorder (tests read the stores beside the chain through it). */
+  AuditRecorder auditRecorder() {
+    return audit;
   }
 
   /** Tool integrity, for tests and the admin API. */

@@ -26,6 +26,8 @@ record RpcError(int code, String message, Optional<JsonNode> data) {
   static final int FORBIDDEN = -32003;
   /** Gateway: the upstream cannot be reached. */
   static final int UPSTREAM_UNAVAILABLE = -32010;
+  /** The user must open a URL first (MCP 2025-11-25 URLElicitationRequiredError): a consent to give. */
+  static final int URL_ELICITATION_REQUIRED = -32042;
   /** Gateway: the upstream did not answer in time. */
   static final int UPSTREAM_TIMEOUT = -32011;
   /** Gateway: the request was cancelled. */

@@ -69,11 +69,18 @@ public interface CallContext {
     return Optional.empty();
   }
 
-  /** A caller of a call: its presented access token, if it authenticated with one (not an API key). */
-  record Caller(Optional<String> accessToken) {
+  /**
+   * A caller of a call: its presented access token, if it authenticated with one (not an API key), and
+   * who it is ({@code subject@issuer}), for the tokens users consented to give ({@code user_consent}).
+   */
+  record Caller(Optional<String> accessToken, Optional<String> principal) {
+    public Caller(Optional<String> accessToken) {
+      this(accessToken, Optional.empty());
+    }
+
     @Override
     public String toString() {
-      return accessToken.isPresent() ? "Caller[token ***]" : "Caller[no token]";
+      return (accessToken.isPresent() ? "Caller[token ***" : "Caller[no token") + principal.map(p -> ", " + p).orElse("") + "]";
     }
   }
 

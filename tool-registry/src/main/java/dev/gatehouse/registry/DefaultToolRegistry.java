@@ -22,6 +22,12 @@ final class DefaultToolRegistry implements ToolRegistry, Upstream.Events {
   private final UpstreamHttp http;
   private final ReentrantLock lock = new ReentrantLock();
   private volatile Map<String, Upstream> upstreams = Map.of();
+  private volatile UserTokens userTokens = UserTokens.NONE;
+
+  @Override
+  public void userTokens(UserTokens tokens) {
+    this.userTokens = java.util.Objects.requireNonNull(tokens, "tokens");
+  }
   private volatile FederatedCatalog catalog = FederatedCatalog.empty();
   private volatile String separator = "__";
   private volatile boolean closed;
@@ -64,7 +70,7 @@ final class DefaultToolRegistry implements ToolRegistry, Upstream.Events {
           } else {
             log.info("upstream '{}': added ({})", e.getKey(), e.getValue());
           }
-          Upstream u = new Upstream(e.getKey(), e.getValue(), http, this, clientVersion, owner);
+          Upstream u = new Upstream(e.getKey(), e.getValue(), http, this, clientVersion, owner, () -> userTokens);
           next.put(e.getKey(), u);
           toStart.add(u);
         }

@@ -17,6 +17,8 @@ public class McpException extends RuntimeException {
   public static final int RESOURCE_NOT_FOUND = -32002;
   /** Gateway: the upstream is not connected or its connection failed. */
   public static final int UPSTREAM_UNAVAILABLE = -32010;
+  /** The user must open a URL first (MCP 2025-11-25 URLElicitationRequiredError), e.g. to consent. */
+  public static final int URL_ELICITATION_REQUIRED = -32042;
   /** Gateway: the upstream did not answer in time. */
   public static final int UPSTREAM_TIMEOUT = -32011;
   /** Gateway: the request was cancelled. */

@@ -64,6 +64,9 @@ public interface ToolRegistry extends AutoCloseable {
    */
   boolean reconnect(String server);
 
+  /** Where the tokens of {@code user_consent} upstreams come from (set before {@link #apply}). */
+  default void userTokens(UserTokens tokens) {}
+
   /** Sends a notification to one upstream if it is connected. */
   void notify(String server, String method, ObjectNode params);
 

@@ -60,6 +60,11 @@ final class Upstream {
   private final String owner;
 
   Upstream(String name, UpstreamConfig config, UpstreamHttp http, Events events, String clientVersion, String owner) {
+    this(name, config, http, events, clientVersion, owner, () -> UserTokens.NONE);
+  }
+
+  Upstream(String name, UpstreamConfig config, UpstreamHttp http, Events events, String clientVersion, String owner,
+      java.util.function.Supplier<UserTokens> users) {
     this.name = name;
     this.owner = owner;
     this.config = config;
@@ -67,7 +72,7 @@ final class Upstream {
     this.events = events;
     this.clientVersion = clientVersion;
     this.tokens = config.auth() == null ? null
-        : new UpstreamTokens(name, config.auth(), http, System::nanoTime, e -> events.onToken(this, e));
+        : new UpstreamTokens(name, config.auth(), http, System::nanoTime, e -> events.onToken(this, e), users);
     if (!config.enabled()) {
       state = UpstreamStatus.State.DISABLED;
     }
@@ -145,6 +150,9 @@ final class Upstream {
       c = connection;
       if (stopped || c == null || c.isClosed() || health.isZero()) {
         continue;
+      }
+      if (tokens != null && tokens.waitingForConsent()) {
+        continue; // every user's consent is gone: nothing to ping with, and the catalog stays listed (calls ask for consent)
       }
       try {
         c.ping(min(config.timeouts().call(), Duration.ofSeconds(10))).join();

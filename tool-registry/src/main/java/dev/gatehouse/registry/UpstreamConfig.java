@@ -90,13 +90,19 @@ public sealed interface UpstreamConfig {
       @JsonProperty("actor_token") Boolean actorToken) {
     public static final String CLIENT_CREDENTIALS = "client_credentials";
     public static final String TOKEN_EXCHANGE = "token_exchange";
+    public static final String USER_CONSENT = "user_consent";
 
     public Auth {
-      if (!CLIENT_CREDENTIALS.equals(mode) && !TOKEN_EXCHANGE.equals(mode)) {
-        throw new IllegalArgumentException("auth.mode: '" + mode + "' (expected: " + CLIENT_CREDENTIALS + " or " + TOKEN_EXCHANGE
-            + "; user_consent is not built yet)");
+      if (!CLIENT_CREDENTIALS.equals(mode) && !TOKEN_EXCHANGE.equals(mode) && !USER_CONSENT.equals(mode)) {
+        throw new IllegalArgumentException("auth.mode: '" + mode + "' (expected: " + CLIENT_CREDENTIALS + ", " + TOKEN_EXCHANGE
+            + " or " + USER_CONSENT + ")");
       }
-      if (tokenUrl == null && issuer == null) {
+      boolean consent = USER_CONSENT.equals(mode);
+      if (consent && tokenUrl != null) {
+        throw new IllegalArgumentException("auth.token_url: not with user_consent (the authorization server's metadata names its "
+            + "endpoints: give issuer, or nothing to find it in the upstream's protected resource metadata)");
+      }
+      if (tokenUrl == null && issuer == null && !consent) {
         throw new IllegalArgumentException("auth: token_url or issuer is required (where the gateway gets its token)");
       }
       allowHttp = allowHttp != null && allowHttp;
@@ -106,8 +112,11 @@ public sealed interface UpstreamConfig {
       if (issuer != null) {
         issuer = dev.gatehouse.http.FetchableUrls.check("auth.issuer", issuer.toString(), allowHttp);
       }
-      if (clientId == null || clientId.isBlank()) {
+      if ((clientId == null || clientId.isBlank()) && !consent) {
         throw new IllegalArgumentException("auth.client_id: required");
+      }
+      if (clientId != null && clientId.isBlank()) {
+        clientId = null; // user_consent without one: the gateway's client ID metadata document names it
       }
       clientAuth = clientAuth == null ? "client_secret_basic" : clientAuth;
       if (!clientAuth.equals("client_secret_basic") && !clientAuth.equals("client_secret_post") && !clientAuth.equals("private_key_jwt")) {
@@ -121,7 +130,7 @@ public sealed interface UpstreamConfig {
         if (clientSecret != null) {
           throw new IllegalArgumentException("auth.client_secret: set with client_auth: private_key_jwt (expected: one of them)");
         }
-      } else if (clientSecret == null || clientSecret.isEmpty()) {
+      } else if ((clientSecret == null || clientSecret.isEmpty()) && !consent) {
         throw new IllegalArgumentException("auth.client_secret: required (e.g. \"${env:UPSTREAM_CLIENT_SECRET}\"), or client_auth: private_key_jwt");
       }
       actorToken = actorToken != null && actorToken;
@@ -136,10 +145,15 @@ public sealed interface UpstreamConfig {
       }
     }
 
+    /** Where an authorization server's metadata may be: RFC 8414 (path inserted, then appended), OpenID Connect discovery. */
+    public static List<URI> metadataCandidates(URI issuer) {
+      return UpstreamTokens.candidates(issuer);
+    }
+
     /** Never the secret: configs are logged and compared. */
     @Override
     public String toString() {
-      return "auth{" + mode + " client_id=" + clientId + " at " + (tokenUrl != null ? tokenUrl : issuer) + (scopes.isEmpty() ? "" : " scopes=" + scopes) + "}";
+      return "auth{" + mode + " client_id=" + clientId + " at " + (tokenUrl != null ? tokenUrl : issuer != null ? issuer : "(discovered)") + (scopes.isEmpty() ? "" : " scopes=" + scopes) + "}";
     }
   }
 

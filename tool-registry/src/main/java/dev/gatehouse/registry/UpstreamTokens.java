@@ -83,6 +83,24 @@ final class UpstreamTokens {
 
   UpstreamTokens(String upstream, UpstreamConfig.Auth auth, UpstreamHttp http, LongSupplier nanos,
       java.util.function.Consumer<UpstreamTokenEvent> events) {
+    this(upstream, auth, http, nanos, events, () -> UserTokens.NONE);
+  }
+
+  /** The users' tokens, for a {@code user_consent} upstream (the gateway keeps them). */
+  private final java.util.function.Supplier<UserTokens> users;
+
+  private boolean consent() {
+    return auth.mode().equals(UpstreamConfig.Auth.USER_CONSENT);
+  }
+
+  /** A user_consent upstream for which no user's consent is held now. */
+  boolean waitingForConsent() {
+    return consent() && users.get().anyToken(upstream).isEmpty();
+  }
+
+  UpstreamTokens(String upstream, UpstreamConfig.Auth auth, UpstreamHttp http, LongSupplier nanos,
+      java.util.function.Consumer<UpstreamTokenEvent> events, java.util.function.Supplier<UserTokens> users) {
+    this.users = users;
     this.events = events;
     this.upstream = upstream;
     this.auth = auth;
@@ -97,6 +115,13 @@ final class UpstreamTokens {
    * {@link McpException} saying why no token could be had.
    */
   CompletableFuture<String> token() {
+    if (consent()) {
+      // The gateway's own requests (connecting, lists) go with the token of a user who consented.
+      return users.get().anyToken(upstream).map(CompletableFuture::completedFuture).orElseGet(() -> CompletableFuture.failedFuture(
+          new McpException(McpException.UPSTREAM_UNAVAILABLE, "upstream '" + upstream + "' acts for each user with their consent "
+              + "(auth.mode: user_consent), and no user has consented yet: a user connects with POST /v1/upstreams/" + upstream
+              + "/consent")));
+    }
     Token t = current;
     long now = nanos.getAsLong();
     if (t != null && now - t.refreshAt() < 0) {
@@ -114,6 +139,11 @@ final class UpstreamTokens {
    * the caller's exchanged token (refused when the caller has none to exchange); otherwise the gateway's own.
    */
   CompletableFuture<String> token(java.util.Optional<CallContext.Caller> caller) {
+    if (consent() && caller.isPresent()) {
+      return caller.get().principal().map(p -> users.get().token(upstream, p)).orElseGet(() -> CompletableFuture.failedFuture(
+          new McpException(McpException.UPSTREAM_UNAVAILABLE, "upstream '" + upstream + "' acts for each user with their consent, "
+              + "and this call names no user")));
+    }
     if (!auth.mode().equals(UpstreamConfig.Auth.TOKEN_EXCHANGE) || caller.isEmpty()) {
       return token();
     }
@@ -204,6 +234,9 @@ final class UpstreamTokens {
 
   /** The token in hand, fresh or not, without fetching (for a best-effort request such as a session's DELETE); null if none. */
   String cached() {
+    if (consent()) {
+      return users.get().anyToken(upstream).orElse(null);
+    }
     Token t = current;
     return t == null ? null : t.value();
   }
@@ -211,6 +244,10 @@ final class UpstreamTokens {
   /** The upstream refused {@code value} (401): never send it again. */
   void refused(String value) {
     emit("refused", auth.mode(), "the upstream answered 401 to the token; it is dropped and a new one asked for");
+    if (consent()) {
+      users.get().refused(upstream, value);
+      return;
+    }
     Token t = current;
     if (t != null && t.value().equals(value)) {
       current = null;
@@ -224,6 +261,11 @@ final class UpstreamTokens {
 
   /** The credentials' state in words, for the admin view: never a token. */
   String describe() {
+    if (consent()) {
+      String f = lastFailure;
+      return auth.mode() + ": " + (users.get().anyToken(upstream).isPresent() ? "users have consented" : "no user has consented yet")
+          + (f == null ? "" : "; last failure: " + f);
+    }
     Token t = current;
     long now = nanos.getAsLong();
     String own = t == null ? "no token yet"

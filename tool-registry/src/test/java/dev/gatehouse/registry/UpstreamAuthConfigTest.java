@@ -40,9 +40,14 @@ class UpstreamAuthConfigTest {
   }
 
   @Test
-  void modesNotBuiltYetAndMissingFieldsAreRefusedByName() {
-    assertTrue(assertThrows(IllegalArgumentException.class, () -> auth("user_consent", "https://as/token", null, null))
-        .getMessage().contains("not built yet"));
+  void unknownModesAndMissingFieldsAreRefusedByName() {
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> auth("password", null, "https://as.example.com", null))
+        .getMessage().contains("expected: client_credentials, token_exchange or user_consent"));
+    assertTrue(assertThrows(IllegalArgumentException.class, () -> auth("user_consent", "https://as.example.com/token", null, null))
+        .getMessage().startsWith("auth.token_url: not with user_consent"));
+    UpstreamConfig.Auth consent = new UpstreamConfig.Auth("user_consent", null, null, null, null, null, List.of("repo"), null, null, null,
+        null, null, null);
+    assertEquals(null, consent.clientId(), "without a client id, the gateway's client ID metadata document names it");
     assertTrue(assertThrows(IllegalArgumentException.class, () -> auth("client_credentials", null, null, null))
         .getMessage().contains("token_url or issuer"));
     IllegalArgumentException both = assertThrows(IllegalArgumentException.class, () -> new UpstreamConfig.StreamableHttp(
