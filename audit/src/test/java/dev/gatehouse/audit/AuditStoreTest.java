@@ -373,6 +373,27 @@ class AuditStoreTest {
   }
 
   @Test
+  void userTokensAreKeptPerUpstreamAndPrincipalAcrossARestart() throws Exception {
+    Path db = dir.resolve("u.db");
+    try (SqliteAuditStore store = SqliteAuditStore.open(db, AuditFixtures.settings())) {
+      store.userTokens().put(new UserTokenStore.Row("gh", "alice@idp", "v1.a", java.time.Instant.ofEpochMilli(1000)));
+      store.userTokens().put(new UserTokenStore.Row("gh", "bob@idp", "v1.b", java.time.Instant.ofEpochMilli(2000)));
+      store.userTokens().put(new UserTokenStore.Row("gh", "alice@idp", "v1.a2", java.time.Instant.ofEpochMilli(3000)));
+      store.userTokens().put(new UserTokenStore.Row("slack", "alice@idp", "v1.s", java.time.Instant.ofEpochMilli(500)));
+    }
+    try (SqliteAuditStore store = SqliteAuditStore.open(db, AuditFixtures.settings())) {
+      assertEquals("v1.a2", store.userTokens().get("gh", "alice@idp").orElseThrow().sealed(), "replaced, not added");
+      assertEquals("alice@idp", store.userTokens().latest("gh").orElseThrow().principal(), "the most recently updated");
+      assertEquals(2, store.userTokens().all("gh").size());
+      assertTrue(store.userTokens().delete("gh", "alice@idp"));
+      assertFalse(store.userTokens().delete("gh", "alice@idp"));
+      assertEquals("bob@idp", store.userTokens().latest("gh").orElseThrow().principal());
+      assertEquals("v1.s", store.userTokens().get("slack", "alice@idp").orElseThrow().sealed(), "another upstream's row stays");
+      assertTrue(store.verify().ok(), "the chain is untouched");
+    }
+  }
+
+  @Test
   void schemaIsVersionedAndANewerStoreIsRefused() throws Exception {
     Path db = dir.resolve("v.db");
     SqliteAuditStore.open(db, AuditFixtures.settings()).close();
@@ -381,6 +402,8 @@ class AuditStoreTest {
       assertEquals(1, r.getInt(1));
       assertTrue(r.next());
       assertEquals(2, r.getInt(1), "2: the approved definitions of tool integrity");
+      assertTrue(r.next());
+      assertEquals(3, r.getInt(1), "3: the sealed user tokens of user_consent upstreams");
       assertFalse(r.next());
     }
     try (Connection c = AuditFixtures.jdbc(db); ResultSet r = c.createStatement().executeQuery("PRAGMA journal_mode")) {

@@ -92,6 +92,21 @@ class PostgresAuditStoreTest {
   }
 
   @Test
+  void userTokensAndTheSummaryWorkOnPostgresAsOnSqlite() {
+    AuditStore a = store();
+    AuditStore b = store();
+    String upstream = "u" + System.nanoTime();
+    a.userTokens().put(new UserTokenStore.Row(upstream, "alice@idp", "v1.a", Instant.ofEpochMilli(1000)));
+    b.userTokens().put(new UserTokenStore.Row(upstream, "alice@idp", "v1.a2", Instant.ofEpochMilli(2000)));
+    assertEquals("v1.a2", a.userTokens().get(upstream, "alice@idp").orElseThrow().sealed(), "one row per user, seen by every replica");
+    assertTrue(b.userTokens().delete(upstream, "alice@idp"));
+    assertTrue(a.userTokens().latest(upstream).isEmpty());
+    a.append(AuditFixtures.llm("sum-" + upstream, "m-" + upstream, 1).build()).join();
+    var summary = a.summary(AuditFixtures.T0, AuditFixtures.T0.plusSeconds(3600)).toJson();
+    assertTrue(summary.path("totals").path("steps").asLong() >= 1, summary.toString());
+  }
+
+  @Test
   void approvedDefinitionsAreSharedByReplicasAndReplacedByKey() {
     AuditStore a = store();
     AuditStore b = store();

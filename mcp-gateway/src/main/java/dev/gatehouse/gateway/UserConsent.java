@@ -186,34 +186,45 @@ final class UserConsent implements UserTokens {
           + "gave no refresh token"));
     }
     String k = upstream + "\0" + principal;
-    return refreshing.computeIfAbsent(k, x -> {
-      CompletableFuture<Tokens> f = CompletableFuture.supplyAsync(() -> {
-        Server s = server(upstream);
-        Map<String, String> form = new LinkedHashMap<>();
-        form.put("grant_type", "refresh_token");
-        form.put("refresh_token", t.refresh().get());
-        form.put("resource", s.resource());
-        TokenAnswer a = post(s, form);
-        if (a.status() != 200 || a.body().path("access_token").asText("").isEmpty()) {
-          String why = a.body().path("error").asText("HTTP " + a.status());
-          if (a.status() == 400 || a.status() == 401) {
-            store.get().delete(upstream, principal); // the authorization server will not renew it: consent again
-            events.accept(upstream, new UpstreamTokenEvent("failed", UpstreamConfig.Auth.USER_CONSENT,
-                "refresh refused for " + principal + ": " + why + "; the user's consent is dropped"));
-            throw new java.util.concurrent.CompletionException(consentRequired(upstream, principal,
-                "your consent could not be renewed (the authorization server answered " + why + ")"));
+    CompletableFuture<Tokens> mine = new CompletableFuture<>();
+    CompletableFuture<Tokens> running = refreshing.putIfAbsent(k, mine);
+    if (running != null) {
+      return running; // one refresh per user and upstream at a time: the others wait for it
+    }
+    CompletableFuture.supplyAsync(() -> refreshNow(upstream, principal, t), r -> Thread.ofVirtual().name("user-token-refresh").start(r))
+        .whenComplete((next, e) -> {
+          refreshing.remove(k, mine);
+          if (e == null) {
+            mine.complete(next);
+          } else {
+            mine.completeExceptionally(e instanceof java.util.concurrent.CompletionException && e.getCause() != null ? e.getCause() : e);
           }
-          throw new java.util.concurrent.CompletionException(new McpException(McpException.UPSTREAM_UNAVAILABLE,
-              "upstream '" + upstream + "': the authorization server did not renew your token: " + why));
-        }
-        Tokens next = tokens(a.body(), t.refresh());
-        save(upstream, principal, next);
-        events.accept(upstream, new UpstreamTokenEvent("issued", UpstreamConfig.Auth.USER_CONSENT, "refreshed for " + principal));
-        return next;
-      }, r -> Thread.ofVirtual().name("user-token-refresh").start(r));
-      f.whenComplete((v, e) -> refreshing.remove(k));
-      return f;
-    });
+        });
+    return mine;
+  }
+
+  private Tokens refreshNow(String upstream, String principal, Tokens t) {
+    Server s = server(upstream);
+    Map<String, String> form = new LinkedHashMap<>();
+    form.put("grant_type", "refresh_token");
+    form.put("refresh_token", t.refresh().orElseThrow());
+    form.put("resource", s.resource());
+    TokenAnswer a = post(s, form);
+    if (a.status() != 200 || a.body().path("access_token").asText("").isEmpty()) {
+      String why = a.body().path("error").asText("HTTP " + a.status());
+      if (a.status() == 400 || a.status() == 401) {
+        store.get().delete(upstream, principal); // the authorization server will not renew it: consent again
+        events.accept(upstream, new UpstreamTokenEvent("failed", UpstreamConfig.Auth.USER_CONSENT,
+            "refresh refused for " + principal + ": " + why + "; the user's consent is dropped"));
+        throw consentRequired(upstream, principal, "your consent could not be renewed (the authorization server answered " + why + ")");
+      }
+      throw new McpException(McpException.UPSTREAM_UNAVAILABLE, "upstream '" + upstream + "': the authorization server did not renew your token: "
+          + why);
+    }
+    Tokens next = tokens(a.body(), t.refresh());
+    save(upstream, principal, next);
+    events.accept(upstream, new UpstreamTokenEvent("issued", UpstreamConfig.Auth.USER_CONSENT, "refreshed for " + principal));
+    return next;
   }
 
   private Tokens tokens(JsonNode answer, Optional<String> previousRefresh) {

@@ -118,7 +118,8 @@ class ProbesEndToEndTest {
           ChatHandler.RESPONSES, ChatHandler.RESPONSES + "/{id}", ExecuteHandler.PATH,
           AuditHandler.PREFIX + "chains/{id}", AuditHandler.PREFIX + "steps", AuditHandler.PREFIX + "export",
           AuditHandler.PREFIX + "summary", AuditHandler.PREFIX + "verify", "/admin/config", "/admin/config/reload",
-          "/admin/upstreams/{name}/reconnect", "/console/",
+          "/admin/upstreams/{name}/reconnect", "/console/", "/v1/upstreams/{name}/consent", "/oauth/client-metadata.json",
+          "/oauth/consent", "/oauth/callback", "/admin/upstreams/{name}/consents",
           "/admin/policy/explain", "/admin/upstreams", "/admin/catalog", "/healthz", "/readyz", "/metrics",
           EdgeAuth.METADATA_PATH, "/openapi.json")) {
         assertTrue(doc.path("paths").has(path), path + " is not documented");

@@ -176,6 +176,9 @@ class UserConsentEndToEndTest {
     assertTrue(page.contains("Connected prot for alice@"), page);
     await("prot connected with alice's consent", Duration.ofSeconds(30), () -> gateway.registry().catalog().tool("prot__whoami").isPresent());
     assertEquals("alice", whoSeen("alice"));
+    HttpResponse<String> mcp = McpHttp.modern(gateway.baseUri().resolve("/mcp"), 3, "tools/call", "prot__whoami",
+        "\"name\":\"prot__whoami\",\"arguments\":{}", "Authorization", "Bearer " + token("alice"));
+    assertEquals("alice", Json.MAPPER.readTree(mcp.body()).path("result").path("structuredContent").path("sub").asText(), mcp.body());
     HttpResponse<String> again = consent("alice", "POST");
     assertTrue(again.body().contains("\"status\":\"connected\""), again.body());
   }

@@ -53,8 +53,11 @@ public sealed interface UpstreamConfig {
    * {@code token_exchange}: each caller's call carries a token the authorization server issued for the
    * caller in exchange for the caller's validated access token (RFC 8693), with this upstream as
    * audience; the gateway's own requests (connecting, listing) use its client credentials token.
+   * {@code user_consent}: each user's calls carry that user's own token, which the gateway got as the
+   * user's OAuth client after a one-time consent (authorization code with PKCE; the gateway keeps the
+   * tokens, see {@link UserTokens}); the gateway's own requests use the most recent consenting user's.
    *
-   * @param mode {@code client_credentials} or {@code token_exchange}
+   * @param mode {@code client_credentials}, {@code token_exchange} or {@code user_consent}
    * @param tokenUrl the token endpoint; or leave it out and give {@code issuer}
    * @param issuer the authorization server, whose metadata (RFC 8414, or OpenID Connect discovery) names
    *     the token endpoint
