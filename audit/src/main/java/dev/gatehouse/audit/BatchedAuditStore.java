@@ -161,8 +161,7 @@ abstract class BatchedAuditStore implements AuditStore {
 
     @Override
     public void approve(Approved a) {
-      try {
-        Connection c = borrowWriter();
+      besideChain("recording an approved definition", c -> {
         try (java.sql.PreparedStatement p = c.prepareStatement("""
             INSERT INTO definitions (server, kind, name, hash, definition, approved_at, approved_by) VALUES (?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (server, kind, name) DO UPDATE SET hash = excluded.hash, definition = excluded.definition,
@@ -174,16 +173,9 @@ abstract class BatchedAuditStore implements AuditStore {
           p.setString(5, a.definition());
           p.setLong(6, a.at().toEpochMilli());
           p.setString(7, a.approvedBy());
-          p.executeUpdate();
-        } finally {
-          giveBackWriter(c);
+          return p.executeUpdate();
         }
-      } catch (SQLException e) {
-        throw new AuditException("recording an approved definition in " + location() + " failed: " + e.getMessage(), e);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        throw new AuditException("interrupted while recording an approved definition", e);
-      }
+      });
     }
   };
 
@@ -192,8 +184,8 @@ abstract class BatchedAuditStore implements AuditStore {
     return definitions;
   }
 
-  /** A read or write of the user_tokens table, on a connection that may write outside the chain's writer. */
-  private <T> T userTokens(String what, SqlFunction<T> work) {
+  /** A read or write of a table beside the chain (definitions, user_tokens), on a connection that may write outside the chain's writer. */
+  private <T> T besideChain(String what, SqlFunction<T> work) {
     try {
       Connection c = borrowWriter();
       try {
@@ -224,7 +216,7 @@ abstract class BatchedAuditStore implements AuditStore {
 
     @Override
     public Optional<Row> get(String upstream, String principal) {
-      return userTokens("reading a user token", c -> {
+      return besideChain("reading a user token", c -> {
         try (PreparedStatement p = c.prepareStatement(COLUMNS + "WHERE upstream = ? AND principal = ?")) {
           p.setString(1, upstream);
           p.setString(2, principal);
@@ -240,7 +232,7 @@ abstract class BatchedAuditStore implements AuditStore {
 
     @Override
     public List<Row> all(String upstream) {
-      return userTokens("reading user tokens", c -> {
+      return besideChain("reading user tokens", c -> {
         try (PreparedStatement p = c.prepareStatement(COLUMNS + "WHERE upstream = ? ORDER BY updated_at DESC, principal")) {
           p.setString(1, upstream);
           return rows(p);
@@ -250,7 +242,7 @@ abstract class BatchedAuditStore implements AuditStore {
 
     @Override
     public void put(Row row) {
-      userTokens("storing a user token", c -> {
+      besideChain("storing a user token", c -> {
         try (PreparedStatement p = c.prepareStatement("""
             INSERT INTO user_tokens (upstream, principal, sealed, updated_at) VALUES (?, ?, ?, ?)
             ON CONFLICT (upstream, principal) DO UPDATE SET sealed = excluded.sealed, updated_at = excluded.updated_at""")) {
@@ -265,7 +257,7 @@ abstract class BatchedAuditStore implements AuditStore {
 
     @Override
     public boolean delete(String upstream, String principal) {
-      return userTokens("deleting a user token", c -> {
+      return besideChain("deleting a user token", c -> {
         try (PreparedStatement p = c.prepareStatement("DELETE FROM user_tokens WHERE upstream = ? AND principal = ?")) {
           p.setString(1, upstream);
           p.setString(2, principal);
