@@ -263,9 +263,31 @@ function route() {
 
 // ---- Upstreams ----
 
+/** Who gave a user_consent upstream their consent, with a revoke button each (never a token). */
+async function showConsents(name, box) {
+  try {
+    const c = await api("/admin/upstreams/" + encodeURIComponent(name) + "/consents");
+    const rows = c.consents.map((x) => h("tr", { "data-consent": x.principal },
+      h("td", {}, x.principal), h("td", {}, when(x.updated_at)),
+      h("td", {}, h("button", { type: "button", class: "danger", "aria-label": "Revoke the consent of " + x.principal, onclick: async () => {
+        try {
+          await api("/admin/upstreams/" + encodeURIComponent(name) + "/consents?principal=" + encodeURIComponent(x.principal), { method: "DELETE" });
+          await showConsents(name, box);
+        } catch (e) {
+          box.replaceChildren(failure(e));
+        }
+      } }, "Revoke"))));
+    box.replaceChildren(h("div", { class: "card", id: "consents" }, h("h2", {}, "Users who consented toward " + name),
+      rows.length ? table(["Principal", "Since", ""], rows, "Consents") : h("p", { class: "muted" }, "Nobody has consented yet.")));
+  } catch (e) {
+    box.replaceChildren(failure(e));
+  }
+}
+
 async function upstreamsPage() {
   const holder = h("div", {});
-  page("Upstreams", h("p", { class: "muted" }, "Live: refreshed every 3 seconds."), holder);
+  const consents = h("div", {});
+  page("Upstreams", h("p", { class: "muted" }, "Live: refreshed every 3 seconds."), holder, consents);
   const render = async () => {
     const data = await api("/admin/upstreams");
     const rows = data.upstreams.map((u) => h("tr", { "data-upstream": u.name },
@@ -285,7 +307,9 @@ async function upstreamsPage() {
           } catch (e) {
             holder.replaceChildren(failure(e));
           }
-        } }, "Reconnect"))));
+        } }, "Reconnect"),
+        (u.auth || "").startsWith("user_consent") ? [" ", h("button", { type: "button", class: "secondary", "aria-label": "Consents toward " + u.name,
+          onclick: () => showConsents(u.name, consents) }, "Consents")] : null)));
     holder.replaceChildren(rows.length === 0
       ? h("p", {}, "No upstreams are configured (upstreams: in the config).")
       : table(["Name", "State", "Transport", "Revision", "Tools", "Since", "Last error / credentials", ""], rows, "Upstreams"));

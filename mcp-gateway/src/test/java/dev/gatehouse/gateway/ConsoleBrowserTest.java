@@ -82,6 +82,9 @@ class ConsoleBrowserTest {
     Path file = dir.resolve("g.yaml");
     Files.writeString(file, "server: { port: 0 }\nupstreams:\n"
         + "  v2: { transport: streamable-http, url: \"" + upstream.url() + "\" }\n"
+        // Needs each user's consent; its authorization server is never reached here (the console lists who consented).
+        + "  saas: { transport: streamable-http, url: \"http://127.0.0.1:9/mcp\", auth: { mode: user_consent, issuer: \"" + issuer
+        + "\", allow_http: true } }\n"
         + "integrity: { mode: pin }\n"
         + "identity:\n"
         + "  issuers:\n    - { issuer: \"" + issuer + "\", audience: gatehouse, allow_http: true }\n"
@@ -97,7 +100,7 @@ class ConsoleBrowserTest {
         + "agent_mode:\n  - { rules: [agents], offer_tools: [\"v2__echo\"], auto_execute: [\"*\"], max_depth: 3 }\n"
         + "audit: { store: \"sqlite:" + dir.resolve("audit.db") + "\" }\n");
     gateway = Gateway.start(new ConfigLoader().load(file), Optional.of(file));
-    await("upstream", Duration.ofSeconds(30), () -> gateway.registry().status().stream().allMatch(s -> s.connected()));
+    await("upstream", Duration.ofSeconds(30), () -> gateway.registry().status().get(0).connected());
 
     Files.createDirectories(SHOTS);
     System.setProperty("webdriver.chrome.driver", "/usr/bin/chromedriver");
@@ -382,5 +385,20 @@ class ConsoleBrowserTest {
     }
     HttpResponse<String> r = post("/admin/config/reload", ADMIN, "", Map.of());
     assertEquals(200, r.statusCode(), r.body());
+  }
+
+  @Test
+  @Order(11)
+  void anAdminSeesWhoConsentedTowardAUserConsentUpstreamAndRevokesOne() throws Exception {
+    var tokens = gateway.auditRecorder().userTokens();
+    tokens.put(new dev.gatehouse.audit.UserTokenStore.Row("saas", "dana@" + idp.issuerUrl("acme"), "v1.sealed", java.time.Instant.now()));
+    signIn(ADMIN);
+    visible(By.cssSelector("tr[data-upstream='saas'] button[aria-label='Consents toward saas']")).click();
+    WebElement row = visible(By.cssSelector("#consents tr[data-consent^='dana@']"));
+    assertFalse(browser.findElement(By.id("consents")).getText().contains("v1.sealed"), "never a token");
+    shot("consents");
+    row.findElement(By.tagName("button")).click();
+    awaitText(By.id("consents"), "Nobody has consented yet.");
+    assertTrue(tokens.all("saas").isEmpty(), "revoked in the store");
   }
 }
