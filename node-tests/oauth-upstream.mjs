@@ -2,8 +2,11 @@
 // resource: every request needs a bearer JWT signed by the issuer's keys, for this audience and with the
 // required scope, as an upstream behind a gateway should demand.
 //
-// Usage: node oauth-upstream.mjs <issuer> <audience> <scope>
+// Usage: node oauth-upstream.mjs <issuer> <audience> <scope> [<step-up scope>]
 //   prints "listening on http://127.0.0.1:<port>/mcp" once ready.
+// - with a step-up scope: tool admin_whoami also needs it; a call without it is answered 403
+//   (WWW-Authenticate: Bearer error="insufficient_scope", scope="<step-up scope>"), as servers that ask for
+//   more rights only where they are needed do.
 // - POST/GET/DELETE /mcp: MCP; without a valid token 401 (WWW-Authenticate: Bearer error="invalid_token",
 //   resource_metadata=…), with a token lacking the scope 403 (error="insufficient_scope").
 // - GET /.well-known/oauth-protected-resource/mcp: its RFC 9728 metadata.
@@ -16,7 +19,7 @@ import { createRemoteJWKSet, jwtVerify } from "jose";
 import { McpServer } from "@modelcontextprotocol/sdk/server/mcp.js";
 import { sessionHandler } from "./session-server.mjs";
 
-const [issuer, audience, scope] = process.argv.slice(2);
+const [issuer, audience, scope, stepUp] = process.argv.slice(2);
 if (!issuer || !audience || !scope) {
   console.error("usage: node oauth-upstream.mjs <issuer> <audience> <scope>");
   process.exit(2);
@@ -34,6 +37,12 @@ function build() {
     const claims = { sub: c.sub, aud: c.aud, scope: c.scope, azp: c.azp, iss: c.iss, act: c.act };
     return { content: [{ type: "text", text: JSON.stringify(claims) }], structuredContent: claims };
   });
+  if (stepUp) {
+    server.registerTool("admin_whoami", { description: "whoami, for tokens with the step-up scope" }, async (extra) => {
+      const c = extra.authInfo?.extra?.claims ?? {};
+      return { content: [{ type: "text", text: JSON.stringify({ sub: c.sub, scope: c.scope }) }] };
+    });
+  }
   return server;
 }
 
@@ -64,7 +73,14 @@ async function authenticate(req, res, base) {
   }
 }
 
-const mcp = sessionHandler(build);
+const mcp = sessionHandler(build, {}, (body, req, res) => {
+  if (stepUp && body?.method === "tools/call" && body.params?.name === "admin_whoami" && !req.auth.scopes.includes(stepUp)) {
+    const base = `http://127.0.0.1:${http.address().port}`;
+    res.writeHead(403, { "WWW-Authenticate": `Bearer error="insufficient_scope", scope="${stepUp}", resource_metadata="${base}/.well-known/oauth-protected-resource/mcp"` }).end();
+    return false;
+  }
+  return true;
+});
 const http = createServer(async (req, res) => {
   const base = `http://127.0.0.1:${http.address().port}`;
   if (req.url === "/seen") {

@@ -6,12 +6,15 @@
 import { randomUUID } from "node:crypto";
 import { StreamableHTTPServerTransport } from "@modelcontextprotocol/sdk/server/streamableHttp.js";
 
-export function sessionHandler(build, options = {}) {
+export function sessionHandler(build, options = {}, before = undefined) {
   const transports = new Map();
   return async (req, res) => {
     const chunks = [];
     for await (const c of req) chunks.push(c);
     const body = chunks.length ? JSON.parse(Buffer.concat(chunks).toString()) : undefined;
+    if (before && !before(body, req, res)) {
+      return; // the hook answered
+    }
     const sid = req.headers["mcp-session-id"];
     let transport = sid ? transports.get(sid) : undefined;
     if (!transport) {

@@ -244,9 +244,34 @@ final class UserConsent implements UserTokens {
 
   // ---- consent links ----
 
+  private static final java.util.regex.Pattern CHALLENGED_SCOPE = java.util.regex.Pattern.compile("scope=\"([^\"]{1,1000})\"");
+  private static final java.util.regex.Pattern SCOPE_TOKEN = java.util.regex.Pattern.compile("[A-Za-z0-9:._/-]{1,100}");
+
+  @Override
+  public Optional<McpException> insufficientScope(String upstream, String principal, String challenge) {
+    java.util.regex.Matcher m = CHALLENGED_SCOPE.matcher(challenge);
+    if (!m.find() || !isConsentUpstream(upstream)) {
+      return Optional.empty();
+    }
+    java.util.List<String> asked = java.util.Arrays.stream(m.group(1).trim().split("\\s+"))
+        .filter(x -> SCOPE_TOKEN.matcher(x).matches()).distinct().limit(10).toList();
+    if (asked.isEmpty()) {
+      return Optional.empty();
+    }
+    events.accept(upstream, new UpstreamTokenEvent("refused", UpstreamConfig.Auth.USER_CONSENT,
+        "the upstream asked " + principal + " for scope " + String.join(" ", asked) + " (insufficient_scope): consent again"));
+    return Optional.of(consentRequired(upstream, principal, "the upstream asks for the scope '" + String.join(" ", asked)
+        + "', which your consent does not grant", asked));
+  }
+
   /** The error a user without a usable consent gets: the URL to open, as MCP's URL elicitation. */
   McpException consentRequired(String upstream, String principal, String why) {
-    String url = consentUrl(upstream, principal);
+    return consentRequired(upstream, principal, why, java.util.List.of());
+  }
+
+  /** As above; the consent asks for {@code extraScopes} besides the configured ones (a step-up). */
+  McpException consentRequired(String upstream, String principal, String why, java.util.List<String> extraScopes) {
+    String url = consentUrl(upstream, principal, extraScopes);
     String message = "Upstream '" + upstream + "' acts for you with your consent: " + why + ". Open " + url
         + " to connect your account (the link is valid for " + LINK_MINUTES + " minutes), then call again.";
     ObjectNode data = Json.object();
@@ -260,10 +285,13 @@ final class UserConsent implements UserTokens {
     return new McpException(McpException.URL_ELICITATION_REQUIRED, message, data, null);
   }
 
-  String consentUrl(String upstream, String principal) {
+  String consentUrl(String upstream, String principal, java.util.List<String> extraScopes) {
     ObjectNode ticket = Json.object();
     ticket.put("u", upstream);
     ticket.put("p", principal);
+    if (!extraScopes.isEmpty()) {
+      ticket.put("s", String.join(" ", extraScopes));
+    }
     ticket.put("exp", clock.instant().plus(Duration.ofMinutes(LINK_MINUTES)).getEpochSecond());
     return base.get().resolve(CONSENT_PATH) + "?ticket=" + sealer.get().seal(Json.bytes(ticket), "consent-ticket".getBytes(StandardCharsets.UTF_8));
   }
@@ -295,8 +323,12 @@ final class UserConsent implements UserTokens {
     q.put("response_type", "code");
     q.put("client_id", clientId(s.auth()));
     q.put("redirect_uri", redirectUri());
-    if (!s.auth().scopes().isEmpty()) {
-      q.put("scope", String.join(" ", s.auth().scopes()));
+    java.util.LinkedHashSet<String> scopes = new java.util.LinkedHashSet<>(s.auth().scopes());
+    if (!t.path("s").asText("").isEmpty()) {
+      scopes.addAll(java.util.List.of(t.path("s").asText().split(" "))); // a step-up: what the upstream asked for
+    }
+    if (!scopes.isEmpty()) {
+      q.put("scope", String.join(" ", scopes));
     }
     q.put("state", sealer.get().seal(Json.bytes(state), "consent-state".getBytes(StandardCharsets.UTF_8)));
     q.put("code_challenge", Base64.getUrlEncoder().withoutPadding().encodeToString(sha256Bytes(verifier)));

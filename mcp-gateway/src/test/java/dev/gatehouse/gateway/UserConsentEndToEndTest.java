@@ -71,7 +71,7 @@ class UserConsentEndToEndTest {
     idp.start(InetAddress.getLoopbackAddress(), 0);
     callerIssuer = idp.issuerUrl("acme").toString();
     upstreamIssuer = idp.issuerUrl("upstream-as").toString();
-    upstream = NodeTooling.listening("oauth-upstream.mjs", upstreamIssuer, "mcp-upstream", "mcp:tools");
+    upstream = NodeTooling.listening("oauth-upstream.mjs", upstreamIssuer, "mcp-upstream", "mcp:tools", "admin:all");
     Path file = dir.resolve("g.yaml");
     Files.writeString(file, "server: { port: 0 }\n"
         + "identity:\n  issuers: [{ issuer: \"" + callerIssuer + "\", audience: gatehouse, allow_http: true }]\n"
@@ -126,11 +126,19 @@ class UserConsentEndToEndTest {
 
   /** What a browser does with a consent URL: the gateway, the authorization server (which signs in {@code subject}), back. */
   static String follow(String consentUrl, String subject) throws Exception {
-    idp.enqueueCallback(new DefaultOAuth2TokenCallback("upstream-as", subject, "JWT", List.of("mcp-upstream"), Map.of("scope", "mcp:tools"), 3600));
+    return follow(consentUrl, subject, "mcp:tools");
+  }
+
+  /** The query of the last authorization request a consent link led to. */
+  static String lastAuthorize;
+
+  static String follow(String consentUrl, String subject, String grantedScope) throws Exception {
+    idp.enqueueCallback(new DefaultOAuth2TokenCallback("upstream-as", subject, "JWT", List.of("mcp-upstream"), Map.of("scope", grantedScope), 3600));
     HttpResponse<String> toAs = BROWSER.send(HttpRequest.newBuilder(URI.create(consentUrl)).GET().build(), HttpResponse.BodyHandlers.ofString());
     assertEquals(302, toAs.statusCode(), toAs.body());
     URI authorize = URI.create(toAs.headers().firstValue("Location").orElseThrow());
     String q = authorize.getRawQuery();
+    lastAuthorize = java.net.URLDecoder.decode(q, StandardCharsets.UTF_8);
     assertTrue(q.contains("code_challenge_method=S256") && q.contains("code_challenge=") && q.contains("resource="), q);
     assertTrue(q.contains("client_id=" + java.net.URLEncoder.encode(gateway.baseUri().resolve(UserConsent.METADATA_PATH).toString(),
         StandardCharsets.UTF_8)), "the gateway's client ID metadata document is its client id: " + q);
@@ -317,5 +325,21 @@ class UserConsentEndToEndTest {
     String trail = steps.body();
     assertTrue(trail.contains("consented") && trail.contains("revoked") && trail.contains("by admin root"), trail);
     assertFalse(trail.contains("eyJ"), "no token in the audit trail");
+  }
+
+  @Test
+  @Order(8)
+  void anUpstreamAskingForMoreScopeGetsTheUserAConsentForItNotAFailure() throws Exception {
+    follow(consentUrl("dana"), "dana");
+    HttpResponse<String> call = McpHttp.modern(gateway.baseUri().resolve("/mcp"), 4, "tools/call", "prot__admin_whoami",
+        "\"name\":\"prot__admin_whoami\",\"arguments\":{}", "Authorization", "Bearer " + token("dana"));
+    JsonNode rpc = Json.MAPPER.readTree(call.body()).path("error");
+    assertEquals(-32042, rpc.path("code").asInt(), call.body());
+    assertTrue(rpc.path("message").asText().contains("asks for the scope 'admin:all'"), call.body());
+    follow(rpc.path("data").path("consent_url").asText(), "dana", "mcp:tools admin:all");
+    assertTrue(lastAuthorize.contains("scope=openid mcp:tools admin:all"), "the consent asks for the scope too: " + lastAuthorize);
+    HttpResponse<String> again = McpHttp.modern(gateway.baseUri().resolve("/mcp"), 5, "tools/call", "prot__admin_whoami",
+        "\"name\":\"prot__admin_whoami\",\"arguments\":{}", "Authorization", "Bearer " + token("dana"));
+    assertTrue(again.body().contains("admin:all") && again.body().contains("dana"), again.body());
   }
 }

@@ -304,6 +304,13 @@ final class StreamableHttpTransport implements Transport {
             }
           }
           String challenge = status == 401 || status == 403 ? resp.header("WWW-Authenticate") : null;
+          if (status == 403 && tokens != null) {
+            java.util.Optional<McpException> stepUp = tokens.insufficientScope(caller, challenge);
+            if (stepUp.isPresent()) {
+              resp.discard();
+              throw stepUp.get(); // the user can fix it: consent again with the scope the upstream asks for
+            }
+          }
           String text = resp.text(2048);
           // A refusal of the credentials says what the upstream wants (a scope to step up to, a token it takes).
           throw new IOException("HTTP " + status + (challenge == null ? "" : " (WWW-Authenticate: " + summary(challenge) + ")")

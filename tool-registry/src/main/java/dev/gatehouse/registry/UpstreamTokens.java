@@ -93,6 +93,14 @@ final class UpstreamTokens {
     return auth.mode().equals(UpstreamConfig.Auth.USER_CONSENT);
   }
 
+  /** For a call of a user of a user_consent upstream refused with 403 insufficient_scope: the step-up consent error, if any. */
+  java.util.Optional<McpException> insufficientScope(java.util.Optional<CallContext.Caller> caller, String challenge) {
+    if (!consent() || caller.isEmpty() || caller.get().principal().isEmpty() || challenge == null || !challenge.contains("insufficient_scope")) {
+      return java.util.Optional.empty();
+    }
+    return users.get().insufficientScope(upstream, caller.get().principal().get(), challenge);
+  }
+
   /** A user_consent upstream for which no user's consent is held now. */
   boolean waitingForConsent() {
     return consent() && users.get().anyToken(upstream).isEmpty();

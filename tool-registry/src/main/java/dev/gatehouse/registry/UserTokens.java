@@ -25,6 +25,15 @@ public interface UserTokens {
   /** The upstream answered 401 to {@code bearer}: it is not sent again (a refresh or a new consent follows). */
   void refused(String upstream, String bearer);
 
+  /**
+   * The upstream answered 403 {@code insufficient_scope} to a call of {@code principal}, its
+   * {@code WWW-Authenticate} being {@code challenge}: the error to answer instead, if the user can fix
+   * it by consenting again with the scope asked for (a step-up).
+   */
+  default Optional<McpException> insufficientScope(String upstream, String principal, String challenge) {
+    return Optional.empty();
+  }
+
   /** None: every user_consent upstream waits. */
   UserTokens NONE = new UserTokens() {
     @Override
