@@ -124,11 +124,13 @@ final class UpstreamTokens {
    */
   CompletableFuture<String> token() {
     if (consent()) {
-      // The gateway's own requests (connecting, lists) go with the token of a user who consented.
-      return users.get().anyToken(upstream).map(CompletableFuture::completedFuture).orElseGet(() -> CompletableFuture.failedFuture(
-          new McpException(McpException.UPSTREAM_UNAVAILABLE, "upstream '" + upstream + "' acts for each user with their consent "
-              + "(auth.mode: user_consent), and no user has consented yet: a user connects with POST /v1/upstreams/" + upstream
-              + "/consent")));
+      // The gateway's own requests (connecting, lists) go with the token of a user who consented: read
+      // (and perhaps refreshed) on a virtual thread, since the caller may be an HTTP client's thread.
+      return CompletableFuture.supplyAsync(() -> users.get().anyToken(upstream), r -> Thread.ofVirtual().start(r))
+          .thenCompose(t -> t.map(CompletableFuture::completedFuture).orElseGet(() -> CompletableFuture.failedFuture(
+              new McpException(McpException.UPSTREAM_UNAVAILABLE, "upstream '" + upstream + "' acts for each user with their consent "
+                  + "(auth.mode: user_consent), and no user has consented yet: a user connects with POST /v1/upstreams/" + upstream
+                  + "/consent"))));
     }
     Token t = current;
     long now = nanos.getAsLong();
