@@ -9,14 +9,7 @@ import dev.gatehouse.identity.Principal;
 import java.io.IOException;
 import java.io.InputStream;
 import java.net.URI;
-import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
-import java.time.Duration;
-import java.util.Base64;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -54,8 +47,7 @@ final class ConsoleHandler {
   private final Supplier<GatewayConfig> config;
   private final Supplier<EdgeAuth> auth;
   private final Supplier<HttpPolicy> http;
-  private final HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
-      .followRedirects(HttpClient.Redirect.NEVER).build();
+  private final OAuthClient oauth = new OAuthClient();
   /** The issuer's endpoints, found once per console.oidc setting. */
   private volatile Discovered discovered;
 
@@ -166,20 +158,7 @@ final class ConsoleHandler {
     boolean allowHttp = issuerConfig(oidc).allowHttp();
     URI metadata = FetchableUrls.check("console.oidc.issuer", oidc.issuer().replaceAll("/+$", "") + "/.well-known/openid-configuration",
         allowHttp);
-    JsonNode doc;
-    try {
-      HttpResponse<byte[]> r = client.send(HttpRequest.newBuilder(metadata).timeout(Duration.ofSeconds(10)).GET().build(),
-          HttpResponse.BodyHandlers.ofByteArray());
-      if (r.statusCode() != 200) {
-        throw new IOException("its metadata answered HTTP " + r.statusCode());
-      }
-      doc = Json.MAPPER.readTree(r.body());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IOException("interrupted");
-    } catch (IllegalArgumentException e) {
-      throw new IOException(e.getMessage());
-    }
+    JsonNode doc = oauth.getJson(metadata, "its metadata");
     if (doc == null || !oidc.issuer().equals(doc.path("issuer").asText())) {
       throw new IOException("its metadata names another issuer: '" + (doc == null ? "" : doc.path("issuer").asText()) + "'");
     }
@@ -240,36 +219,20 @@ final class ConsoleHandler {
     form.put("code", code);
     form.put("redirect_uri", redirect);
     form.put("code_verifier", verifier);
-    form.put("client_id", oidc.clientId());
-    HttpRequest.Builder post = HttpRequest.newBuilder(d.token()).timeout(Duration.ofSeconds(10))
-        .header("Content-Type", "application/x-www-form-urlencoded").header("Accept", "application/json");
-    oidc.clientSecret().ifPresent(secret -> post.header("Authorization", "Basic " + Base64.getEncoder().encodeToString(
-        (urlEncode(oidc.clientId()) + ":" + urlEncode(secret)).getBytes(StandardCharsets.UTF_8))));
-    StringBuilder encoded = new StringBuilder();
-    form.forEach((k, v) -> encoded.append(encoded.isEmpty() ? "" : "&").append(k).append('=').append(urlEncode(v)));
-    JsonNode answer;
-    int status;
+    OAuthClient.Answer answer;
     try {
-      HttpResponse<byte[]> r = client.send(post.POST(HttpRequest.BodyPublishers.ofString(encoded.toString())).build(),
-          HttpResponse.BodyHandlers.ofByteArray());
-      status = r.statusCode();
-      answer = Json.MAPPER.readTree(r.body());
+      answer = oauth.postForm(d.token(), form, oidc.clientId(), oidc.clientSecret());
     } catch (IOException e) {
       AdminHandler.error(response, callback, 502, "issuer_unavailable", "The issuer's token endpoint did not answer: " + e.getClass().getSimpleName());
       return;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      AdminHandler.error(response, callback, 503, "unavailable", "interrupted");
+    }
+    if (!answer.ok()) {
+      String why = answer.error() + " " + answer.body().path("error_description").asText("");
+      log.warn("console sign-in: the issuer refused the code: HTTP {} {}", answer.status(), why.strip());
+      AdminHandler.error(response, callback, 401, "sign_in_failed", "The issuer refused the sign-in: HTTP " + answer.status() + " " + why.strip());
       return;
     }
-    String token = answer == null ? "" : answer.path("access_token").asText("");
-    if (status != 200 || token.isEmpty()) {
-      String why = answer == null ? "" : answer.path("error").asText("") + " " + answer.path("error_description").asText("");
-      log.warn("console sign-in: the issuer refused the code: HTTP {} {}", status, why.strip());
-      AdminHandler.error(response, callback, 401, "sign_in_failed", "The issuer refused the sign-in: HTTP " + status
-          + (why.isBlank() ? "" : " " + why.strip()));
-      return;
-    }
+    String token = answer.body().path("access_token").asText();
     EdgeAuth edge = auth.get();
     switch (edge.check(Optional.of("Bearer " + token), Optional.empty())) {
       case AuthResult.Failed f -> AdminHandler.error(response, callback, 401, "sign_in_failed",
@@ -277,15 +240,11 @@ final class ConsoleHandler {
       case AuthResult.Authenticated a -> {
         ObjectNode out = Json.object();
         out.put("access_token", token);
-        out.put("expires_in", answer.path("expires_in").asLong(0));
+        out.put("expires_in", answer.body().path("expires_in").asLong(0));
         out.put("principal", a.principal().toString());
         McpHttpHandler.writeJson(response, callback, 200, out, null);
       }
     }
-  }
-
-  private static String urlEncode(String s) {
-    return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }
 
   private static Map<String, Asset> assets(String... names) {

@@ -11,10 +11,6 @@ import dev.gatehouse.registry.UpstreamTokenEvent;
 import dev.gatehouse.registry.UserTokens;
 import java.io.IOException;
 import java.net.URI;
-import java.net.URLEncoder;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
@@ -66,8 +62,7 @@ final class UserConsent implements UserTokens {
   private final BiConsumer<String, UpstreamTokenEvent> events;
   private final Consumer<String> firstConsent;
   private final Clock clock;
-  private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5))
-      .followRedirects(HttpClient.Redirect.NEVER).build();
+  private final OAuthClient oauth = new OAuthClient();
   /** The authorization server of each upstream, found once per auth config. */
   private final Map<String, Server> servers = new ConcurrentHashMap<>();
   /** Refreshes in flight, one per (upstream, principal). */
@@ -209,9 +204,9 @@ final class UserConsent implements UserTokens {
     form.put("grant_type", "refresh_token");
     form.put("refresh_token", t.refresh().orElseThrow());
     form.put("resource", s.resource());
-    TokenAnswer a = post(s, form);
-    if (a.status() != 200 || a.body().path("access_token").asText("").isEmpty()) {
-      String why = a.body().path("error").asText("HTTP " + a.status());
+    OAuthClient.Answer a = post(s, form);
+    if (!a.ok()) {
+      String why = a.error();
       if (a.status() == 400 || a.status() == 401) {
         store.get().delete(upstream, principal); // the authorization server will not renew it: consent again
         events.accept(upstream, new UpstreamTokenEvent("failed", UpstreamConfig.Auth.USER_CONSENT,
@@ -334,7 +329,7 @@ final class UserConsent implements UserTokens {
     q.put("code_challenge", Base64.getUrlEncoder().withoutPadding().encodeToString(sha256Bytes(verifier)));
     q.put("code_challenge_method", "S256");
     q.put("resource", s.resource());
-    return URI.create(s.authorization() + (s.authorization().getRawQuery() == null ? "?" : "&") + form(q));
+    return URI.create(s.authorization() + (s.authorization().getRawQuery() == null ? "?" : "&") + OAuthClient.form(q));
   }
 
   /**
@@ -365,9 +360,9 @@ final class UserConsent implements UserTokens {
     form.put("redirect_uri", redirectUri());
     form.put("code_verifier", st.path("v").asText());
     form.put("resource", s.resource());
-    TokenAnswer a = post(s, form);
-    if (a.status() != 200 || a.body().path("access_token").asText("").isEmpty()) {
-      String why = a.body().path("error").asText("HTTP " + a.status());
+    OAuthClient.Answer a = post(s, form);
+    if (!a.ok()) {
+      String why = a.error();
       events.accept(upstream, new UpstreamTokenEvent("failed", UpstreamConfig.Auth.USER_CONSENT, "code of " + principal + " not redeemed: " + why));
       throw new IllegalArgumentException("the authorization server did not redeem the code: " + why);
     }
@@ -478,58 +473,20 @@ final class UserConsent implements UserTokens {
 
   private JsonNode get(URI uri, String what) {
     try {
-      HttpResponse<byte[]> r = http.send(HttpRequest.newBuilder(uri).timeout(Duration.ofSeconds(10)).header("Accept", "application/json").GET().build(),
-          HttpResponse.BodyHandlers.ofByteArray());
-      if (r.statusCode() != 200) {
-        throw new IllegalStateException(what + " (" + uri + ") answered HTTP " + r.statusCode());
-      }
-      return Json.MAPPER.readTree(r.body());
+      return oauth.getJson(uri, what);
     } catch (IOException e) {
-      throw new IllegalStateException(what + " (" + uri + ") could not be read: " + e.getClass().getSimpleName());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException("interrupted");
+      throw new IllegalStateException(e.getMessage().startsWith(what) ? e.getMessage() : what + " (" + uri + ") could not be read: "
+          + e.getClass().getSimpleName());
     }
   }
 
-  private record TokenAnswer(int status, JsonNode body) {}
-
-  private TokenAnswer post(Server s, Map<String, String> form) {
-    Map<String, String> f = new LinkedHashMap<>(form);
-    HttpRequest.Builder b = HttpRequest.newBuilder(s.token()).timeout(Duration.ofSeconds(10))
-        .header("Content-Type", "application/x-www-form-urlencoded").header("Accept", "application/json");
-    if (s.auth().clientSecret() != null && !s.auth().clientSecret().isEmpty()) {
-      b.header("Authorization", "Basic " + Base64.getEncoder().encodeToString((enc(clientId(s.auth())) + ":" + enc(s.auth().clientSecret()))
-          .getBytes(StandardCharsets.UTF_8)));
-    } else {
-      f.put("client_id", clientId(s.auth()));
-    }
+  private OAuthClient.Answer post(Server s, Map<String, String> form) {
     try {
-      HttpResponse<byte[]> r = http.send(b.POST(HttpRequest.BodyPublishers.ofString(form(f))).build(), HttpResponse.BodyHandlers.ofByteArray());
-      JsonNode body;
-      try {
-        body = Json.MAPPER.readTree(r.body());
-      } catch (IOException e) {
-        body = null;
-      }
-      return new TokenAnswer(r.statusCode(), body == null ? Json.object() : body);
+      return oauth.postForm(s.token(), form, clientId(s.auth()), Optional.ofNullable(s.auth().clientSecret()));
     } catch (IOException e) {
       throw new McpException(McpException.UPSTREAM_UNAVAILABLE, "the authorization server's token endpoint did not answer: "
           + e.getClass().getSimpleName());
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new McpException(McpException.UPSTREAM_UNAVAILABLE, "interrupted");
     }
-  }
-
-  private static String form(Map<String, String> f) {
-    StringBuilder b = new StringBuilder();
-    f.forEach((k, v) -> b.append(b.isEmpty() ? "" : "&").append(enc(k)).append('=').append(enc(v)));
-    return b.toString();
-  }
-
-  private static String enc(String s) {
-    return URLEncoder.encode(s, StandardCharsets.UTF_8);
   }
 
   private static String random(int bytes) {
